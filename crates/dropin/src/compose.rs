@@ -1,0 +1,626 @@
+//! Layers composed in drop-in order with systemd's merge rules, keeping
+//! the provenance of every line and a trace of what each layer did.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::directive::{Directive, Merge};
+use crate::error::{Error, Result};
+use crate::instance::Instance;
+use crate::value::Value;
+
+/// Where a line comes from and why it is there.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Provenance {
+    /// What proved or asked for it, such as `Test 3` or `host config`.
+    pub origin: String,
+    /// One line on why.
+    pub reason: String,
+}
+
+impl Provenance {
+    /// A provenance from an origin and a reason.
+    pub fn new(origin: impl Into<String>, reason: impl Into<String>) -> Self {
+        Provenance {
+            origin: origin.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One assignment: a value, or the empty assignment (a reset).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Assignment {
+    /// The directive.
+    pub directive: Directive,
+    /// The value; `None` is the empty assignment `Directive=`.
+    pub value: Option<Value>,
+}
+
+impl Assignment {
+    /// An assignment of `value`, checked against the directive's kind.
+    pub fn new(directive: Directive, value: Value) -> Result<Self> {
+        value.check_kind(directive)?;
+        if value.is_empty_list() {
+            return Err(Error::value(
+                directive.name(),
+                "",
+                "an empty list is a reset; use Assignment::reset",
+            ));
+        }
+        Ok(Assignment {
+            directive,
+            value: Some(value),
+        })
+    }
+
+    /// Parses the text of an assignment (`""` is the reset).
+    pub fn parse(directive: Directive, text: &str) -> Result<Self> {
+        if text.trim().is_empty() && !text.contains(['\n', '\r', '\0']) {
+            Ok(Assignment::reset(directive))
+        } else {
+            Assignment::new(directive, Value::parse(directive, text)?)
+        }
+    }
+
+    /// The empty assignment, `Directive=`.
+    pub fn reset(directive: Directive) -> Self {
+        Assignment {
+            directive,
+            value: None,
+        }
+    }
+}
+
+/// A line of a layer: an assignment with its provenance.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    /// The assignment.
+    pub assignment: Assignment,
+    /// Why it is there.
+    pub provenance: Provenance,
+}
+
+/// What a layer does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Set(Line),
+    /// Drop a directive composed so far, with a reason.
+    Remove {
+        directive: Directive,
+        provenance: Provenance,
+    },
+    /// Record that a directive was considered and left out.
+    Exclude {
+        directive: Directive,
+        provenance: Provenance,
+    },
+}
+
+/// A named set of assignments, like one drop-in file of a test plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layer {
+    name: String,
+    steps: Vec<Step>,
+    amendments: Vec<Amendment>,
+}
+
+/// A recorded change to a layer: what it said, what it says now, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Amendment {
+    /// The directive amended.
+    pub directive: Directive,
+    /// The lines it had, rendered.
+    pub from: Vec<String>,
+    /// The lines it has now, rendered.
+    pub to: Vec<String>,
+    /// Why.
+    pub provenance: Provenance,
+}
+
+impl Layer {
+    /// An empty layer.
+    pub fn new(name: impl Into<String>) -> Self {
+        Layer {
+            name: name.into(),
+            steps: Vec::new(),
+            amendments: Vec::new(),
+        }
+    }
+
+    /// The layer's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Adds an assignment parsed from text, with its provenance.
+    pub fn set(
+        mut self,
+        directive: Directive,
+        text: &str,
+        provenance: &Provenance,
+    ) -> Result<Self> {
+        self.push(Assignment::parse(directive, text)?, provenance.clone());
+        Ok(self)
+    }
+
+    /// Adds an assignment.
+    pub fn push(&mut self, assignment: Assignment, provenance: Provenance) {
+        self.steps.push(Step::Set(Line {
+            assignment,
+            provenance,
+        }));
+    }
+
+    /// Removes a directive composed by earlier layers; the reason is kept
+    /// and rendered where the directive would have been.
+    pub fn remove(&mut self, directive: Directive, provenance: Provenance) {
+        self.steps.push(Step::Remove {
+            directive,
+            provenance,
+        });
+    }
+
+    /// Records that a directive was considered and deliberately left out.
+    pub fn exclude(mut self, directive: Directive, provenance: Provenance) -> Self {
+        self.steps.push(Step::Exclude {
+            directive,
+            provenance,
+        });
+        self
+    }
+
+    /// Replaces this layer's lines for `directive` by `texts` (each parsed),
+    /// recording the amendment. The new lines stand where the first old one
+    /// stood. Fails if the layer does not set the directive.
+    pub fn amend(
+        mut self,
+        directive: Directive,
+        texts: &[&str],
+        provenance: &Provenance,
+    ) -> Result<Self> {
+        let is_target = |s: &Step| matches!(s, Step::Set(l) if l.assignment.directive == directive);
+        let Some(at) = self.steps.iter().position(is_target) else {
+            return Err(Error::value(
+                directive.name(),
+                "",
+                format!(
+                    "layer {:?} does not set it, so it cannot be amended",
+                    self.name
+                ),
+            ));
+        };
+        let from = self
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Set(l) if l.assignment.directive == directive => {
+                    Some(crate::render::assignment_line(&l.assignment))
+                }
+                _ => None,
+            })
+            .collect();
+        self.steps.retain(|s| !is_target(s));
+        let new = texts
+            .iter()
+            .map(|t| {
+                Ok(Step::Set(Line {
+                    assignment: Assignment::parse(directive, t)?,
+                    provenance: provenance.clone(),
+                }))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let to = new
+            .iter()
+            .filter_map(|s| match s {
+                Step::Set(l) => Some(crate::render::assignment_line(&l.assignment)),
+                _ => None,
+            })
+            .collect();
+        self.steps.splice(at..at, new);
+        self.amendments.push(Amendment {
+            directive,
+            from,
+            to,
+            provenance: provenance.clone(),
+        });
+        Ok(self)
+    }
+
+    /// The amendments made to this layer.
+    pub fn amendments(&self) -> &[Amendment] {
+        &self.amendments
+    }
+}
+
+/// The composed value of one directive, as it will be rendered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Setting {
+    /// A single-valued directive: its last assignment (`None`: the reset).
+    Single(Line),
+    /// A list directive: whether it starts with a reset, and its lines.
+    List {
+        /// The directive.
+        directive: Directive,
+        /// The provenance of the reset that opens the list, if any.
+        reset: Option<Provenance>,
+        /// The non-empty lines, in order.
+        lines: Vec<Line>,
+    },
+}
+
+impl Setting {
+    /// The assignments this setting renders to, in order.
+    pub fn assignments(&self) -> Vec<(Assignment, &Provenance)> {
+        match self {
+            Setting::Single(l) => vec![(l.assignment.clone(), &l.provenance)],
+            Setting::List {
+                directive,
+                reset,
+                lines,
+            } => {
+                let mut out = Vec::new();
+                if let Some(p) = reset {
+                    out.push((Assignment::reset(*directive), p));
+                }
+                out.extend(lines.iter().map(|l| (l.assignment.clone(), &l.provenance)));
+                out
+            }
+        }
+    }
+}
+
+/// A note rendered where a directive would have been.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Note {
+    /// The directive.
+    pub directive: Directive,
+    /// `excluded` (never set) or `removed` (set by a layer, then dropped).
+    pub action: &'static str,
+    /// Who decided, and why.
+    pub provenance: Provenance,
+}
+
+/// One thing a layer did to the composition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TraceEvent {
+    /// The layer.
+    pub layer: String,
+    /// The directive.
+    pub directive: Directive,
+    /// What happened: `set`, `add`, `reset`, `override`, `amend`, `remove`, `exclude`.
+    pub action: &'static str,
+    /// The line(s) concerned, rendered.
+    pub detail: String,
+    /// The provenance given.
+    pub provenance: Provenance,
+}
+
+/// Layers composed: per directive, exactly what systemd would end up with
+/// from these assignments in this order, on top of whatever came before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Composed {
+    settings: BTreeMap<Directive, Setting>,
+    notes: Vec<Note>,
+    trace: Vec<TraceEvent>,
+}
+
+impl Composed {
+    /// Composes `layers` in order.
+    pub fn compose(layers: &[Layer]) -> Composed {
+        let mut c = Composed {
+            settings: BTreeMap::new(),
+            notes: Vec::new(),
+            trace: Vec::new(),
+        };
+        for layer in layers {
+            for a in &layer.amendments {
+                c.event(
+                    layer,
+                    a.directive,
+                    "amend",
+                    format!("{} -> {}", a.from.join(" | "), a.to.join(" | ")),
+                    &a.provenance,
+                );
+            }
+            for step in &layer.steps {
+                c.apply(layer, step);
+            }
+        }
+        c
+    }
+
+    fn event(
+        &mut self,
+        layer: &Layer,
+        directive: Directive,
+        action: &'static str,
+        detail: String,
+        p: &Provenance,
+    ) {
+        self.trace.push(TraceEvent {
+            layer: layer.name.clone(),
+            directive,
+            action,
+            detail,
+            provenance: p.clone(),
+        });
+    }
+
+    fn apply(&mut self, layer: &Layer, step: &Step) {
+        match step {
+            Step::Set(line) => {
+                let d = line.assignment.directive;
+                let text = crate::render::assignment_line(&line.assignment);
+                let action = self.set(line);
+                self.event(layer, d, action, text, &line.provenance);
+            }
+            Step::Remove {
+                directive,
+                provenance,
+            } => {
+                let was = self.settings.remove(directive);
+                self.notes.retain(|n| n.directive != *directive);
+                self.notes.push(Note {
+                    directive: *directive,
+                    action: "removed",
+                    provenance: provenance.clone(),
+                });
+                let detail = was.map_or_else(String::new, |s| {
+                    s.assignments()
+                        .iter()
+                        .map(|(a, _)| crate::render::assignment_line(a))
+                        .collect::<Vec<_>>()
+                        .join(" | ")
+                });
+                self.event(layer, *directive, "remove", detail, provenance);
+            }
+            Step::Exclude {
+                directive,
+                provenance,
+            } => {
+                self.notes.push(Note {
+                    directive: *directive,
+                    action: "excluded",
+                    provenance: provenance.clone(),
+                });
+                self.event(layer, *directive, "exclude", String::new(), provenance);
+            }
+        }
+    }
+
+    fn set(&mut self, line: &Line) -> &'static str {
+        let d = line.assignment.directive;
+        self.notes.retain(|n| n.directive != d);
+        if d.spec().merge == Merge::Single {
+            let action = if self.settings.contains_key(&d) {
+                "override"
+            } else {
+                "set"
+            };
+            self.settings.insert(d, Setting::Single(line.clone()));
+            return action;
+        }
+        match &line.assignment.value {
+            None => {
+                self.settings.insert(
+                    d,
+                    Setting::List {
+                        directive: d,
+                        reset: Some(line.provenance.clone()),
+                        lines: Vec::new(),
+                    },
+                );
+                "reset"
+            }
+            Some(_) => {
+                let entry = self.settings.entry(d).or_insert(Setting::List {
+                    directive: d,
+                    reset: None,
+                    lines: Vec::new(),
+                });
+                match entry {
+                    Setting::List { lines, .. } => {
+                        let action = if lines.is_empty() { "set" } else { "add" };
+                        lines.push(line.clone());
+                        action
+                    }
+                    Setting::Single(_) => "set",
+                }
+            }
+        }
+    }
+
+    /// The composed settings in render order.
+    pub fn settings(&self) -> impl Iterator<Item = (Directive, &Setting)> {
+        self.settings.iter().map(|(d, s)| (*d, s))
+    }
+
+    /// The composed setting of one directive.
+    pub fn get(&self, directive: Directive) -> Option<&Setting> {
+        self.settings.get(&directive)
+    }
+
+    /// Notes on directives left out, in the order they were made.
+    pub fn notes(&self) -> &[Note] {
+        &self.notes
+    }
+
+    /// What each layer did, in order.
+    pub fn trace(&self) -> &[TraceEvent] {
+        &self.trace
+    }
+
+    /// Every assignment in render order, with provenance.
+    pub fn assignments(&self) -> Vec<(Assignment, &Provenance)> {
+        self.settings
+            .values()
+            .flat_map(Setting::assignments)
+            .collect()
+    }
+
+    /// Whether any value uses `%i`/`%I`.
+    pub fn uses_instance(&self) -> bool {
+        self.assignments()
+            .iter()
+            .any(|(a, _)| a.value.as_ref().is_some_and(Value::uses_instance))
+    }
+
+    /// The composition for one instance: `%i` and `%I` resolved everywhere.
+    pub fn for_instance(&self, instance: &Instance) -> Result<Composed> {
+        let resolve = |l: &Line| -> Result<Line> {
+            Ok(Line {
+                assignment: Assignment {
+                    directive: l.assignment.directive,
+                    value: l
+                        .assignment
+                        .value
+                        .as_ref()
+                        .map(|v| v.resolve_instance(instance))
+                        .transpose()?,
+                },
+                provenance: l.provenance.clone(),
+            })
+        };
+        let mut settings = BTreeMap::new();
+        for (d, s) in &self.settings {
+            let resolved = match s {
+                Setting::Single(l) => Setting::Single(resolve(l)?),
+                Setting::List {
+                    directive,
+                    reset,
+                    lines,
+                } => Setting::List {
+                    directive: *directive,
+                    reset: reset.clone(),
+                    lines: lines.iter().map(resolve).collect::<Result<_>>()?,
+                },
+            };
+            settings.insert(*d, resolved);
+        }
+        Ok(Composed {
+            settings,
+            notes: self.notes.clone(),
+            trace: self.trace.clone(),
+        })
+    }
+
+    /// Fails naming every directive or value that systemd `target` does not
+    /// know (collected, not just the first).
+    pub fn check_version(&self, target: u32) -> std::result::Result<(), Vec<Error>> {
+        let mut errors = Vec::new();
+        for (d, s) in &self.settings {
+            let since = d.spec().since;
+            if since > target {
+                errors.push(Error::TooNew {
+                    directive: d.name().to_owned(),
+                    since,
+                    target,
+                });
+                continue;
+            }
+            for (a, _) in s.assignments() {
+                if let Some((v, since)) = a
+                    .value
+                    .as_ref()
+                    .and_then(|v| v.since().filter(|&s| s > target).map(|s| (v, s)))
+                {
+                    errors.push(Error::TooNew {
+                        directive: format!("{}={v}", d.name()),
+                        since,
+                        target,
+                    });
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(o: &str) -> Provenance {
+        Provenance::new(o, "why")
+    }
+
+    #[test]
+    fn lists_accumulate_and_reset() {
+        let a = Layer::new("a")
+            .set(Directive::ReadOnlyPaths, "/a", &p("a"))
+            .unwrap();
+        let b = Layer::new("b")
+            .set(Directive::ReadOnlyPaths, "", &p("b"))
+            .unwrap()
+            .set(Directive::ReadOnlyPaths, "/b", &p("b"))
+            .unwrap();
+        let c = Composed::compose(&[a.clone(), b]);
+        let lines: Vec<String> = c
+            .assignments()
+            .iter()
+            .map(|(a, _)| crate::render::assignment_line(a))
+            .collect();
+        assert_eq!(lines, ["ReadOnlyPaths=", "ReadOnlyPaths=/b"]);
+        let c = Composed::compose(&[a.clone(), a]);
+        assert_eq!(c.assignments().len(), 2);
+    }
+
+    #[test]
+    fn singles_take_the_last_value() {
+        let a = Layer::new("a")
+            .set(Directive::UMask, "0022", &p("a"))
+            .unwrap();
+        let b = Layer::new("b")
+            .set(Directive::UMask, "0027", &p("b"))
+            .unwrap();
+        let c = Composed::compose(&[a, b]);
+        assert_eq!(c.assignments().len(), 1);
+        assert_eq!(c.trace()[1].action, "override");
+    }
+
+    #[test]
+    fn amend_replaces_in_place_and_records() {
+        let l = Layer::new("t4")
+            .set(Directive::SystemCallArchitectures, "native", &p("t4"))
+            .unwrap()
+            .set(Directive::SystemCallFilter, "@system-service", &p("t4"))
+            .unwrap()
+            .amend(
+                Directive::SystemCallArchitectures,
+                &["native x86"],
+                &p("t3"),
+            )
+            .unwrap();
+        assert_eq!(l.amendments()[0].from, ["SystemCallArchitectures=native"]);
+        let c = Composed::compose(&[l]);
+        assert_eq!(c.trace()[0].action, "amend");
+        assert!(
+            Layer::new("x")
+                .amend(Directive::UMask, &["0027"], &p("x"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn version_gate_names_every_directive() {
+        let l = Layer::new("a")
+            .set(Directive::PrivatePids, "true", &p("a"))
+            .unwrap()
+            .set(Directive::ProtectProc, "invisible", &p("a"))
+            .unwrap()
+            .set(Directive::PrivateUsers, "identity", &p("a"))
+            .unwrap();
+        let c = Composed::compose(&[l]);
+        assert!(c.check_version(257).is_ok());
+        let errs = c.check_version(246).unwrap_err();
+        let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 3, "{text:?}");
+        assert!(text[0].contains("PrivateUsers=identity"));
+    }
+}

@@ -1,0 +1,213 @@
+//! All diffing: semantic changes between effective settings, and unified
+//! diffs of file text.
+
+use std::fmt;
+
+use similar::{Algorithm, ChangeTag, TextDiff};
+
+use crate::effective::{Effective, EffectiveValue};
+use crate::parse::Key;
+
+/// One semantic difference between what is installed and what is wanted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Wanted, not installed.
+    Added(Key, EffectiveValue),
+    /// Installed, not wanted.
+    Removed(Key, EffectiveValue),
+    /// Installed with another value.
+    Changed(Key, EffectiveValue, EffectiveValue),
+}
+
+impl fmt::Display for Change {
+    /// `+ PrivatePIDs=yes`, `- ProcSubset=pid`, `~ UMask 0022 -> 0027`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Added(k, v) => write!(f, "+ {}={v}", k.name()),
+            Change::Removed(k, v) => write!(f, "- {}={v}", k.name()),
+            Change::Changed(k, old, new) => write!(f, "~ {} {old} -> {new}", k.name()),
+        }
+    }
+}
+
+/// The semantic changes from `installed` to `wanted`, in key order.
+pub fn semantic(installed: &Effective, wanted: &Effective) -> Vec<Change> {
+    let mut out = Vec::new();
+    for (k, old) in installed.iter() {
+        match wanted.get(k) {
+            None => out.push(Change::Removed(k.clone(), old.clone())),
+            Some(new) if new != old => {
+                out.push(Change::Changed(k.clone(), old.clone(), new.clone()))
+            }
+            Some(_) => {}
+        }
+    }
+    for (k, new) in wanted.iter() {
+        if installed.get(k).is_none() {
+            out.push(Change::Added(k.clone(), new.clone()));
+        }
+    }
+    out.sort_by(|a, b| key(a).cmp(key(b)));
+    out
+}
+
+fn key(c: &Change) -> &Key {
+    match c {
+        Change::Added(k, _) | Change::Removed(k, _) | Change::Changed(k, _, _) => k,
+    }
+}
+
+/// What a line of a unified diff is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineTag {
+    /// In both.
+    Context,
+    /// Only in the old text.
+    Delete,
+    /// Only in the new text.
+    Insert,
+}
+
+/// A hunk of a unified diff.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hunk {
+    /// The `@@ -a,b +c,d @@` header.
+    pub header: String,
+    /// The lines, without their newline.
+    pub lines: Vec<(LineTag, String)>,
+}
+
+/// A unified diff as data: the caller decides on colour.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnifiedDiff {
+    /// The old file's name.
+    pub old_name: String,
+    /// The new file's name.
+    pub new_name: String,
+    /// The hunks; empty when the texts are equal.
+    pub hunks: Vec<Hunk>,
+}
+
+impl UnifiedDiff {
+    /// Diffs two texts line by line (patience algorithm, three lines of
+    /// context).
+    pub fn new(old_name: &str, old: &str, new_name: &str, new: &str) -> UnifiedDiff {
+        let diff = TextDiff::configure()
+            .algorithm(Algorithm::Patience)
+            .diff_lines(old, new);
+        let hunks = diff
+            .grouped_ops(3)
+            .iter()
+            .map(|group| {
+                let (mut old_start, mut old_len, mut new_start, mut new_len) = (0, 0, 0, 0);
+                if let (Some(first), Some(last)) = (group.first(), group.last()) {
+                    old_start = first.old_range().start;
+                    old_len = last.old_range().end - old_start;
+                    new_start = first.new_range().start;
+                    new_len = last.new_range().end - new_start;
+                }
+                let lines = group
+                    .iter()
+                    .flat_map(|op| diff.iter_changes(op))
+                    .map(|c| {
+                        let tag = match c.tag() {
+                            ChangeTag::Equal => LineTag::Context,
+                            ChangeTag::Delete => LineTag::Delete,
+                            ChangeTag::Insert => LineTag::Insert,
+                        };
+                        (tag, c.value().trim_end_matches('\n').to_owned())
+                    })
+                    .collect();
+                Hunk {
+                    header: format!(
+                        "@@ -{} +{} @@",
+                        range(old_start, old_len),
+                        range(new_start, new_len)
+                    ),
+                    lines,
+                }
+            })
+            .collect();
+        UnifiedDiff {
+            old_name: old_name.to_owned(),
+            new_name: new_name.to_owned(),
+            hunks,
+        }
+    }
+
+    /// Whether the texts were equal.
+    pub fn is_empty(&self) -> bool {
+        self.hunks.is_empty()
+    }
+}
+
+/// `start,len` in unified-diff numbering (1-based; `start-1,0` when empty).
+fn range(start: usize, len: usize) -> String {
+    match len {
+        0 => format!("{start},0"),
+        1 => format!("{}", start + 1),
+        _ => format!("{},{len}", start + 1),
+    }
+}
+
+impl fmt::Display for UnifiedDiff {
+    /// Plain unified diff text.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.hunks.is_empty() {
+            return Ok(());
+        }
+        writeln!(f, "--- {}", self.old_name)?;
+        writeln!(f, "+++ {}", self.new_name)?;
+        for h in &self.hunks {
+            writeln!(f, "{}", h.header)?;
+            for (tag, line) in &h.lines {
+                let sign = match tag {
+                    LineTag::Context => ' ',
+                    LineTag::Delete => '-',
+                    LineTag::Insert => '+',
+                };
+                writeln!(f, "{sign}{line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{UnitFile, service_assignments};
+
+    fn eff(text: &str) -> Effective {
+        Effective::from_reads(&service_assignments(&UnitFile::parse("t", text).unwrap()).unwrap())
+    }
+
+    #[test]
+    fn semantic_lines() {
+        let old = eff("[Service]\nUMask=0022\nProcSubset=pid\n");
+        let new = eff("[Service]\nUMask=0027\nPrivatePIDs=true\n");
+        let lines: Vec<String> = semantic(&old, &new)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "~ UMask 0022 -> 0027",
+                "+ PrivatePIDs=yes",
+                "- ProcSubset=pid"
+            ]
+        );
+        assert!(semantic(&new, &new).is_empty());
+    }
+
+    #[test]
+    fn unified_text() {
+        let d = UnifiedDiff::new("a", "x\ny\nz\n", "b", "x\nY\nz\n");
+        assert_eq!(
+            d.to_string(),
+            "--- a\n+++ b\n@@ -1,3 +1,3 @@\n x\n-y\n+Y\n z\n"
+        );
+        assert!(UnifiedDiff::new("a", "x\n", "b", "x\n").is_empty());
+    }
+}

@@ -1,0 +1,423 @@
+//! The directive registry: one table that drives render order, parsing by
+//! name, generated documentation and systemd version gates.
+
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// The groups a drop-in is laid out in, in the order of the test plan's
+/// full composition (its Test 7 drop-in).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Group {
+    /// Identity and privilege.
+    Identity,
+    /// Namespaces.
+    Namespaces,
+    /// What of the file system the service sees.
+    Filesystem,
+    /// `/proc` and the kernel.
+    ProcKernel,
+    /// System calls.
+    Syscall,
+    /// Network.
+    Network,
+    /// IPC, realtime, memory and namespace creation.
+    Ipc,
+}
+
+impl Group {
+    /// Every group, in render order.
+    pub const ALL: &'static [Group] = &[
+        Group::Identity,
+        Group::Namespaces,
+        Group::Filesystem,
+        Group::ProcKernel,
+        Group::Syscall,
+        Group::Network,
+        Group::Ipc,
+    ];
+
+    /// The heading the group gets in a rendered drop-in.
+    pub fn heading(self) -> &'static str {
+        match self {
+            Group::Identity => "Identity / privilege",
+            Group::Namespaces => "Namespaces",
+            Group::Filesystem => "Filesystem view (clean slate)",
+            Group::ProcKernel => "/proc + kernel",
+            Group::Syscall => "Syscall",
+            Group::Network => "Network",
+            Group::Ipc => "IPC + realtime + namespaces + memory",
+        }
+    }
+}
+
+/// What kind of value a directive takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A boolean (`true`/`false`, and systemd's other spellings when read).
+    Bool,
+    /// [`crate::ProtectSystem`].
+    ProtectSystem,
+    /// [`crate::ProtectHome`].
+    ProtectHome,
+    /// [`crate::PrivateUsers`].
+    PrivateUsers,
+    /// [`crate::ProtectProc`].
+    ProtectProc,
+    /// [`crate::ProcSubset`].
+    ProcSubset,
+    /// [`crate::ProtectControlGroups`].
+    ProtectControlGroups,
+    /// [`crate::KeyringMode`].
+    KeyringMode,
+    /// [`crate::UMask`].
+    UMask,
+    /// [`crate::CapabilityList`].
+    Capabilities,
+    /// A list of [`crate::PathSpec`].
+    Paths,
+    /// A list of [`crate::TmpfsSpec`].
+    Tmpfs,
+    /// A list of [`crate::BindSpec`].
+    Binds,
+    /// A list of [`crate::Architecture`].
+    Architectures,
+    /// [`crate::SyscallFilter`].
+    Syscalls,
+    /// [`crate::ErrnoAction`].
+    Errno,
+    /// [`crate::AddressFamilies`].
+    AddressFamilies,
+    /// [`crate::RestrictNamespaces`].
+    Namespaces,
+    /// [`crate::SocketBind`].
+    SocketBind,
+}
+
+impl Kind {
+    /// A short description for messages and documentation.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Bool => "a boolean",
+            Kind::ProtectSystem => "yes, full, strict or no",
+            Kind::ProtectHome => "yes, read-only, tmpfs or no",
+            Kind::PrivateUsers => "yes, self, identity or no",
+            Kind::ProtectProc => "default, invisible, ptraceable or noaccess",
+            Kind::ProcSubset => "all or pid",
+            Kind::ProtectControlGroups => "yes, private, strict or no",
+            Kind::KeyringMode => "inherit, private or shared",
+            Kind::UMask => "an octal mode",
+            Kind::Capabilities => "capability names, optionally ~-inverted",
+            Kind::Paths => "absolute paths, optionally -prefixed",
+            Kind::Tmpfs => "PATH[:OPTIONS] items",
+            Kind::Binds => "[-]SOURCE[:DEST[:OPTIONS]] items",
+            Kind::Architectures => "architecture names",
+            Kind::Syscalls => "system calls and @groups, optionally ~-inverted",
+            Kind::Errno => "an errno name or kill",
+            Kind::AddressFamilies => "AF_* names, optionally ~-inverted, or none",
+            Kind::Namespaces => "a boolean or namespace types, optionally ~-inverted",
+            Kind::SocketBind => "[ipv4|ipv6:][tcp|udp:]PORTS or any",
+        }
+    }
+}
+
+/// How repeated assignments of a directive combine (systemd's merge rules).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Merge {
+    /// The last assignment wins; an empty one restores the default.
+    Single,
+    /// Assignments accumulate item by item, in order; an empty one
+    /// discards everything before it.
+    List,
+    /// Like [`Merge::List`] but a set: order and repetition do not matter.
+    Set,
+    /// Assignments accumulate line by line, each line keeping its own
+    /// inversion (`~`); an empty one discards everything before it.
+    Lines,
+}
+
+/// The man page a directive is documented in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ManPage {
+    /// systemd.exec(5).
+    Exec,
+    /// systemd.resource-control(5).
+    ResourceControl,
+}
+
+impl ManPage {
+    /// The page's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ManPage::Exec => "systemd.exec(5)",
+            ManPage::ResourceControl => "systemd.resource-control(5)",
+        }
+    }
+
+    fn slug(self) -> &'static str {
+        match self {
+            ManPage::Exec => "systemd.exec",
+            ManPage::ResourceControl => "systemd.resource-control",
+        }
+    }
+}
+
+/// What the registry knows about one directive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spec {
+    /// The directive.
+    pub directive: Directive,
+    /// Its name as written in unit files.
+    pub name: &'static str,
+    /// The group it is rendered in.
+    pub group: Group,
+    /// The value it takes.
+    pub kind: Kind,
+    /// How repeated assignments combine.
+    pub merge: Merge,
+    /// The systemd version that introduced it (per systemd's documentation).
+    pub since: u32,
+    /// Where it is documented.
+    pub page: ManPage,
+    /// One line on what it does.
+    pub summary: &'static str,
+}
+
+impl Spec {
+    /// The link to its entry in the systemd 257 manual.
+    pub fn doc_url(&self) -> String {
+        format!(
+            "https://www.freedesktop.org/software/systemd/man/257/{}.html#{}=",
+            self.page.slug(),
+            self.name
+        )
+    }
+}
+
+macro_rules! registry {
+    ($( $(#[$m:meta])* $variant:ident = $name:literal, $group:ident, $kind:ident, $merge:ident, $since:literal, $page:ident, $summary:literal; )+) => {
+        /// A hardening directive the model knows. The declaration order is
+        /// the render order.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum Directive {
+            $( $(#[$m])* $variant, )+
+        }
+
+        /// The registry, in render order.
+        pub const REGISTRY: &[Spec] = &[
+            $( Spec {
+                directive: Directive::$variant,
+                name: $name,
+                group: Group::$group,
+                kind: Kind::$kind,
+                merge: Merge::$merge,
+                since: $since,
+                page: ManPage::$page,
+                summary: $summary,
+            }, )+
+        ];
+
+        impl Directive {
+            /// Every directive, in render order.
+            pub const ALL: &'static [Directive] = &[$(Directive::$variant),+];
+
+            /// The directive's registry entry.
+            pub fn spec(self) -> &'static Spec {
+                match self {
+                    $( Directive::$variant => {
+                        const S: Spec = Spec {
+                            directive: Directive::$variant,
+                            name: $name,
+                            group: Group::$group,
+                            kind: Kind::$kind,
+                            merge: Merge::$merge,
+                            since: $since,
+                            page: ManPage::$page,
+                            summary: $summary,
+                        };
+                        &S
+                    } )+
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    /// [NoNewPrivileges=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#NoNewPrivileges=), systemd 187.
+    NoNewPrivileges = "NoNewPrivileges", Identity, Bool, Single, 187, Exec,
+        "the service and its children can never gain privileges (setuid, file capabilities)";
+    /// [RestrictSUIDSGID=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#RestrictSUIDSGID=), systemd 242.
+    RestrictSuidSgid = "RestrictSUIDSGID", Identity, Bool, Single, 242, Exec,
+        "the service cannot create setuid or setgid files";
+    /// [CapabilityBoundingSet=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#CapabilityBoundingSet=), systemd 13.
+    CapabilityBoundingSet = "CapabilityBoundingSet", Identity, Capabilities, Lines, 13, Exec,
+        "the capabilities the service can ever have; empty means none";
+    /// [AmbientCapabilities=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#AmbientCapabilities=), systemd 229.
+    AmbientCapabilities = "AmbientCapabilities", Identity, Capabilities, Lines, 229, Exec,
+        "capabilities passed to the service's unprivileged process; empty means none";
+    /// [UMask=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#UMask=), systemd 12.
+    UMask = "UMask", Identity, UMask, Single, 12, Exec,
+        "the file mode creation mask";
+    /// [PrivateUsers=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#PrivateUsers=), systemd 232.
+    PrivateUsers = "PrivateUsers", Namespaces, PrivateUsers, Single, 232, Exec,
+        "a user namespace that maps only root and the service's user";
+    /// [PrivatePIDs=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#PrivatePIDs=), systemd 257.
+    PrivatePids = "PrivatePIDs", Namespaces, Bool, Single, 257, Exec,
+        "a private PID namespace: the service sees only its own processes";
+    /// [PrivateTmp=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#PrivateTmp=), systemd 12.
+    PrivateTmp = "PrivateTmp", Namespaces, Bool, Single, 12, Exec,
+        "private /tmp and /var/tmp";
+    /// [PrivateDevices=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#PrivateDevices=), systemd 209.
+    PrivateDevices = "PrivateDevices", Namespaces, Bool, Single, 209, Exec,
+        "a minimal /dev without physical devices";
+    /// [PrivateIPC=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#PrivateIPC=), systemd 248.
+    PrivateIpc = "PrivateIPC", Namespaces, Bool, Single, 248, Exec,
+        "a private IPC namespace (System V IPC, POSIX message queues)";
+    /// [ProtectHome=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectHome=), systemd 214.
+    ProtectHome = "ProtectHome", Namespaces, ProtectHome, Single, 214, Exec,
+        "/home, /root and /run/user are hidden or read-only";
+    /// [ReadOnlyPaths=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ReadOnlyPaths=), systemd 231.
+    ReadOnlyPaths = "ReadOnlyPaths", Filesystem, Paths, List, 231, Exec,
+        "paths made read-only in the service's view";
+    /// [ReadWritePaths=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ReadWritePaths=), systemd 231.
+    ReadWritePaths = "ReadWritePaths", Filesystem, Paths, List, 231, Exec,
+        "paths kept writable in the service's view";
+    /// [TemporaryFileSystem=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#TemporaryFileSystem=), systemd 238.
+    TemporaryFileSystem = "TemporaryFileSystem", Filesystem, Tmpfs, List, 238, Exec,
+        "empty tmpfs mounted over these paths";
+    /// [BindReadOnlyPaths=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#BindReadOnlyPaths=), systemd 233.
+    BindReadOnlyPaths = "BindReadOnlyPaths", Filesystem, Binds, List, 233, Exec,
+        "paths bound back read-only";
+    /// [BindPaths=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#BindPaths=), systemd 233.
+    BindPaths = "BindPaths", Filesystem, Binds, List, 233, Exec,
+        "paths bound back writable";
+    /// [ProtectSystem=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectSystem=), systemd 214.
+    ProtectSystem = "ProtectSystem", Filesystem, ProtectSystem, Single, 214, Exec,
+        "the operating system's trees are read-only";
+    /// [ProtectProc=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectProc=), systemd 247.
+    ProtectProc = "ProtectProc", ProcKernel, ProtectProc, Single, 247, Exec,
+        "hidepid= for the service's /proc";
+    /// [ProcSubset=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProcSubset=), systemd 247.
+    ProcSubset = "ProcSubset", ProcKernel, ProcSubset, Single, 247, Exec,
+        "subset= for the service's /proc";
+    /// [ProtectKernelTunables=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectKernelTunables=), systemd 232.
+    ProtectKernelTunables = "ProtectKernelTunables", ProcKernel, Bool, Single, 232, Exec,
+        "/proc/sys, /sys and friends are read-only";
+    /// [ProtectKernelModules=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectKernelModules=), systemd 232.
+    ProtectKernelModules = "ProtectKernelModules", ProcKernel, Bool, Single, 232, Exec,
+        "no kernel module loading";
+    /// [ProtectKernelLogs=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectKernelLogs=), systemd 244.
+    ProtectKernelLogs = "ProtectKernelLogs", ProcKernel, Bool, Single, 244, Exec,
+        "no access to the kernel log ring buffer";
+    /// [ProtectClock=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectClock=), systemd 245.
+    ProtectClock = "ProtectClock", ProcKernel, Bool, Single, 245, Exec,
+        "no changes to the system or hardware clock";
+    /// [ProtectControlGroups=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectControlGroups=), systemd 232.
+    ProtectControlGroups = "ProtectControlGroups", ProcKernel, ProtectControlGroups, Single, 232, Exec,
+        "the cgroup hierarchy is read-only";
+    /// [ProtectHostname=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectHostname=), systemd 242.
+    ProtectHostname = "ProtectHostname", ProcKernel, Bool, Single, 242, Exec,
+        "no changes to the hostname";
+    /// [LockPersonality=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#LockPersonality=), systemd 235.
+    LockPersonality = "LockPersonality", ProcKernel, Bool, Single, 235, Exec,
+        "the execution domain (personality) cannot change";
+    /// [SystemCallArchitectures=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#SystemCallArchitectures=), systemd 209.
+    SystemCallArchitectures = "SystemCallArchitectures", Syscall, Architectures, Set, 209, Exec,
+        "system calls of other architectures are refused";
+    /// [SystemCallFilter=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#SystemCallFilter=), systemd 187.
+    SystemCallFilter = "SystemCallFilter", Syscall, Syscalls, Lines, 187, Exec,
+        "the system calls the service may make";
+    /// [SystemCallLog=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#SystemCallLog=), systemd 247.
+    SystemCallLog = "SystemCallLog", Syscall, Syscalls, Lines, 247, Exec,
+        "system calls logged (not blocked) when made";
+    /// [SystemCallErrorNumber=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#SystemCallErrorNumber=), systemd 209.
+    SystemCallErrorNumber = "SystemCallErrorNumber", Syscall, Errno, Single, 209, Exec,
+        "what a filtered system call returns instead of killing the process";
+    /// [RestrictAddressFamilies=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#RestrictAddressFamilies=), systemd 211.
+    RestrictAddressFamilies = "RestrictAddressFamilies", Network, AddressFamilies, Lines, 211, Exec,
+        "the socket address families the service may use";
+    /// [SocketBindAllow=](https://www.freedesktop.org/software/systemd/man/257/systemd.resource-control.html#SocketBindAllow=), systemd 249.
+    SocketBindAllow = "SocketBindAllow", Network, SocketBind, List, 249, ResourceControl,
+        "ports the service may bind, taking precedence over SocketBindDeny=";
+    /// [SocketBindDeny=](https://www.freedesktop.org/software/systemd/man/257/systemd.resource-control.html#SocketBindDeny=), systemd 249.
+    SocketBindDeny = "SocketBindDeny", Network, SocketBind, List, 249, ResourceControl,
+        "ports the service may not bind";
+    /// [RestrictNamespaces=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#RestrictNamespaces=), systemd 233.
+    RestrictNamespaces = "RestrictNamespaces", Ipc, Namespaces, Lines, 233, Exec,
+        "the namespace types the service may create";
+    /// [RestrictRealtime=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#RestrictRealtime=), systemd 231.
+    RestrictRealtime = "RestrictRealtime", Ipc, Bool, Single, 231, Exec,
+        "no realtime scheduling";
+    /// [RemoveIPC=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#RemoveIPC=), systemd 232.
+    RemoveIpc = "RemoveIPC", Ipc, Bool, Single, 232, Exec,
+        "the user's System V and POSIX IPC objects are removed when it stops";
+    /// [KeyringMode=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#KeyringMode=), systemd 235.
+    KeyringMode = "KeyringMode", Ipc, KeyringMode, Single, 235, Exec,
+        "the kernel session keyring of the service";
+    /// [MemoryDenyWriteExecute=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#MemoryDenyWriteExecute=), systemd 231.
+    MemoryDenyWriteExecute = "MemoryDenyWriteExecute", Ipc, Bool, Single, 231, Exec,
+        "no memory mapping that is both writable and executable";
+}
+
+impl Directive {
+    /// The directive's name as written in unit files.
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// Looks a directive up by its unit-file name.
+    pub fn from_name(name: &str) -> Option<Directive> {
+        REGISTRY
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.directive)
+    }
+}
+
+impl std::str::FromStr for Directive {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let name = s.strip_suffix('=').unwrap_or(s);
+        Directive::from_name(name).ok_or_else(|| Error::UnknownDirective(s.to_owned()))
+    }
+}
+
+impl serde::Serialize for Directive {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl fmt::Display for Directive {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_is_in_declaration_order() {
+        assert_eq!(REGISTRY.len(), Directive::ALL.len());
+        for (spec, d) in REGISTRY.iter().zip(Directive::ALL) {
+            assert_eq!(spec.directive, *d);
+            assert_eq!(d.spec(), spec);
+            assert_eq!(Directive::from_name(spec.name), Some(*d));
+        }
+    }
+
+    #[test]
+    fn groups_are_contiguous_in_render_order() {
+        let groups: Vec<Group> = REGISTRY.iter().map(|s| s.group).collect();
+        let mut sorted = groups.clone();
+        sorted.sort();
+        assert_eq!(groups, sorted);
+    }
+}

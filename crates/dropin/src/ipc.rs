@@ -1,0 +1,15 @@
+//! IPC and memory: kernel keyring handling.
+
+use crate::keyword::keywords;
+
+keywords! {
+    /// `KeyringMode=`.
+    KeyringMode("KeyringMode") {
+        /// No special keyring.
+        Inherit = "inherit",
+        /// A new session keyring, not linked to the user keyring.
+        Private = "private",
+        /// A new session keyring, linked to the user keyring.
+        Shared = "shared",
+    }
+}

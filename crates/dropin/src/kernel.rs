@@ -1,0 +1,42 @@
+//! `/proc` and kernel: process visibility and kernel-facing protections.
+
+use crate::keyword::keywords;
+
+keywords! {
+    /// `ProtectProc=`: the `hidepid=` of the unit's `/proc`.
+    ProtectProc("ProtectProc") {
+        /// No restriction.
+        Default = "default",
+        /// Other users' processes are hidden.
+        Invisible = "invisible",
+        /// Processes that cannot be ptraced are hidden.
+        Ptraceable = "ptraceable",
+        /// Other users' process directories cannot be accessed.
+        Noaccess = "noaccess",
+    }
+}
+
+keywords! {
+    /// `ProcSubset=`: the `subset=` of the unit's `/proc`.
+    ProcSubset("ProcSubset") {
+        /// The whole of `/proc`.
+        All = "all",
+        /// Only the per-process directories.
+        Pid = "pid",
+    }
+}
+
+keywords! {
+    /// `ProtectControlGroups=`.
+    ProtectControlGroups("ProtectControlGroups") {
+        /// The cgroup hierarchy stays writable where permissions allow.
+        No = "no",
+        /// Read-only.
+        Yes = "yes",
+        /// A private cgroup namespace, writable.
+        Private = "private" since 257,
+        /// A private cgroup namespace, read-only.
+        Strict = "strict" since 257,
+    }
+    bool { yes: Yes, no: No }
+}

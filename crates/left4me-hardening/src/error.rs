@@ -1,0 +1,48 @@
+//! The one error type of this crate.
+
+/// What can go wrong building, configuring or checking a profile.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A value, path, instance or name was refused by the model.
+    #[error(transparent)]
+    Model(#[from] dropin::Error),
+    /// A profile name that does not exist.
+    #[error("unknown profile {0:?} (expected server, web or sysctl)")]
+    UnknownProfile(String),
+    /// Instances asked of a profile that is not a template.
+    #[error("profile {profile} is not a template, so it has no instances (asked for {instance:?})")]
+    NotATemplate {
+        /// The profile.
+        profile: String,
+        /// The instance asked for.
+        instance: String,
+    },
+    /// The host configuration could not be read.
+    #[error("{file}: {message}")]
+    Config {
+        /// The configuration file.
+        file: String,
+        /// What is wrong, with line and column where known.
+        message: String,
+    },
+    /// Directives the target systemd does not know.
+    #[error("systemd {target} does not know: {}", .directives.join(", "))]
+    TooNew {
+        /// The target version.
+        target: u32,
+        /// Every directive (or directive=value) too new, with its version.
+        directives: Vec<String>,
+    },
+    /// Error-level lint findings that no waiver covers.
+    #[error("refusing to emit profile {profile}: {}", .findings.join("; "))]
+    Lints {
+        /// The profile.
+        profile: String,
+        /// The findings, rendered.
+        findings: Vec<String>,
+    },
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,100 @@
+//! A host: its layout, its profiles (standard or adjusted by a host
+//! configuration) and the systemd version it runs.
+
+use dropin::{Instance, RenderOptions};
+
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::output::{self, Generated};
+use crate::profiles::{Profile, ProfileKind};
+
+/// The systemd version of the host the test plan ran on.
+pub const DEFAULT_SYSTEMD: u32 = 257;
+
+/// Everything needed to generate a host's files.
+#[derive(Clone, Debug)]
+pub struct Host {
+    /// Where things live.
+    pub layout: Layout,
+    /// The game server profile.
+    pub server: Profile,
+    /// The web profile.
+    pub web: Profile,
+    /// The sysctl profile.
+    pub sysctl: Profile,
+    /// The target systemd version.
+    pub systemd_version: u32,
+}
+
+impl Host {
+    /// The host the test plan ran on, with the standard profiles.
+    pub fn standard() -> Result<Host> {
+        let layout = Layout::standard()?;
+        Host::with_layout(layout)
+    }
+
+    /// The standard profiles for another layout.
+    pub fn with_layout(layout: Layout) -> Result<Host> {
+        Ok(Host {
+            server: Profile::standard(ProfileKind::Server, &layout)?,
+            web: Profile::standard(ProfileKind::Web, &layout)?,
+            sysctl: Profile::standard(ProfileKind::Sysctl, &layout)?,
+            layout,
+            systemd_version: DEFAULT_SYSTEMD,
+        })
+    }
+
+    /// The profiles, in [`ProfileKind::ALL`] order.
+    pub fn profiles(&self) -> [&Profile; 3] {
+        [&self.server, &self.web, &self.sysctl]
+    }
+
+    /// One profile.
+    pub fn profile(&self, kind: ProfileKind) -> &Profile {
+        match kind {
+            ProfileKind::Server => &self.server,
+            ProfileKind::Web => &self.web,
+            ProfileKind::Sysctl => &self.sysctl,
+        }
+    }
+
+    /// Generates one file, refusing directives the target systemd lacks.
+    pub fn generate(
+        &self,
+        kind: ProfileKind,
+        instance: Option<&Instance>,
+        options: RenderOptions,
+    ) -> Result<Generated> {
+        let profile = self.profile(kind);
+        if let Some(composed) = profile.composed() {
+            composed
+                .check_version(self.systemd_version)
+                .map_err(|errors| Error::TooNew {
+                    target: self.systemd_version,
+                    directives: errors
+                        .iter()
+                        .map(|e| match e {
+                            dropin::Error::TooNew {
+                                directive, since, ..
+                            } => format!("{directive}= (systemd {since})"),
+                            other => other.to_string(),
+                        })
+                        .collect(),
+                })?;
+        }
+        output::generate(profile, &self.layout, instance, options)
+    }
+
+    /// Every file `write` produces: the server template, the web drop-in,
+    /// the sysctl file, then one drop-in per instance.
+    pub fn files(&self, instances: &[Instance], options: RenderOptions) -> Result<Vec<Generated>> {
+        let mut out = ProfileKind::ALL
+            .iter()
+            .map(|k| self.generate(*k, None, options))
+            .collect::<Result<Vec<_>>>()?;
+        for i in instances {
+            out.push(self.generate(ProfileKind::Server, Some(i), options)?);
+        }
+        Ok(out)
+    }
+}
