@@ -11,6 +11,17 @@ use crate::profiles::{Profile, ProfileKind};
 /// The systemd version of the host the test plan ran on.
 pub const DEFAULT_SYSTEMD: u32 = 257;
 
+/// A written decision to let an error-level lint through for a profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiver {
+    /// The lint id waived.
+    pub lint: String,
+    /// The profile it applies to; `None`: every profile.
+    pub profile: Option<ProfileKind>,
+    /// Why; rendered as a comment in the generated file.
+    pub reason: String,
+}
+
 /// Everything needed to generate a host's files.
 #[derive(Clone, Debug)]
 pub struct Host {
@@ -24,6 +35,8 @@ pub struct Host {
     pub sysctl: Profile,
     /// The target systemd version.
     pub systemd_version: u32,
+    /// Lints waived by the host configuration.
+    pub waivers: Vec<Waiver>,
 }
 
 impl Host {
@@ -41,6 +54,7 @@ impl Host {
             sysctl: Profile::standard(ProfileKind::Sysctl, &layout)?,
             layout,
             systemd_version: DEFAULT_SYSTEMD,
+            waivers: Vec::new(),
         })
     }
 

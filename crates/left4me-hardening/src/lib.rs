@@ -31,7 +31,7 @@ pub mod profiles;
 pub mod traits;
 
 pub use error::{Error, Result};
-pub use host::Host;
+pub use host::{Host, Waiver};
 pub use layout::Layout;
 pub use profiles::{Content, Profile, ProfileKind};
 pub use traits::Trait;
