@@ -58,18 +58,27 @@ impl Assignment {
     /// Parses the text of an assignment (`""` is the reset).
     pub fn parse(directive: Directive, text: &str) -> Result<Self> {
         if text.trim().is_empty() && !text.contains(['\n', '\r', '\0']) {
-            Ok(Assignment::reset(directive))
+            Assignment::reset(directive)
         } else {
             Assignment::new(directive, Value::parse(directive, text)?)
         }
     }
 
-    /// The empty assignment, `Directive=`.
-    pub fn reset(directive: Directive) -> Self {
-        Assignment {
+    /// The empty assignment, `Directive=`, for directives systemd accepts
+    /// it for (lists and `SystemCallErrorNumber=`; see
+    /// [`crate::Kind::accepts_empty`]).
+    pub fn reset(directive: Directive) -> Result<Self> {
+        if !directive.spec().kind.accepts_empty() {
+            return Err(Error::value(
+                directive.name(),
+                "",
+                "systemd refuses an empty assignment for this directive; set a value instead",
+            ));
+        }
+        Ok(Assignment {
             directive,
             value: None,
-        }
+        })
     }
 }
 
@@ -262,7 +271,13 @@ impl Setting {
             } => {
                 let mut out = Vec::new();
                 if let Some(p) = reset {
-                    out.push((Assignment::reset(*directive), p));
+                    // Only list directives compose to a List setting, and
+                    // every list directive accepts the empty assignment.
+                    let reset = Assignment {
+                        directive: *directive,
+                        value: None,
+                    };
+                    out.push((reset, p));
                 }
                 out.extend(lines.iter().map(|l| (l.assignment.clone(), &l.provenance)));
                 out
@@ -569,6 +584,15 @@ mod tests {
         assert_eq!(lines, ["ReadOnlyPaths=", "ReadOnlyPaths=/b"]);
         let c = Composed::compose(&[a.clone(), a]);
         assert_eq!(c.assignments().len(), 2);
+    }
+
+    #[test]
+    fn resets_only_where_systemd_accepts_them() {
+        assert!(Assignment::parse(Directive::NoNewPrivileges, "").is_err());
+        assert!(Assignment::parse(Directive::UMask, "").is_err());
+        assert!(Assignment::parse(Directive::BindPaths, "").is_ok());
+        assert!(Assignment::parse(Directive::CapabilityBoundingSet, "").is_ok());
+        assert!(Assignment::parse(Directive::SystemCallErrorNumber, "").is_ok());
     }
 
     #[test]

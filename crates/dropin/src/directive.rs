@@ -95,6 +95,27 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether systemd 257 accepts the empty assignment (`Key=`) for
+    /// directives of this kind. Lists reset; `SystemCallErrorNumber=`
+    /// returns to the default; every boolean and keyword directive refuses
+    /// it ("Failed to parse NoNewPrivileges=, ignoring: Invalid argument",
+    /// measured with systemd 257.13).
+    pub fn accepts_empty(self) -> bool {
+        matches!(
+            self,
+            Kind::Capabilities
+                | Kind::Paths
+                | Kind::Tmpfs
+                | Kind::Binds
+                | Kind::Architectures
+                | Kind::Syscalls
+                | Kind::Errno
+                | Kind::AddressFamilies
+                | Kind::Namespaces
+                | Kind::SocketBind
+        )
+    }
+
     /// A short description for messages and documentation.
     pub fn describe(self) -> &'static str {
         match self {
