@@ -86,12 +86,30 @@ pub struct UnifiedDiff {
     pub new_name: String,
     /// The hunks; empty when the texts are equal.
     pub hunks: Vec<Hunk>,
+    /// Set when a text was too large to diff line by line (see
+    /// [`UnifiedDiff::MAX_LINES`]); the texts differ but no hunks are given.
+    pub too_large: Option<String>,
 }
 
 impl UnifiedDiff {
     /// Diffs two texts line by line (patience algorithm, three lines of
     /// context).
     pub fn new(old_name: &str, old: &str, new_name: &str, new: &str) -> UnifiedDiff {
+        let (old_lines, new_lines) = (old.lines().count(), new.lines().count());
+        if old != new && old_lines.max(new_lines) > Self::MAX_LINES {
+            // A line diff of a huge (or hostile) file can take quadratic
+            // time; a time limit would make the output depend on the
+            // machine, so a size limit it is.
+            return UnifiedDiff {
+                old_name: old_name.to_owned(),
+                new_name: new_name.to_owned(),
+                hunks: Vec::new(),
+                too_large: Some(format!(
+                    "files differ; no line diff of {old_lines} against {new_lines} lines (more than {})",
+                    Self::MAX_LINES
+                )),
+            };
+        }
         let diff = TextDiff::configure()
             .algorithm(Algorithm::Patience)
             .diff_lines(old, new);
@@ -132,12 +150,16 @@ impl UnifiedDiff {
             old_name: old_name.to_owned(),
             new_name: new_name.to_owned(),
             hunks,
+            too_large: None,
         }
     }
 
+    /// The most lines a side may have for a line-by-line diff.
+    pub const MAX_LINES: usize = 10_000;
+
     /// Whether the texts were equal.
     pub fn is_empty(&self) -> bool {
-        self.hunks.is_empty()
+        self.hunks.is_empty() && self.too_large.is_none()
     }
 }
 
@@ -153,11 +175,14 @@ fn range(start: usize, len: usize) -> String {
 impl fmt::Display for UnifiedDiff {
     /// Plain unified diff text.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.hunks.is_empty() {
+        if self.is_empty() {
             return Ok(());
         }
         writeln!(f, "--- {}", self.old_name)?;
         writeln!(f, "+++ {}", self.new_name)?;
+        if let Some(note) = &self.too_large {
+            writeln!(f, "({note})")?;
+        }
         for h in &self.hunks {
             writeln!(f, "{}", h.header)?;
             for (tag, line) in &h.lines {
@@ -209,5 +234,14 @@ mod tests {
             "--- a\n+++ b\n@@ -1,3 +1,3 @@\n x\n-y\n+Y\n z\n"
         );
         assert!(UnifiedDiff::new("a", "x\n", "b", "x\n").is_empty());
+    }
+
+    #[test]
+    fn huge_texts_are_not_diffed_line_by_line() {
+        let huge = "ReadOnlyPaths=/a\n".repeat(UnifiedDiff::MAX_LINES + 1);
+        let d = UnifiedDiff::new("a", &huge, "b", "x\n");
+        assert!(!d.is_empty());
+        assert!(d.to_string().contains("no line diff of 10001 against 1 lines"), "{d}");
+        assert!(UnifiedDiff::new("a", &huge, "b", &huge).is_empty());
     }
 }
