@@ -241,7 +241,11 @@ mod tests {
         let huge = "ReadOnlyPaths=/a\n".repeat(UnifiedDiff::MAX_LINES + 1);
         let d = UnifiedDiff::new("a", &huge, "b", "x\n");
         assert!(!d.is_empty());
-        assert!(d.to_string().contains("no line diff of 10001 against 1 lines"), "{d}");
+        assert!(
+            d.to_string()
+                .contains("no line diff of 10001 against 1 lines"),
+            "{d}"
+        );
         assert!(UnifiedDiff::new("a", &huge, "b", &huge).is_empty());
     }
 }

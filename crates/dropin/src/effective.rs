@@ -45,6 +45,7 @@ fn canonical(v: &Value) -> String {
         Value::ProtectHome(k) => k.as_bool().map_or(k.as_str(), yes_no).to_owned(),
         Value::PrivateUsers(k) => k.as_bool().map_or(k.as_str(), yes_no).to_owned(),
         Value::ProtectControlGroups(k) => k.as_bool().map_or(k.as_str(), yes_no).to_owned(),
+        Value::Namespaces(crate::namespace::RestrictNamespaces::All(b)) => yes_no(*b).to_owned(),
         other => other.to_string(),
     }
 }

@@ -78,7 +78,7 @@ pub enum Error {
         message: String,
     },
     /// A directive that the requested systemd version does not know.
-    #[error("{directive}= needs systemd {since}, but the target is systemd {target}")]
+    #[error("{directive}{} needs systemd {since}, but the target is systemd {target}", equals_unless_valued(.directive))]
     TooNew {
         /// The directive (and value, where the value is the newer part).
         directive: String,
@@ -87,6 +87,11 @@ pub enum Error {
         /// The version asked for.
         target: u32,
     },
+}
+
+/// `=` after a directive name, nothing after a `Name=value` entry.
+fn equals_unless_valued(directive: &str) -> &'static str {
+    if directive.contains('=') { "" } else { "=" }
 }
 
 /// Shorthand for results of this crate.

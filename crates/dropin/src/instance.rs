@@ -163,6 +163,17 @@ impl UnitName {
         self.instance.as_ref()
     }
 
+    /// The template of an instantiated unit: `left4me-server@1.service`
+    /// gives `left4me-server@.service`; other units have none.
+    pub fn template(&self) -> Option<UnitName> {
+        self.instance.as_ref().map(|_| UnitName {
+            prefix: self.prefix.clone(),
+            template: true,
+            instance: None,
+            suffix: self.suffix.clone(),
+        })
+    }
+
     /// The instance of this template: `left4me-server@.service` with `1`
     /// gives `left4me-server@1.service`.
     pub fn with_instance(&self, instance: &Instance) -> Result<Self> {
@@ -223,6 +234,8 @@ mod tests {
         assert!(t.is_template());
         let one = t.with_instance(&Instance::new("1").unwrap()).unwrap();
         assert_eq!(one.to_string(), "left4me-server@1.service");
+        assert_eq!(one.template(), Some(t.clone()));
+        assert_eq!(t.template(), None);
         assert!(UnitName::new("web").is_err());
         assert!(UnitName::new("we b.service").is_err());
         assert!(UnitName::new("web.servic").is_err());

@@ -57,6 +57,7 @@ pub mod network;
 pub mod parse;
 pub mod path;
 pub mod render;
+pub mod show;
 pub mod syscall;
 pub mod sysctl;
 pub mod value;

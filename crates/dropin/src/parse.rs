@@ -215,6 +215,57 @@ pub fn service_assignments(file: &UnitFile) -> Result<Vec<Read>> {
         .collect()
 }
 
+/// The largest installed file [`installed`] reads. A drop-in is a few KiB;
+/// anything near this size is not one, and reading it whole is a cost a
+/// root-run tool should not pay for garbage.
+pub const INSTALLED_MAX: usize = 1024 * 1024;
+
+/// The most assignments of one key [`installed`] accepts in one file. A
+/// written drop-in repeats a key a few dozen times at most; thousands of
+/// repetitions are garbage or an attack on whatever reads the file.
+pub const REPEATS_MAX: usize = 1024;
+
+/// Reads an installed unit file or drop-in as `diff` and `lint` do, from
+/// its bytes, with the limits a tool reading files off a host needs: an
+/// empty file (nothing but whitespace), a file larger than
+/// [`INSTALLED_MAX`], one that is not UTF-8, has a control character or a
+/// line systemd would not read, or assigns one key more than
+/// [`REPEATS_MAX`] times is refused, naming `file` and the line.
+pub fn installed(file: &str, bytes: &[u8]) -> Result<UnitFile> {
+    if bytes.len() > INSTALLED_MAX {
+        return Err(parse_error(
+            file,
+            1,
+            format!("larger than the {INSTALLED_MAX} bytes an installed file may have"),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(parse_error(
+            file,
+            1,
+            "empty file: an installed drop-in that sets nothing hardens nothing",
+        ));
+    }
+    let unit = UnitFile::parse_bytes(file, bytes)?;
+    let mut counts: std::collections::BTreeMap<(&str, &str), usize> =
+        std::collections::BTreeMap::new();
+    for e in &unit.entries {
+        let n = counts.entry((&e.section, &e.key)).or_insert(0);
+        *n += 1;
+        if *n > REPEATS_MAX {
+            return Err(parse_error(
+                file,
+                e.line,
+                format!(
+                    "{:?} assigned more than {REPEATS_MAX} times in [{}]",
+                    e.key, e.section
+                ),
+            ));
+        }
+    }
+    Ok(unit)
+}
+
 /// Reads `systemctl show` output (`Key=value` lines, no sections).
 pub fn show_output(file: &str, text: &str) -> Result<Vec<RawEntry>> {
     let mut out = Vec::new();
@@ -232,6 +283,56 @@ pub fn show_output(file: &str, text: &str) -> Result<Vec<RawEntry>> {
             section: "Service".to_owned(),
             key: k.to_owned(),
             value: v.to_owned(),
+            file: file.to_owned(),
+            line: i + 1,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads a sysctl.d(5) file as `systemd-sysctl` does: empty lines and
+/// lines starting with `#` or `;` are comments; every other line is
+/// `KEY = VALUE`, whitespace around both stripped. A leading `-` on the key
+/// (ignore failures to set it) is dropped, and a key whose first separator
+/// is `/` is normalised to dots (`kernel/yama/ptrace_scope` is
+/// `kernel.yama.ptrace_scope`). Entries come back in file order (the last
+/// one of a key wins); `section` is `sysctl`.
+pub fn sysctl_entries(file: &str, text: &str) -> Result<Vec<RawEntry>> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(c) = line.chars().find(|&c| c.is_control() && c != '\t') {
+            return Err(parse_error(file, i + 1, format!("control character {c:?}")));
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(parse_error(file, i + 1, format!("missing '=' in {line:?}")));
+        };
+        let key = key.trim();
+        let key = key.strip_prefix('-').unwrap_or(key);
+        if key.is_empty() {
+            return Err(parse_error(file, i + 1, "empty key"));
+        }
+        let key = if key
+            .find(['.', '/'])
+            .is_some_and(|at| key[at..].starts_with('/'))
+        {
+            key.chars()
+                .map(|c| match c {
+                    '/' => '.',
+                    '.' => '/',
+                    c => c,
+                })
+                .collect()
+        } else {
+            key.to_owned()
+        };
+        out.push(RawEntry {
+            section: "sysctl".to_owned(),
+            key,
+            value: value.trim().to_owned(),
             file: file.to_owned(),
             line: i + 1,
         });
@@ -280,6 +381,28 @@ mod tests {
             }
         }
         assert!(UnitFile::parse_bytes("f", b"[Service]\nA=\xff\n").is_err());
+    }
+
+    #[test]
+    fn sysctl_files() {
+        let text = "# c\n; c\n\n kernel/yama/ptrace_scope = 1 \n-net.ipv4.ip_forward=0\nkernel.yama.ptrace_scope=2\n";
+        let got: Vec<(String, String, usize)> = sysctl_entries("s.conf", text)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.key, e.value, e.line))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("kernel.yama.ptrace_scope".into(), "1".into(), 4),
+                ("net.ipv4.ip_forward".into(), "0".into(), 5),
+                ("kernel.yama.ptrace_scope".into(), "2".into(), 6),
+            ]
+        );
+        let err = sysctl_entries("s.conf", "a.b=1\nnope\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("s.conf:2:"), "{err}");
     }
 
     #[test]

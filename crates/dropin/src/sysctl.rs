@@ -101,15 +101,17 @@ impl SysctlFile {
     /// provenance comment when `comments` is set.
     pub fn render(&self, header: &[String], comments: bool) -> String {
         let mut out = String::new();
+        // Comments go through the drop-in renderer's, which keeps a line
+        // break or control character in a reason from starting a setting.
         for h in header {
-            out.push_str(&format!("# {h}\n"));
+            crate::render::comment(&mut out, h);
         }
         for s in &self.settings {
             if comments {
-                out.push_str(&format!(
-                    "# {}: {}\n",
-                    s.provenance.origin, s.provenance.reason
-                ));
+                crate::render::comment(
+                    &mut out,
+                    &format!("{}: {}", s.provenance.origin, s.provenance.reason),
+                );
             }
             out.push_str(&format!("{}={}\n", s.key.0, s.value.0));
         }

@@ -1,7 +1,10 @@
 //! The command line, declared with clap; doc comments are the help text.
 
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser;
+use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Generate, write, diff, explain and lint the systemd hardening drop-ins
@@ -20,8 +23,12 @@ pub(crate) enum Command {
     Render(RenderArgs),
     /// Write every generated file under a root, atomically and idempotently.
     Write(WriteArgs),
-    /// Explain a directive (its value in each profile, provenance, systemd version) or a profile (its composition trace).
+    /// Compare what is installed with what would be generated: the settings systemd reads, then the files' text (exit 0 same, 1 different, 2 trouble).
+    Diff(DiffArgs),
+    /// Explain a directive (its value in each profile, provenance, systemd version), a profile (its composition trace) or a lint.
     Explain(ExplainArgs),
+    /// Check drop-in files (installed or hand-written) against the test plan's findings (exit 0 no errors, 1 errors, 2 trouble).
+    Lint(LintArgs),
     /// List the profiles and the files each writes.
     List(ListArgs),
     /// Print a shell completion script.
@@ -37,8 +44,71 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct HostArgs {
     /// The systemd version of the target host; directives it does not know are refused.
-    #[arg(long, value_name = "N", default_value_t = 257, value_parser = clap::value_parser!(u32).range(200..=999))]
+    #[arg(long, value_name = "N", default_value_t = 257, value_parser = SystemdVersion)]
     pub(crate) systemd_version: u32,
+    /// A host configuration (TOML) adapting the profiles to this host: layout, added and removed directives, traits, lint waivers (see docs/host-config.md).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+/// The systemd versions `--systemd-version` takes.
+const SYSTEMD_VERSIONS: std::ops::RangeInclusive<u32> = 200..=999;
+
+/// Parses `--systemd-version`, naming the value (debug-escaped, on one
+/// line) when refused.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SystemdVersion;
+
+impl TypedValueParser for SystemdVersion {
+    type Value = u32;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<u32, clap::Error> {
+        value
+            .to_str()
+            .and_then(|t| t.parse::<u32>().ok())
+            .filter(|v| SYSTEMD_VERSIONS.contains(v))
+            .ok_or_else(|| {
+                clap::Error::raw(
+                    ErrorKind::ValueValidation,
+                    format!(
+                        "invalid systemd version {value:?}: expected a number from {} to {}\n",
+                        SYSTEMD_VERSIONS.start(),
+                        SYSTEMD_VERSIONS.end()
+                    ),
+                )
+                .with_cmd(cmd)
+            })
+    }
+}
+
+/// Takes a text argument as UTF-8, refusing other bytes with a message
+/// that names the argument (debug-escaped, so `\xFF` shows) rather than
+/// clap's generic "invalid UTF-8 was detected".
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Utf8(pub(crate) &'static str);
+
+impl TypedValueParser for Utf8 {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<String, clap::Error> {
+        value.to_str().map(str::to_owned).ok_or_else(|| {
+            clap::Error::raw(
+                ErrorKind::InvalidUtf8,
+                format!("invalid {} {value:?}: not valid UTF-8\n", self.0),
+            )
+            .with_cmd(cmd)
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -54,9 +124,10 @@ pub(crate) enum Format {
 #[derive(Debug, Args)]
 pub(crate) struct RenderArgs {
     /// The profile: server, web or sysctl.
+    #[arg(value_parser = Utf8("profile"))]
     pub(crate) profile: String,
     /// Render the drop-in of one server instance (`%i` resolved) instead of the template.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = Utf8("instance name"))]
     pub(crate) instance: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Conf)]
@@ -74,12 +145,12 @@ pub(crate) struct WriteArgs {
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub(crate) root: PathBuf,
     /// Also write the drop-in of this server instance (repeatable).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = Utf8("instance name"))]
     pub(crate) instance: Vec<String>,
     /// Write nothing; exit 1 if anything would change, 0 if not.
     #[arg(long)]
     pub(crate) check: bool,
-    /// conf writes the files; bundlewrap writes one JSON document of all of them.
+    /// conf writes the files; bundlewrap prints one JSON document of all of them (drop-ins under systemd.units, the sysctl file under files) and writes nothing.
     #[arg(long, value_enum, default_value_t = Format::Conf)]
     pub(crate) format: Format,
     /// Leave out provenance comments and notes.
@@ -94,8 +165,29 @@ pub(crate) struct WriteArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ExplainArgs {
-    /// A directive (`PrivatePIDs`, `PrivatePIDs=`) or a profile (server, web, sysctl).
+    /// A directive (`PrivatePIDs`, `PrivatePIDs=`), a profile (server, web, sysctl) or a lint id (`mdwx-text-relocations`).
+    #[arg(value_parser = Utf8("directive, profile or lint"))]
     pub(crate) subject: String,
+    #[command(flatten)]
+    pub(crate) host: HostArgs,
+}
+
+/// `lint`: findings go to standard output, one per line, as
+/// `UNIT: error[ID] (Test N): … — fix: …`, then a count.
+#[derive(Debug, Args)]
+pub(crate) struct LintArgs {
+    /// Drop-in files. A file in a `NAME.service.d/` directory belongs to that unit; an instance's files are read together with its template's, in file-name order, `%i` resolved. Other files are read as one set, in the order given.
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+    /// The base unit the drop-ins apply to, layered underneath (repeatable; each applies to the drop-ins of the unit it is named after, or of its instances; a single one also to files outside a `.d` directory).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) unit: Vec<PathBuf>,
+    /// A workload trait: i386-binary, text-relocations, shares-uid, runs-sudo (repeatable). Without it, the traits are those of the profile whose unit the files are for (the server's for `left4me-server@*.service.d/`, the web's for `left4me-web.service.d/`).
+    #[arg(long = "trait", value_name = "TRAIT", value_parser = crate::lint_cmd::parse_trait)]
+    pub(crate) traits: Vec<left4me_hardening::Trait>,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub(crate) strict: bool,
     #[command(flatten)]
     pub(crate) host: HostArgs,
 }
@@ -103,8 +195,43 @@ pub(crate) struct ExplainArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
     /// Also list the drop-in of this server instance (repeatable).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = Utf8("instance name"))]
     pub(crate) instance: Vec<String>,
+    #[command(flatten)]
+    pub(crate) host: HostArgs,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorWhen {
+    /// When standard output is a terminal (and NO_COLOR is not set).
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// Compare only this profile (server, web or sysctl); every profile when left out.
+    #[arg(value_parser = Utf8("profile"))]
+    pub(crate) profile: Option<String>,
+    /// The root directory the installed files are read under.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    pub(crate) root: PathBuf,
+    /// Also compare the drop-in of this server instance (repeatable).
+    #[arg(long, value_name = "N", value_parser = Utf8("instance name"))]
+    pub(crate) instance: Vec<String>,
+    /// Compare one unit's generated settings with `systemctl show UNIT` output saved to FILE (`-`: standard input) instead of the installed files; needs the profile (and, for the server, one --instance).
+    #[arg(long, value_name = "FILE", conflicts_with = "root")]
+    pub(crate) show: Option<PathBuf>,
+    /// Colour the output: auto (on a terminal), always or never.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub(crate) color: ColorWhen,
+    /// Compare with files rendered without provenance comments (as `write --no-comments` writes them).
+    #[arg(long)]
+    pub(crate) no_comments: bool,
     #[command(flatten)]
     pub(crate) host: HostArgs,
 }

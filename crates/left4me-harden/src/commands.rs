@@ -12,15 +12,14 @@ use left4me_hardening::{Host, ProfileKind};
 use crate::cli::{Cli, Command, ExplainArgs, Format, HostArgs, ListArgs, RenderArgs, WriteArgs};
 use crate::fsutil::{self, Outcome, Symlinks};
 
-/// The bundlewrap document `write --format bundlewrap` writes under the root.
-const BUNDLEWRAP_FILE: &str = "left4me-harden.bundlewrap.json";
-
 pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Render(args) => render(&args),
         Command::Write(args) => write(&args),
+        Command::Diff(args) => crate::diff_cmd::run(&args),
         Command::List(args) => list(&args),
         Command::Explain(args) => explain(&args),
+        Command::Lint(args) => crate::lint_cmd::run(&args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "left4me-harden", &mut io::stdout());
@@ -37,7 +36,10 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
 
 /// Builds the host from the command line's host options.
 pub(crate) fn host(args: &HostArgs) -> Result<Host> {
-    let mut host = Host::standard()?;
+    let mut host = match &args.config {
+        Some(path) => left4me_hardening::config::load(path)?,
+        None => Host::standard()?,
+    };
     host.systemd_version = args.systemd_version;
     Ok(host)
 }
@@ -61,6 +63,7 @@ fn render(args: &RenderArgs) -> Result<ExitCode> {
     let instance = args.instance.as_deref().map(Instance::new).transpose()?;
     let host = host(&args.host)?;
     let generated = host.generate(kind, instance.as_ref(), options(args.no_comments))?;
+    crate::lint_cmd::print_warnings(&host, &[(kind, instance.as_ref())])?;
     let text = match args.format {
         Format::Conf => generated.text.clone(),
         Format::Bundlewrap => pretty(&output::bundlewrap(&generated))?,
@@ -70,37 +73,57 @@ fn render(args: &RenderArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The merged bundlewrap document of several files.
+/// The merged bundlewrap document of several files, split by where the
+/// reactor puts them: the drop-ins under `systemd` → `units` (the
+/// `systemd/units` metadata), the sysctl file under `files` (bundlewrap
+/// file items), so that no consumer mistakes one for the other.
 pub(crate) fn bundlewrap_document(files: &[Generated]) -> serde_json::Value {
-    let mut doc = serde_json::Map::new();
+    let mut units = serde_json::Map::new();
+    let mut items = serde_json::Map::new();
     for f in files {
         if let serde_json::Value::Object(m) = output::bundlewrap(f) {
-            doc.extend(m);
+            if f.composed.is_some() {
+                units.extend(m);
+            } else {
+                items.extend(m);
+            }
         }
     }
-    serde_json::Value::Object(doc)
+    serde_json::json!({ "systemd": { "units": units }, "files": items })
 }
 
 fn write(args: &WriteArgs) -> Result<ExitCode> {
     let instances = instances(&args.instance)?;
     let host = host(&args.host)?;
     let files = host.files(&instances, options(args.no_comments))?;
+    let linted: Vec<(ProfileKind, Option<&Instance>)> = files
+        .iter()
+        .map(|f| (f.profile, f.instance.as_ref()))
+        .collect();
+    crate::lint_cmd::print_warnings(&host, &linted)?;
     let outputs: Vec<(String, Vec<u8>)> = match args.format {
         Format::Conf => files
             .iter()
             .map(|f| (f.path.clone(), f.text.clone().into_bytes()))
             .collect(),
-        Format::Bundlewrap => vec![(
-            BUNDLEWRAP_FILE.to_owned(),
-            pretty(&bundlewrap_document(&files))?.into_bytes(),
-        )],
+        Format::Bundlewrap => {
+            // The reactor consumes the document: it is printed, not
+            // written under the root.
+            if args.check {
+                bail!(
+                    "--check compares files under the root; write --format bundlewrap only prints"
+                );
+            }
+            io::stdout().write_all(pretty(&bundlewrap_document(&files))?.as_bytes())?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Format::Json => {
             bail!("write takes --format conf or bundlewrap; use render --format json for the dump")
         }
     };
     let root = &args.root;
     if !root.is_dir() {
-        bail!("root {} is not a directory", root.display());
+        bail!("root {} is not a directory", fsutil::quoted(root));
     }
     let symlinks = if args.follow_symlinks {
         Symlinks::UpdateTarget
@@ -132,17 +155,25 @@ fn write(args: &WriteArgs) -> Result<ExitCode> {
         });
     }
     let _lock = fsutil::DirLock::acquire(root)?;
-    for (path, dest, bytes, _) in &planned {
-        // Re-plan under the lock: another run may have written meanwhile.
-        if let Some(dir) = dest.parent() {
-            fsutil::create_dirs(dir)?;
-        }
-        fsutil::remove_stale_temps(dest)?;
-        let outcome = fsutil::plan(dest, bytes)?;
+    // Two phases: every new content is written and synced to a temp file
+    // first, and only then does each replace its destination, so a failure
+    // while writing (a full disk) leaves every destination as it was.
+    let mut staging = fsutil::Staging::default();
+    let mut done = Vec::new();
+    for (path, _, bytes, _) in &planned {
+        // Re-check under the lock: another run may have written meanwhile.
+        let dest = fsutil::destination(path, symlinks)?;
+        fsutil::remove_stale_temps(&dest)?;
+        let outcome = fsutil::plan(&dest, bytes)?;
         if outcome != Outcome::Unchanged {
-            fsutil::write_atomic(dest, bytes)
-                .with_context(|| format!("writing {}", path.display()))?;
+            staging
+                .stage(&dest, bytes)
+                .with_context(|| format!("writing {}", fsutil::quoted(path)))?;
         }
+        done.push((outcome, path));
+    }
+    staging.commit()?;
+    for (outcome, path) in done {
         writeln!(stdout, "{:<9} {}", outcome.as_str(), path.display())?;
     }
     Ok(ExitCode::SUCCESS)
@@ -171,10 +202,12 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode> {
     let host = host(&args.host)?;
     let text = if let Ok(kind) = args.subject.parse::<ProfileKind>() {
         left4me_hardening::explain::profile(&host, kind)
+    } else if let Some(lint) = left4me_hardening::lint::info(&args.subject) {
+        left4me_hardening::explain::lint(&host, lint)
     } else {
         let directive: Directive = args.subject.parse().with_context(|| {
             format!(
-                "{:?} is neither a profile (server, web, sysctl) nor a known directive",
+                "{:?} is neither a profile (server, web, sysctl), a lint id nor a known directive",
                 args.subject
             )
         })?;

@@ -2,7 +2,9 @@
 
 mod cli;
 mod commands;
+mod diff_cmd;
 mod fsutil;
+mod lint_cmd;
 
 use std::io::Write as _;
 use std::process::ExitCode;

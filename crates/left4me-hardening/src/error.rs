@@ -35,7 +35,10 @@ pub enum Error {
         directives: Vec<String>,
     },
     /// Error-level lint findings that no waiver covers.
-    #[error("refusing to emit profile {profile}: {}", .findings.join("; "))]
+    #[error(
+        "refusing to emit profile {profile}: {} (a [[waivers]] entry of the host config with the lint id and a written reason lets a lint through)",
+        .findings.join("; ")
+    )]
     Lints {
         /// The profile.
         profile: String,

@@ -6,10 +6,41 @@ use std::fmt::Write as _;
 use dropin::{Directive, Setting};
 
 use crate::host::Host;
+use crate::lint::LintInfo;
 use crate::profiles::{Content, ProfileKind};
 
+/// The tests of the hardening test plan, as provenances name them, with
+/// their titles.
+pub const TESTS: &[(&str, &str)] = &[
+    ("Test 1", "PrivateUsers=true compatibility"),
+    ("Test 2", "TemporaryFileSystem + minimal bind set"),
+    ("Test 3", "SystemCallFilter (logging mode)"),
+    ("Test 4", "SystemCallFilter (enforcement mode)"),
+    ("Test 5", "ProcSubset=pid + ProtectProc=invisible"),
+    ("Test 6", "MemoryDenyWriteExecute=true"),
+    (
+        "Test 7",
+        "full proposed composition (everything that passed)",
+    ),
+    ("Test 8", "attack verification (the audit gaps)"),
+    ("Test 9", "system-wide sysctl kernel.yama.ptrace_scope=2"),
+    ("Test 10", "web unit hardening"),
+    ("Test 11", "soak test"),
+];
+
+/// The test-plan tests named by `origins`, in test order, with titles.
+fn findings<'a>(origins: impl IntoIterator<Item = &'a str>) -> Vec<(&'static str, &'static str)> {
+    let origins: Vec<&str> = origins.into_iter().collect();
+    TESTS
+        .iter()
+        .filter(|(t, _)| origins.contains(t))
+        .copied()
+        .collect()
+}
+
 /// A directive: what it does, since when, its value and provenance in each
-/// profile, and the notes where a profile left it out.
+/// profile, the notes where a profile left it out, and the test-plan
+/// tests behind it.
 pub fn directive(host: &Host, directive: Directive) -> String {
     let spec = directive.spec();
     let mut out = String::new();
@@ -60,6 +91,42 @@ pub fn directive(host: &Host, directive: Directive) -> String {
         {
             let _ = writeln!(out, "  amended in {}: {}", t.layer, t.detail);
         }
+    }
+    let origins: Vec<&str> = host
+        .profiles()
+        .into_iter()
+        .filter_map(|p| p.composed())
+        .flat_map(|c| c.trace())
+        .filter(|t| t.directive == directive)
+        // The test that proved the line, and the test whose layer holds it.
+        .flat_map(|t| {
+            [
+                t.provenance.origin.as_str(),
+                t.layer.split(':').next().unwrap_or(""),
+            ]
+        })
+        .collect();
+    let tests = findings(origins);
+    if !tests.is_empty() {
+        let _ = writeln!(out, "\nhardening test plan:");
+        for (test, title) in tests {
+            let _ = writeln!(out, "  {test} — {title}");
+        }
+    }
+    out
+}
+
+/// A lint: its severity, the test that paid for it and what it found, and
+/// the waivers of the host configuration that cover it.
+pub fn lint(host: &Host, lint: &LintInfo) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {}", lint.id, lint.summary);
+    let _ = writeln!(out, "  severity: {}", lint.severity);
+    let _ = writeln!(out, "  test:     {}", lint.test);
+    let _ = writeln!(out, "  finding:  {}", lint.finding);
+    for w in host.waivers.iter().filter(|w| w.lint == lint.id) {
+        let scope = w.profile.map_or("every profile", ProfileKind::name);
+        let _ = writeln!(out, "  waived for {scope} by host config: {}", w.reason);
     }
     out
 }

@@ -5,6 +5,7 @@ use dropin::{Instance, RenderOptions};
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
+use crate::lint::{self, Finding};
 use crate::output::{self, Generated};
 use crate::profiles::{Profile, ProfileKind};
 
@@ -72,7 +73,9 @@ impl Host {
         }
     }
 
-    /// Generates one file, refusing directives the target systemd lacks.
+    /// Generates one file, refusing directives the target systemd lacks
+    /// and error-level lint findings no waiver covers. Waived findings are
+    /// rendered as header comments with the waiver's reason.
     pub fn generate(
         &self,
         kind: ProfileKind,
@@ -88,6 +91,12 @@ impl Host {
                     directives: errors
                         .iter()
                         .map(|e| match e {
+                            // A value's entry already reads `Name=value`.
+                            dropin::Error::TooNew {
+                                directive, since, ..
+                            } if directive.contains('=') => {
+                                format!("{directive} (systemd {since})")
+                            }
                             dropin::Error::TooNew {
                                 directive, since, ..
                             } => format!("{directive}= (systemd {since})"),
@@ -96,7 +105,70 @@ impl Host {
                         .collect(),
                 })?;
         }
-        output::generate(profile, &self.layout, instance, options)
+        let findings = self.lint(kind, instance)?;
+        let refused: Vec<String> = findings
+            .iter()
+            .filter(|f| f.is_error() && self.waiver(Some(kind), f.lint).is_none())
+            .map(ToString::to_string)
+            .collect();
+        if !refused.is_empty() {
+            return Err(Error::Lints {
+                profile: kind.name().to_owned(),
+                findings: refused,
+            });
+        }
+        let mut waived: Vec<String> = Vec::new();
+        for f in &findings {
+            if let Some(w) = self.waiver(Some(kind), f.lint) {
+                let line = format!(
+                    "Lint {} ({}) waived by host config: {}",
+                    f.lint,
+                    f.test,
+                    one_line(&w.reason)
+                );
+                if !waived.contains(&line) {
+                    waived.push(line);
+                }
+            }
+        }
+        output::generate_with_header(profile, &self.layout, instance, options, &waived)
+    }
+
+    /// The lint findings of one profile (for one instance, `%i` resolved),
+    /// waived or not; the sysctl profile has none.
+    pub fn lint(&self, kind: ProfileKind, instance: Option<&Instance>) -> Result<Vec<Finding>> {
+        let profile = self.profile(kind);
+        let Some(composed) = profile.composed() else {
+            return Ok(Vec::new());
+        };
+        let composed = match instance {
+            Some(i) if composed.uses_instance() => composed.for_instance(i)?,
+            _ => composed.clone(),
+        };
+        let effective = dropin::Effective::of(&composed);
+        Ok(lint::check(&lint::Subject {
+            effective: &effective,
+            traits: &profile.traits,
+            instance,
+        }))
+    }
+
+    /// The findings of one profile that no waiver covers and that do not
+    /// stop generation: what `render` and `write` print as warnings.
+    pub fn warnings(&self, kind: ProfileKind, instance: Option<&Instance>) -> Result<Vec<Finding>> {
+        Ok(self
+            .lint(kind, instance)?
+            .into_iter()
+            .filter(|f| !f.is_error() && self.waiver(Some(kind), f.lint).is_none())
+            .collect())
+    }
+
+    /// The waiver of lint `id` for a profile (`None`: files of no profile,
+    /// which only waivers for every profile cover).
+    pub fn waiver(&self, kind: Option<ProfileKind>, id: &str) -> Option<&Waiver> {
+        self.waivers
+            .iter()
+            .find(|w| w.lint == id && (w.profile.is_none() || w.profile == kind))
     }
 
     /// Every file `write` produces: the server template, the web drop-in,
@@ -111,4 +183,21 @@ impl Host {
         }
         Ok(out)
     }
+}
+
+/// A waiver's reason as one comment line: control characters (a line
+/// break in the configuration) are shown escaped rather than breaking the
+/// comment.
+fn one_line(reason: &str) -> String {
+    reason
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }

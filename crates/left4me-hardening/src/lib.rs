@@ -22,14 +22,18 @@
 //! - The bundlewrap output follows the reactor contract of the operator's
 //!   deployment (sections, sorted keys, lists as repeated lines).
 
+pub mod config;
+pub mod docs;
 mod error;
 pub mod explain;
 pub mod host;
 pub mod layout;
+pub mod lint;
 pub mod output;
 pub mod profiles;
 pub mod traits;
 
+pub use config::HostConfig;
 pub use error::{Error, Result};
 pub use host::{Host, Waiver};
 pub use layout::Layout;

@@ -1,0 +1,231 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Properties, checked on generated profiles (bounded: `cargo test` stays
+//! fast): rendering round-trips to the same effective settings,
+//! composition follows systemd's reset rule, rendering is deterministic.
+
+use dropin::parse::{Key, service_assignments};
+use dropin::{
+    Assignment, Composed, Directive, Effective, EffectiveValue, Layer, Merge, Provenance, Read,
+    RenderOptions, UnitFile,
+};
+use proptest::prelude::*;
+
+/// Cases per property: enough to cover every directive many times over,
+/// few enough for a quick `cargo test`.
+const CASES: u32 = 256;
+
+fn component() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => "[a-z0-9_][a-z0-9_.-]{0,7}".prop_filter("not . or ..", |c| c != "." && c != ".."),
+        1 => Just("%i".to_owned()),
+        1 => Just("100%%".to_owned()),
+    ]
+}
+
+fn path() -> impl Strategy<Value = String> {
+    prop::collection::vec(component(), 1..4).prop_map(|c| format!("/{}", c.join("/")))
+}
+
+/// A valid value text for `d`: one of the samples that cover every keyword
+/// and form of its kind, or generated paths for the path kinds.
+fn value_text(d: Directive) -> BoxedStrategy<String> {
+    let samples: Vec<String> = d
+        .spec()
+        .kind
+        .samples()
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let sample = prop::sample::select(samples);
+    match d.spec().kind {
+        dropin::Kind::Paths => prop_oneof![
+            sample,
+            prop::collection::vec((any::<bool>(), path()), 1..4).prop_map(|ps| ps
+                .into_iter()
+                .map(|(dash, p)| if dash { format!("-{p}") } else { p })
+                .collect::<Vec<_>>()
+                .join(" "))
+        ]
+        .boxed(),
+        dropin::Kind::Binds => prop_oneof![
+            sample,
+            prop::collection::vec(
+                (
+                    any::<bool>(),
+                    path(),
+                    prop::option::of(path()),
+                    prop::sample::select(vec!["", ":rbind", ":norbind"])
+                ),
+                1..3
+            )
+            .prop_map(|bs| bs
+                .into_iter()
+                .map(|(dash, src, dst, opt)| {
+                    let dash = if dash { "-" } else { "" };
+                    match dst {
+                        Some(dst) => format!("{dash}{src}:{dst}{opt}"),
+                        None => format!("{dash}{src}"),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" "))
+        ]
+        .boxed(),
+        dropin::Kind::Tmpfs => prop_oneof![
+            sample,
+            prop::collection::vec(path(), 1..3).prop_map(|ps| ps.join(" "))
+        ]
+        .boxed(),
+        _ => sample.boxed(),
+    }
+}
+
+/// An assignment of `d`: a value, or the reset where systemd accepts one.
+fn assignment_of(d: Directive) -> BoxedStrategy<Assignment> {
+    let value = value_text(d)
+        .prop_map(move |t| Assignment::parse(d, &t).unwrap_or_else(|e| panic!("{d}={t:?}: {e}")));
+    if d.spec().kind.accepts_empty() {
+        prop_oneof![4 => value, 1 => Just(Assignment::reset(d).unwrap())].boxed()
+    } else {
+        value.boxed()
+    }
+}
+
+fn directive() -> impl Strategy<Value = Directive> {
+    prop::sample::select(Directive::ALL.to_vec())
+}
+
+fn assignment() -> impl Strategy<Value = Assignment> {
+    directive().prop_flat_map(assignment_of)
+}
+
+/// Provenance text, including line breaks and control characters, which
+/// rendering must keep inside comments.
+fn provenance() -> impl Strategy<Value = Provenance> {
+    prop_oneof![
+        4 => Just(Provenance::new("Test 4", "proven on the host")),
+        1 => ("[ -~]{0,20}", "[ -~\n\r\t\x00\x1b]{0,30}").prop_map(|(o, r)| Provenance::new(o, r)),
+    ]
+}
+
+/// A layer and the assignments it was built from, in order.
+fn layer() -> impl Strategy<Value = (Layer, Vec<Assignment>)> {
+    (
+        "[a-z]{1,8}",
+        prop::collection::vec((assignment(), provenance()), 0..10),
+    )
+        .prop_map(|(name, lines)| {
+            let mut l = Layer::new(name);
+            let mut raw = Vec::new();
+            for (a, p) in lines {
+                raw.push(a.clone());
+                l.push(a, p);
+            }
+            (l, raw)
+        })
+}
+
+/// Layers, and every assignment of all of them in order.
+fn layers() -> impl Strategy<Value = (Vec<Layer>, Vec<Assignment>)> {
+    prop::collection::vec(layer(), 1..4).prop_map(|ls| {
+        let raw = ls.iter().flat_map(|(_, r)| r.clone()).collect();
+        (ls.into_iter().map(|(l, _)| l).collect(), raw)
+    })
+}
+
+fn read_back(text: &str) -> Vec<Read> {
+    let file = UnitFile::parse("rendered.conf", text)
+        .unwrap_or_else(|e| panic!("rendered text does not parse: {e}\n{text}"));
+    service_assignments(&file)
+        .unwrap_or_else(|e| panic!("rendered values do not parse: {e}\n{text}"))
+}
+
+fn header() -> Vec<String> {
+    vec!["Generated for a property test.".to_owned()]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+
+    /// parse(render(p)) has the same effective settings as p, with and
+    /// without comments.
+    #[test]
+    fn render_then_parse_keeps_the_effective_settings((layers, _) in layers()) {
+        let composed = Composed::compose(&layers);
+        let want = Effective::of(&composed);
+        for comments in [true, false] {
+            let text = dropin::render::dropin(&header(), &composed, RenderOptions { comments });
+            prop_assert_eq!(&Effective::from_reads(&read_back(&text)), &want, "{}", text);
+        }
+    }
+
+    /// Composing layers gives what systemd gets reading every assignment of
+    /// every layer in order.
+    #[test]
+    fn composition_is_what_systemd_reads((layers, raw) in layers()) {
+        let composed = Composed::compose(&layers);
+        let reads: Vec<Read> = raw.into_iter().map(Read::Typed).collect();
+        prop_assert_eq!(Effective::from_reads(&reads), Effective::of(&composed));
+    }
+
+    /// systemd's reset rule: whatever came before, a list directive reset
+    /// and then given items ends up with exactly those items, reset first.
+    #[test]
+    fn a_reset_discards_everything_before_it(
+        (before, _) in layers(),
+        d in directive().prop_filter("list directives", |d| d.spec().merge != Merge::Single),
+        items in prop::collection::vec(Just(()), 0..4),
+        seed in any::<u64>(),
+    ) {
+        // Items for d, derived from the samples deterministically.
+        let samples = d.spec().kind.samples();
+        let texts: Vec<&str> = items
+            .iter()
+            .enumerate()
+            .map(|(i, ())| samples[(seed as usize).wrapping_add(i) % samples.len()])
+            .collect();
+        let why = Provenance::new("reset", "start over");
+        let mut last = Layer::new("last");
+        last.push(Assignment::reset(d).unwrap(), why.clone());
+        for t in &texts {
+            last.push(Assignment::parse(d, t).unwrap(), why.clone());
+        }
+        let mut all = before.clone();
+        all.push(last);
+        let composed = Composed::compose(&all);
+
+        let mut only = vec![Read::Typed(Assignment::reset(d).unwrap())];
+        only.extend(texts.iter().map(|t| Read::Typed(Assignment::parse(d, t).unwrap())));
+        let want = Effective::from_reads(&only);
+        let got = Effective::of(&composed);
+        prop_assert_eq!(got.get(&Key::Known(d)), want.get(&Key::Known(d)));
+        let reset_first = matches!(
+            got.get(&Key::Known(d)),
+            Some(EffectiveValue::List { reset: true, .. })
+        );
+        prop_assert!(reset_first);
+        // Rendered, the directive's lines start with the one reset.
+        let text = dropin::render::dropin(&[], &composed, RenderOptions { comments: false });
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.split_once('=').is_some_and(|(k, _)| k == d.name()))
+            .collect();
+        let reset_line = format!("{}=", d.name());
+        prop_assert_eq!(lines.first().copied(), Some(reset_line.as_str()));
+        prop_assert_eq!(lines.len(), texts.len() + 1);
+    }
+
+    /// Rendering depends on its input only: twice the same, and the same
+    /// for an equal composition built again.
+    #[test]
+    fn rendering_is_deterministic((layers, _) in layers(), comments in any::<bool>()) {
+        let options = RenderOptions { comments };
+        let a = Composed::compose(&layers);
+        let b = Composed::compose(&layers.clone());
+        let first = dropin::render::dropin(&header(), &a, options);
+        prop_assert_eq!(&first, &dropin::render::dropin(&header(), &a, options));
+        prop_assert_eq!(&first, &dropin::render::dropin(&header(), &b, options));
+        prop_assert!(first.ends_with('\n'));
+        prop_assert!(!first.lines().any(|l| l.ends_with(' ')));
+    }
+}

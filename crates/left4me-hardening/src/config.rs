@@ -1,0 +1,613 @@
+//! The host configuration: one TOML file in which an operator adapts the
+//! proven profiles to a host — its layout, extra binds or socket rules,
+//! directives dropped with a recorded reason, workload traits and lint
+//! waivers — without editing code.
+//!
+//! ```
+//! use left4me_hardening::{ProfileKind, config};
+//!
+//! let toml = r#"
+//! [layout]
+//! state_dir = "/srv/left4me"
+//!
+//! [[server.add]]
+//! directive = "BindReadOnlyPaths"
+//! value = "/var/cache/left4me"
+//! reason = "overlay symlinks point into the cache"
+//!
+//! [[server.remove]]
+//! directive = "ProtectClock"
+//! reason = "the host's chrony runs in this unit"
+//! "#;
+//! let host = config::parse("host.toml", toml)?.apply()?;
+//! let file = host.generate(ProfileKind::Server, None, Default::default())?;
+//! assert!(file.text.contains("BindReadOnlyPaths=/srv/left4me/installation\n"));
+//! assert!(file.text.contains("# host config: overlay symlinks point into the cache\n"));
+//! assert!(file.text.contains("# ProtectClock= removed by host config: the host's chrony runs in this unit\n"));
+//! assert!(!file.text.contains("ProtectClock=true"));
+//!
+//! let err = config::parse("host.toml", "[server]\nbogus = 1\n").unwrap_err();
+//! assert!(err.to_string().starts_with("host.toml: line 2, column 1: unknown field `bogus`"));
+//! # Ok::<(), left4me_hardening::Error>(())
+//! ```
+//!
+//! The schema is documented in `docs/host-config.md`.
+
+use std::fmt::Display;
+use std::ops::Range;
+use std::path::Path;
+
+use dropin::{Assignment, Composed, Directive, Layer, Provenance, UnitName, UnitPath};
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Error, Result};
+use crate::host::{Host, Waiver};
+use crate::layout::Layout;
+use crate::profiles::{Content, Profile, ProfileKind};
+use crate::traits::Trait;
+
+/// The origin every change made by a host configuration is recorded with;
+/// the entry's `reason` is the provenance's reason.
+pub const ORIGIN: &str = "host config";
+
+/// The name of the layer a host configuration appends to a profile.
+pub const LAYER: &str = "host config";
+
+/// A host configuration file, as read. Every table refuses keys it does
+/// not know; [`HostConfig::apply`] validates the values.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostConfig {
+    /// Where things live on the host.
+    #[serde(default)]
+    pub layout: LayoutConfig,
+    /// Changes to the game server profile.
+    #[serde(default)]
+    pub server: ProfileConfig,
+    /// Changes to the web profile.
+    #[serde(default)]
+    pub web: ProfileConfig,
+    /// Lints waived, each with a reason.
+    #[serde(default)]
+    pub waivers: Vec<WaiverConfig>,
+    /// The file name and text, for line and column in errors.
+    #[serde(skip)]
+    source: Source,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Source {
+    file: String,
+    text: String,
+}
+
+/// `[layout]`: every key optional; what is left out keeps the layout of
+/// the host the test plan ran on.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayoutConfig {
+    /// The state directory (`/var/lib/left4me`).
+    pub state_dir: Option<Spanned<String>>,
+    /// The configuration directory (`/etc/left4me`).
+    pub config_dir: Option<Spanned<String>>,
+    /// The game server template unit (`left4me-server@.service`).
+    pub server_unit: Option<Spanned<String>>,
+    /// The web unit (`left4me-web.service`).
+    pub web_unit: Option<Spanned<String>>,
+    /// The drop-in file name in each `.d` directory (`10-hardening.conf`).
+    pub dropin_name: Option<Spanned<String>>,
+    /// The sysctl.d file (`/etc/sysctl.d/99-left4me-ptrace.conf`).
+    pub sysctl_file: Option<Spanned<String>>,
+}
+
+/// `[server]` or `[web]`: traits appended, directives added and removed.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    /// Workload traits appended to the profile's own.
+    #[serde(default)]
+    pub traits: Vec<Spanned<Trait>>,
+    /// Assignments added after the proven layers.
+    #[serde(default)]
+    pub add: Vec<AddEntry>,
+    /// Directives removed from the composition.
+    #[serde(default)]
+    pub remove: Vec<RemoveEntry>,
+}
+
+/// `[[server.add]]`: one assignment, as it would stand in a drop-in.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddEntry {
+    /// A directive of the registry (`BindReadOnlyPaths`).
+    pub directive: Spanned<String>,
+    /// Its value; `""` is systemd's reset.
+    pub value: Spanned<String>,
+    /// Why; rendered as the line's provenance comment.
+    pub reason: Spanned<String>,
+}
+
+/// `[[server.remove]]`: a directive the profile sets, dropped.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveEntry {
+    /// A directive the profile sets.
+    pub directive: Spanned<String>,
+    /// Why; rendered where the directive would have been.
+    pub reason: Spanned<String>,
+}
+
+/// `[[waivers]]`: an error-level lint let through, with a reason.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverConfig {
+    /// The lint id.
+    pub lint: Spanned<String>,
+    /// The profile it applies to; every profile when left out.
+    pub profile: Option<Spanned<String>>,
+    /// Why.
+    pub reason: Spanned<String>,
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut at = offset.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rsplit_once('\n')
+        .map_or(before, |(_, last)| last)
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+/// Reads a host configuration; `file_name` names it in errors. Syntax
+/// errors, unknown keys and values of the wrong type are errors naming
+/// line and column.
+pub fn parse(file_name: &str, text: &str) -> Result<HostConfig> {
+    if text.len() > MAX_BYTES {
+        return Err(too_big(file_name));
+    }
+    let source = Source {
+        file: file_name.to_owned(),
+        text: text.to_owned(),
+    };
+    match toml::from_str::<HostConfig>(text) {
+        Ok(mut config) => {
+            config.source = source;
+            Ok(config)
+        }
+        Err(e) => {
+            // One line: the message without toml's source excerpt.
+            let message = e.message().trim().replace('\n', " ");
+            Err(match e.span() {
+                Some(span) => source.at(span, message),
+                None => Error::Config {
+                    file: source.file,
+                    message,
+                },
+            })
+        }
+    }
+}
+
+/// Reads and applies the host configuration at `path`.
+pub fn load(path: &Path) -> Result<Host> {
+    use std::io::Read as _;
+    let file = path.display().to_string();
+    let cannot = |e: std::io::Error| Error::Config {
+        file: file.clone(),
+        message: format!("cannot read it: {e}"),
+    };
+    let meta = std::fs::metadata(path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(Error::Config {
+            file: file.clone(),
+            message: "not a regular file".to_owned(),
+        });
+    }
+    // Read at most one byte past the limit: a huge file is refused
+    // without being read whole.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| {
+            f.take(
+                u64::try_from(MAX_BYTES)
+                    .unwrap_or(u64::MAX)
+                    .saturating_add(1),
+            )
+            .read_to_end(&mut bytes)
+        })
+        .map_err(cannot)?;
+    if bytes.len() > MAX_BYTES {
+        return Err(too_big(&file));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| Error::Config {
+        file: file.clone(),
+        message: format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
+    })?;
+    parse(&file, &text)?.apply()
+}
+
+/// The largest host configuration read: a hand-written file is a few KiB.
+pub const MAX_BYTES: usize = 1024 * 1024;
+
+fn too_big(file: &str) -> Error {
+    Error::Config {
+        file: file.to_owned(),
+        message: format!("larger than the {MAX_BYTES} bytes a host configuration may have"),
+    }
+}
+
+impl Source {
+    /// An error at `span`, with line and column.
+    fn at(&self, span: Range<usize>, message: impl Display) -> Error {
+        let (line, column) = line_column(&self.text, span.start);
+        Error::Config {
+            file: self.file.clone(),
+            message: format!("line {line}, column {column}: {message}"),
+        }
+    }
+}
+
+impl HostConfig {
+    /// An error at the value `s`.
+    fn at<T>(&self, s: &Spanned<T>, message: impl Display) -> Error {
+        self.source.at(s.span(), message)
+    }
+
+    /// A reason: non-empty, one line.
+    fn reason(&self, reason: &Spanned<String>) -> Result<String> {
+        let text = reason.get_ref().trim();
+        if text.is_empty() {
+            return Err(self.at(reason, "the reason must not be empty"));
+        }
+        if let Some(c) = text.chars().find(|c| c.is_control()) {
+            return Err(self.at(
+                reason,
+                format!("the reason must be one line of text (it contains {c:?})"),
+            ));
+        }
+        Ok(text.to_owned())
+    }
+
+    fn directive(&self, name: &Spanned<String>) -> Result<Directive> {
+        name.get_ref().parse::<Directive>().map_err(|e| {
+            self.at(
+                name,
+                format!("{e}; `left4me-harden explain` names the known ones"),
+            )
+        })
+    }
+
+    fn path(&self, key: &str, value: &Spanned<String>) -> Result<UnitPath> {
+        let path = UnitPath::literal(value.get_ref()).map_err(|e| self.at(value, e))?;
+        if path.as_str() == "/" {
+            return Err(self.at(value, format!("{key} must not be the root directory")));
+        }
+        Ok(path)
+    }
+
+    fn unit(&self, value: &Spanned<String>, template: bool) -> Result<UnitName> {
+        let unit = UnitName::new(value.get_ref()).map_err(|e| self.at(value, e))?;
+        if !value.get_ref().ends_with(".service") {
+            return Err(self.at(
+                value,
+                format!("{:?} is not a service unit", value.get_ref()),
+            ));
+        }
+        match (template, unit.is_template()) {
+            (true, false) => Err(self.at(
+                value,
+                format!(
+                    "{:?} is not a template unit (name@.service): the game server runs one instance per server",
+                    value.get_ref()
+                ),
+            )),
+            (false, true) => Err(self.at(
+                value,
+                format!("{:?} is a template unit; the web unit is not", value.get_ref()),
+            )),
+            _ => Ok(unit),
+        }
+    }
+
+    fn dropin_name(&self, value: &Spanned<String>) -> Result<String> {
+        let name = value.get_ref();
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@');
+        if !name.ends_with(".conf")
+            || name.len() <= ".conf".len()
+            || name.starts_with('.')
+            || name.len() > 255
+            || !name.chars().all(ok_char)
+        {
+            return Err(self.at(
+                value,
+                format!(
+                    "invalid drop-in name {name:?}: expected a file name like 10-hardening.conf \
+                     (letters, digits, \"-_.@\", ending in .conf)"
+                ),
+            ));
+        }
+        Ok(name.clone())
+    }
+
+    fn sysctl_file(&self, value: &Spanned<String>) -> Result<UnitPath> {
+        let text = value.get_ref();
+        let dirs = [
+            "/etc/sysctl.d/",
+            "/run/sysctl.d/",
+            "/usr/local/lib/sysctl.d/",
+            "/usr/lib/sysctl.d/",
+        ];
+        let in_dir = dirs.iter().find_map(|d| text.strip_prefix(d));
+        let valid = in_dir.is_some_and(|name| {
+            name.len() > ".conf".len() && name.ends_with(".conf") && !name.contains(['/', '%'])
+        });
+        if !valid {
+            return Err(self.at(
+                value,
+                format!(
+                    "invalid sysctl file {text:?}: systemd-sysctl reads NAME.conf in {}",
+                    dirs.join(", ")
+                ),
+            ));
+        }
+        UnitPath::new(text).map_err(|e| self.at(value, e))
+    }
+
+    /// The layout, with the configured values validated.
+    pub fn layout(&self) -> Result<Layout> {
+        let mut layout = Layout::standard()?;
+        let l = &self.layout;
+        if let Some(v) = &l.state_dir {
+            layout.state_dir = self.path("state_dir", v)?;
+        }
+        if let Some(v) = &l.config_dir {
+            layout.config_dir = self.path("config_dir", v)?;
+        }
+        if let Some(v) = &l.server_unit {
+            layout.server_unit = self.unit(v, true)?;
+        }
+        if let Some(v) = &l.web_unit {
+            layout.web_unit = self.unit(v, false)?;
+        }
+        if let Some(v) = &l.dropin_name {
+            layout.dropin_name = self.dropin_name(v)?;
+        }
+        if let Some(v) = &l.sysctl_file {
+            layout.sysctl_file = self.sysctl_file(v)?;
+        }
+        Ok(layout)
+    }
+
+    /// The host: the standard profiles built for the configured layout,
+    /// each adjusted by its `add` and `remove` entries (a layer named
+    /// [`LAYER`] appended and the composition recomposed), with the traits
+    /// and waivers.
+    pub fn apply(&self) -> Result<Host> {
+        let layout = self.layout()?;
+        let mut host = Host::with_layout(layout).map_err(|e| Error::Config {
+            file: self.source.file.clone(),
+            message: format!("[layout]: {e}"),
+        })?;
+        self.adjust(&mut host.server, &self.server)?;
+        self.adjust(&mut host.web, &self.web)?;
+        host.waivers = self
+            .waivers
+            .iter()
+            .map(|w| self.waiver(w))
+            .collect::<Result<_>>()?;
+        Ok(host)
+    }
+
+    fn waiver(&self, w: &WaiverConfig) -> Result<Waiver> {
+        let lint = w.lint.get_ref();
+        if lint.is_empty()
+            || !lint
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(self.at(
+                &w.lint,
+                format!("invalid lint id {lint:?}: expected lowercase words joined by '-'"),
+            ));
+        }
+        let profile = w
+            .profile
+            .as_ref()
+            .map(|p| {
+                p.get_ref()
+                    .parse::<ProfileKind>()
+                    .map_err(|e| self.at(p, e))
+            })
+            .transpose()?;
+        Ok(Waiver {
+            lint: lint.clone(),
+            profile,
+            reason: self.reason(&w.reason)?,
+        })
+    }
+
+    fn adjust(&self, profile: &mut Profile, config: &ProfileConfig) -> Result<()> {
+        for t in &config.traits {
+            if !profile.traits.contains(t.get_ref()) {
+                profile.traits.push(*t.get_ref());
+            }
+        }
+        if config.add.is_empty() && config.remove.is_empty() {
+            return Ok(());
+        }
+        let Content::DropIn {
+            unit,
+            layers,
+            composed,
+        } = &mut profile.content
+        else {
+            return Ok(());
+        };
+        let mut layer = Layer::new(LAYER);
+        let mut removed = Vec::new();
+        for r in &config.remove {
+            let d = self.directive(&r.directive)?;
+            if composed.get(d).is_none() {
+                return Err(self.at(
+                    &r.directive,
+                    format!(
+                        "profile {} does not set {}=, so there is nothing to remove",
+                        profile.kind,
+                        d.name()
+                    ),
+                ));
+            }
+            if removed.contains(&d) {
+                return Err(self.at(&r.directive, format!("{}= is removed twice", d.name())));
+            }
+            removed.push(d);
+            layer.remove(d, Provenance::new(ORIGIN, self.reason(&r.reason)?));
+        }
+        for a in &config.add {
+            let d = self.directive(&a.directive)?;
+            let assignment =
+                Assignment::parse(d, a.value.get_ref()).map_err(|e| self.at(&a.value, e))?;
+            if !unit.is_template()
+                && assignment
+                    .value
+                    .as_ref()
+                    .is_some_and(dropin::Value::uses_instance)
+            {
+                return Err(self.at(
+                    &a.value,
+                    format!(
+                        "{unit} is not a template, so %i in {:?} would expand to nothing",
+                        a.value.get_ref()
+                    ),
+                ));
+            }
+            layer.push(assignment, Provenance::new(ORIGIN, self.reason(&a.reason)?));
+        }
+        layers.push(layer);
+        *composed = Composed::compose(layers);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_count_characters() {
+        assert_eq!(line_column("abc", 0), (1, 1));
+        assert_eq!(line_column("a\nbc", 3), (2, 2));
+        assert_eq!(line_column("é\nxé=", 6), (2, 3));
+        assert_eq!(line_column("ab", 99), (1, 3));
+    }
+
+    fn err(text: &str) -> String {
+        match parse("h.toml", text).and_then(|c| c.apply()) {
+            Ok(_) => panic!("accepted: {text}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        for (text, want) in [
+            (
+                "bogus = 1\n",
+                "h.toml: line 1, column 1: unknown field `bogus`",
+            ),
+            (
+                "[layout]\nstate_dir = 5\n",
+                "h.toml: line 2, column 13: invalid type: integer `5`, expected a string",
+            ),
+            (
+                "[[server.add]]\ndirective = \"Bogus\"\nvalue = \"x\"\nreason = \"r\"\n",
+                "h.toml: line 2, column 13: unknown directive \"Bogus\"",
+            ),
+            (
+                "[[server.add]]\ndirective = \"BindPaths\"\nvalue = \"relative\"\nreason = \"r\"\n",
+                "h.toml: line 3, column 9: invalid path \"relative\"",
+            ),
+            (
+                "[[server.remove]]\ndirective = \"ProtectClock\"\nreason = \"  \"\n",
+                "h.toml: line 3, column 10: the reason must not be empty",
+            ),
+            (
+                "[[server.remove]]\ndirective = \"ProtectClock\"\nreason = \"a\\nb\"\n",
+                "h.toml: line 3, column 10: the reason must be one line",
+            ),
+            (
+                "[[server.remove]]\ndirective = \"ProtectClock\"\n",
+                "h.toml: line 1, column 1: missing field `reason`",
+            ),
+            (
+                "[[web.remove]]\ndirective = \"PrivateUsers\"\nreason = \"r\"\n",
+                "profile web does not set PrivateUsers=",
+            ),
+            (
+                "[layout]\nserver_unit = \"left4me-server.service\"\n",
+                "line 2, column 15: \"left4me-server.service\" is not a template unit",
+            ),
+            (
+                "[layout]\nweb_unit = \"web@.service\"\n",
+                "is a template unit",
+            ),
+            (
+                "[layout]\nstate_dir = \"/\"\n",
+                "must not be the root directory",
+            ),
+            (
+                "[layout]\nsysctl_file = \"/etc/99-x.conf\"\n",
+                "invalid sysctl file",
+            ),
+            (
+                "[layout]\ndropin_name = \"x.txt\"\n",
+                "invalid drop-in name",
+            ),
+            (
+                "[[waivers]]\nlint = \"x\"\nprofile = \"db\"\nreason = \"r\"\n",
+                "line 3, column 11: unknown profile \"db\"",
+            ),
+            (
+                "[server]\ntraits = [\"flying\"]\n",
+                "line 2, column 11: unknown variant `flying`",
+            ),
+            (
+                "[[web.add]]\ndirective = \"BindPaths\"\nvalue = \"/srv/%i\"\nreason = \"r\"\n",
+                "is not a template, so %i",
+            ),
+        ] {
+            let got = err(text);
+            assert!(got.contains(want), "{text:?}:\n got {got}\nwant {want}");
+            assert!(!got.contains('\n'), "{got}");
+        }
+    }
+
+    #[test]
+    fn adds_and_removes_make_a_layer() {
+        let text = "[server]\ntraits = [\"runs-sudo\"]\n[[server.add]]\ndirective = \"SocketBindAllow=\"\nvalue = \"udp:27000-27100\"\nreason = \"game ports\"\n[[server.remove]]\ndirective = \"ProtectClock\"\nreason = \"chrony\"\n[[waivers]]\nlint = \"mdwx-text-relocations\"\nprofile = \"server\"\nreason = \"known\"\n";
+        let host = parse("h.toml", text).unwrap().apply().unwrap();
+        let Content::DropIn {
+            layers, composed, ..
+        } = &host.server.content
+        else {
+            panic!()
+        };
+        assert_eq!(layers.last().unwrap().name(), LAYER);
+        assert!(composed.get(Directive::ProtectClock).is_none());
+        assert!(composed.get(Directive::SocketBindAllow).is_some());
+        assert!(host.server.traits.contains(&Trait::RunsSudo));
+        assert_eq!(host.waivers.len(), 1);
+        assert_eq!(host.waivers[0].profile, Some(ProfileKind::Server));
+        // The web profile is untouched.
+        assert_eq!(host.web, Host::standard().unwrap().web);
+    }
+}

@@ -1,0 +1,147 @@
+//! The host configuration: the documented example loads, and a config
+//! changes exactly the lines it names.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+
+use dropin::diff::{LineTag, UnifiedDiff, semantic};
+use dropin::parse::{Key, service_assignments};
+use dropin::{Change, Directive, Effective, Instance, RenderOptions, UnitFile};
+use left4me_hardening::{Host, ProfileKind, config};
+
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {{
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../../snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_snapshot!($name, $value));
+    }};
+}
+
+const EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../examples/host-config.toml"
+);
+
+fn text(host: &Host, kind: ProfileKind, instance: Option<&str>) -> String {
+    let i = instance.map(|i| Instance::new(i).unwrap());
+    host.generate(kind, i.as_ref(), RenderOptions::default())
+        .unwrap()
+        .text
+}
+
+fn effective(text: &str) -> Effective {
+    Effective::from_reads(&service_assignments(&UnitFile::parse("t", text).unwrap()).unwrap())
+}
+
+/// The lines removed and added from `old` to `new`.
+fn changed_lines(old: &str, new: &str) -> (Vec<String>, Vec<String>) {
+    let d = UnifiedDiff::new("old", old, "new", new);
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    for h in &d.hunks {
+        for (tag, line) in &h.lines {
+            match tag {
+                LineTag::Delete => removed.push(line.clone()),
+                LineTag::Insert => added.push(line.clone()),
+                LineTag::Context => {}
+            }
+        }
+    }
+    (removed, added)
+}
+
+#[test]
+fn the_example_loads_and_is_snapshotted() {
+    let host = config::load(Path::new(EXAMPLE)).unwrap();
+    assert_eq!(host.layout.state_dir.as_str(), "/srv/left4me");
+    assert_eq!(host.waivers.len(), 1);
+    snapshot!("server-host-config", text(&host, ProfileKind::Server, None));
+    snapshot!("web-host-config", text(&host, ProfileKind::Web, None));
+    // The trace names the layer.
+    let trace = left4me_hardening::explain::profile(&host, ProfileKind::Server);
+    assert!(
+        trace.contains("host config\n  remove   ProtectClock=true\n"),
+        "{trace}"
+    );
+}
+
+#[test]
+fn a_bind_and_a_removal_change_exactly_those_lines() {
+    let config = r#"
+[[server.add]]
+directive = "BindReadOnlyPaths"
+value = "/var/cache/left4me"
+reason = "overlay symlinks point into the cache"
+
+[[server.remove]]
+directive = "ProtectClock"
+reason = "the host's chrony runs in this unit"
+"#;
+    let host = config::parse("h.toml", config).unwrap().apply().unwrap();
+    let standard = Host::standard().unwrap();
+    for instance in [None, Some("1")] {
+        let old = text(&standard, ProfileKind::Server, instance);
+        let new = text(&host, ProfileKind::Server, instance);
+        let (removed, added) = changed_lines(&old, &new);
+        assert_eq!(removed, ["# Test 7: no clock changes", "ProtectClock=true"]);
+        assert_eq!(
+            added,
+            [
+                "# host config: overlay symlinks point into the cache",
+                "BindReadOnlyPaths=/var/cache/left4me",
+                "# ProtectClock= removed by host config: the host's chrony runs in this unit",
+            ]
+        );
+        let changes = semantic(&effective(&old), &effective(&new));
+        let keys: Vec<&Key> = changes
+            .iter()
+            .map(|c| match c {
+                Change::Added(k, _) | Change::Removed(k, _) | Change::Changed(k, _, _) => k,
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                &Key::Known(Directive::BindReadOnlyPaths),
+                &Key::Known(Directive::ProtectClock)
+            ]
+        );
+        assert!(matches!(changes[1], Change::Removed(..)));
+    }
+    // The other profiles are untouched.
+    for kind in [ProfileKind::Web, ProfileKind::Sysctl] {
+        assert_eq!(text(&host, kind, None), text(&standard, kind, None));
+    }
+}
+
+#[test]
+fn an_empty_config_is_the_standard_host() {
+    let host = config::parse("empty.toml", "").unwrap().apply().unwrap();
+    let standard = Host::standard().unwrap();
+    for kind in ProfileKind::ALL {
+        assert_eq!(text(&host, *kind, None), text(&standard, *kind, None));
+    }
+}
+
+#[test]
+fn errors_name_the_file_line_and_column() {
+    let err = config::parse(
+        "h.toml",
+        "[layout]\nstate_dir = \"/srv\"\n\n[web]\nbogus = true\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        err,
+        "h.toml: line 5, column 1: unknown field `bogus`, expected one of `traits`, `add`, `remove`"
+    );
+    let err = config::load(Path::new("/nonexistent/harden.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("/nonexistent/harden.toml: cannot read it"),
+        "{err}"
+    );
+}

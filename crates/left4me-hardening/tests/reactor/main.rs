@@ -1,0 +1,206 @@
+//! What the reactor receives: the bundlewrap JSON, rendered by a renderer
+//! written to the reactor's contract (not by ours), gives systemd the same
+//! effective settings as our `.conf` rendering; and the self-describing
+//! JSON dump of every profile, snapshotted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use dropin::parse::service_assignments;
+use dropin::{Effective, Instance, RenderOptions, UnitFile};
+use left4me_hardening::output::{self, Generated};
+use left4me_hardening::{Host, ProfileKind, config};
+use serde_json::Value as Json;
+
+/// Every snapshot lives in the top-level `snapshots/`, named, without the
+/// module prefix.
+macro_rules! snapshot {
+    ($name:expr, $value:expr) => {{
+        let mut settings = insta::Settings::clone_current();
+        settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../../snapshots"));
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| insta::assert_snapshot!($name, $value));
+    }};
+}
+
+/// Python's `str()` of a JSON scalar, as the reactor's renderer applies it.
+fn python_str(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        Json::Bool(true) => "True".to_owned(),
+        Json::Bool(false) => "False".to_owned(),
+        Json::Null => "None".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// The reactor's renderer of one `{section: {key: value}}` unit, written
+/// from its contract (facts.md, "The reactor's metadata shape"): sections
+/// in the order Unit, Timer, Service, Swap, Install, then the others;
+/// keys sorted inside a section; a list renders one `Key=item` line per
+/// item, in order; a dict renders `Key=k=v` lines; `None` renders nothing;
+/// anything else `Key=str(value)` — so `""` is the reset line `Key=`.
+fn reactor_render(unit: &Json) -> String {
+    const ORDER: &[&str] = &["Unit", "Timer", "Service", "Swap", "Install"];
+    let sections = unit.as_object().expect("a unit is a dict of sections");
+    let mut names: Vec<&String> = sections.keys().collect();
+    names.sort_by_key(|n| {
+        (
+            ORDER.iter().position(|o| o == n).unwrap_or(ORDER.len()),
+            (*n).clone(),
+        )
+    });
+    let mut out = String::new();
+    for name in names {
+        out.push_str(&format!("[{name}]\n"));
+        let keys = sections[name].as_object().expect("a section is a dict");
+        let mut sorted: Vec<&String> = keys.keys().collect();
+        sorted.sort();
+        for key in sorted {
+            match &keys[key] {
+                Json::Null => {}
+                Json::Array(items) => {
+                    for item in items {
+                        out.push_str(&format!("{key}={}\n", python_str(item)));
+                    }
+                }
+                Json::Object(dict) => {
+                    for (k, v) in dict {
+                        out.push_str(&format!("{key}={k}={}\n", python_str(v)));
+                    }
+                }
+                scalar => out.push_str(&format!("{key}={}\n", python_str(scalar))),
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn effective(name: &str, text: &str) -> Effective {
+    let file = UnitFile::parse(name, text).unwrap();
+    Effective::from_reads(&service_assignments(&file).unwrap())
+}
+
+/// Every drop-in a host produces: template, instances 1 and 2, web.
+fn dropins(host: &Host) -> Vec<Generated> {
+    let mut out = Vec::new();
+    for (kind, instance) in [
+        (ProfileKind::Server, None),
+        (ProfileKind::Server, Some("1")),
+        (ProfileKind::Server, Some("2")),
+        (ProfileKind::Web, None),
+    ] {
+        let i = instance.map(|i| Instance::new(i).unwrap());
+        out.push(
+            host.generate(kind, i.as_ref(), RenderOptions::default())
+                .unwrap(),
+        );
+    }
+    out
+}
+
+fn assert_contract(host: &Host) {
+    for g in dropins(host) {
+        let json = output::bundlewrap(&g);
+        let doc = json.as_object().unwrap();
+        assert_eq!(doc.len(), 1, "{json}");
+        let (name, unit) = doc.iter().next().unwrap();
+        assert_eq!(name, &g.bundlewrap_name);
+        assert!(
+            g.path.ends_with(name.as_str()) && name.contains(".service.d/"),
+            "{name}"
+        );
+        // A value is a string or a list of strings; a reset opens its list.
+        for (key, value) in unit["Service"].as_object().unwrap() {
+            match value {
+                Json::String(_) => {}
+                Json::Array(items) => {
+                    assert!(items.len() > 1, "{key}: a single line is a string");
+                    assert!(items.iter().all(Json::is_string), "{key}");
+                    assert!(
+                        items.iter().skip(1).all(|i| i != ""),
+                        "{key}: a reset is first in its list"
+                    );
+                }
+                other => panic!("{key}: {other}"),
+            }
+        }
+        let rendered = reactor_render(unit);
+        let theirs = effective(name, &rendered);
+        let ours = effective(&g.path, &g.text);
+        assert_eq!(theirs.to_string(), ours.to_string(), "{name}");
+        assert_eq!(theirs, ours, "{name}");
+        assert_eq!(
+            theirs,
+            Effective::of(g.composed.as_ref().unwrap()),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn bundlewrap_renders_to_the_same_effective_settings() {
+    assert_contract(&Host::standard().unwrap());
+}
+
+#[test]
+fn bundlewrap_of_a_configured_host_too() {
+    let text = include_str!("../../../../examples/host-config.toml");
+    let host = config::parse("host-config.toml", text)
+        .unwrap()
+        .apply()
+        .unwrap();
+    assert_contract(&host);
+}
+
+#[test]
+fn the_renderer_follows_the_contract() {
+    let unit = serde_json::json!({
+        "Install": {"WantedBy": "multi-user.target"},
+        "Service": {"B": ["", "/a", "/b"], "A": "x", "N": null, "E": {"K": "v"}, "T": true},
+        "Unit": {"Description": "d"},
+        "X-Other": {"Z": 1},
+    });
+    assert_eq!(
+        reactor_render(&unit),
+        "[Unit]\nDescription=d\n\n[Service]\nA=x\nB=\nB=/a\nB=/b\nE=K=v\nT=True\n\n\
+         [Install]\nWantedBy=multi-user.target\n\n[X-Other]\nZ=1\n\n"
+    );
+}
+
+#[test]
+fn the_sysctl_file_is_a_file_item() {
+    let g = Host::standard()
+        .unwrap()
+        .generate(ProfileKind::Sysctl, None, RenderOptions::default())
+        .unwrap();
+    let json = output::bundlewrap(&g);
+    let item = &json["/etc/sysctl.d/99-left4me-ptrace.conf"];
+    assert_eq!(item["content"], g.text.as_str());
+    assert_eq!(item["mode"], "0644");
+}
+
+#[test]
+fn snapshot_json_dumps() {
+    let host = Host::standard().unwrap();
+    for (name, kind, instance) in [
+        ("json-server-template", ProfileKind::Server, None),
+        ("json-server@1", ProfileKind::Server, Some("1")),
+        ("json-web", ProfileKind::Web, None),
+        ("json-sysctl", ProfileKind::Sysctl, None),
+    ] {
+        let i = instance.map(|i| Instance::new(i).unwrap());
+        let g = host
+            .generate(kind, i.as_ref(), RenderOptions::default())
+            .unwrap();
+        let json = output::describe(host.profile(kind), &g);
+        // Self-describing: every directive line carries its provenance.
+        for d in json["directives"].as_array().into_iter().flatten() {
+            assert!(d["since"].is_u64() && d["doc"].is_string(), "{d}");
+            for line in d["lines"].as_array().unwrap() {
+                assert!(!line["origin"].as_str().unwrap().is_empty(), "{line}");
+            }
+        }
+        snapshot!(name, serde_json::to_string_pretty(&json).unwrap());
+    }
+}
