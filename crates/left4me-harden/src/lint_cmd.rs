@@ -138,7 +138,7 @@ pub(crate) fn run(args: &LintArgs) -> Result<ExitCode> {
         let base_file = base.map(|b| &b.file);
         for f in target.check(base_file, traits)? {
             if let Some(w) = host.waiver(kind, f.lint) {
-                writeln!(out, "{label}: {f} (waived by host config: {})", w.reason)?;
+                writeln!(out, "{label}: {f} (waived by {}: {})", w.origin, w.reason)?;
                 continue;
             }
             match f.severity {

@@ -399,11 +399,15 @@ impl HostConfig {
         })?;
         self.adjust(&mut host.server, &self.server)?;
         self.adjust(&mut host.web, &self.web)?;
-        host.waivers = self
+        // The host's own waivers come first, so they win over a profile's
+        // standard waiver for the same lint.
+        let mut waivers = self
             .waivers
             .iter()
             .map(|w| self.waiver(w))
-            .collect::<Result<_>>()?;
+            .collect::<Result<Vec<_>>>()?;
+        waivers.append(&mut host.waivers);
+        host.waivers = waivers;
         Ok(host)
     }
 
@@ -432,6 +436,7 @@ impl HostConfig {
             lint: lint.clone(),
             profile,
             reason: self.reason(&w.reason)?,
+            origin: "host config".to_owned(),
         })
     }
 
@@ -605,8 +610,12 @@ mod tests {
         assert!(composed.get(Directive::ProtectClock).is_none());
         assert!(composed.get(Directive::SocketBindAllow).is_some());
         assert!(host.server.traits.contains(&Trait::RunsSudo));
-        assert_eq!(host.waivers.len(), 1);
+        assert_eq!(
+            host.waivers.len(),
+            1 + Host::standard().unwrap().waivers.len()
+        );
         assert_eq!(host.waivers[0].profile, Some(ProfileKind::Server));
+        assert_eq!(host.waivers[0].origin, "host config");
         // The web profile is untouched.
         assert_eq!(host.web, Host::standard().unwrap().web);
     }

@@ -21,6 +21,8 @@ pub struct Waiver {
     pub profile: Option<ProfileKind>,
     /// Why; rendered as a comment in the generated file.
     pub reason: String,
+    /// Who decided: `host config`, or the profile for standard waivers.
+    pub origin: String,
 }
 
 /// Everything needed to generate a host's files.
@@ -36,7 +38,8 @@ pub struct Host {
     pub sysctl: Profile,
     /// The target systemd version.
     pub systemd_version: u32,
-    /// Lints waived by the host configuration.
+    /// Lints waived: the profiles' standard waivers, then the host
+    /// configuration's.
     pub waivers: Vec<Waiver>,
 }
 
@@ -55,7 +58,7 @@ impl Host {
             sysctl: Profile::standard(ProfileKind::Sysctl, &layout)?,
             layout,
             systemd_version: DEFAULT_SYSTEMD,
-            waivers: Vec::new(),
+            waivers: crate::profiles::standard_waivers(),
         })
     }
 
@@ -121,9 +124,10 @@ impl Host {
         for f in &findings {
             if let Some(w) = self.waiver(Some(kind), f.lint) {
                 let line = format!(
-                    "Lint {} ({}) waived by host config: {}",
+                    "Lint {} ({}) waived by {}: {}",
                     f.lint,
                     f.test,
+                    w.origin,
                     one_line(&w.reason)
                 );
                 if !waived.contains(&line) {

@@ -69,6 +69,7 @@ fn a_written_waiver_lets_it_through_as_a_comment() {
         lint: "mdwx-text-relocations".to_owned(),
         profile: Some(ProfileKind::Web),
         reason: "wrong profile".to_owned(),
+        origin: "host config".to_owned(),
     });
     assert!(
         host.generate(ProfileKind::Server, None, RenderOptions::default())
@@ -78,6 +79,7 @@ fn a_written_waiver_lets_it_through_as_a_comment() {
         lint: "mdwx-text-relocations".to_owned(),
         profile: Some(ProfileKind::Server),
         reason: "srcds rebuilt without text relocations\nBogus=1".to_owned(),
+        origin: "host config".to_owned(),
     });
     for options in [RenderOptions::default(), RenderOptions { comments: false }] {
         let file = host.generate(ProfileKind::Server, None, options).unwrap();
@@ -97,6 +99,7 @@ fn a_written_waiver_lets_it_through_as_a_comment() {
         lint: "mdwx-text-relocations".to_owned(),
         profile: None,
         reason: "everywhere".to_owned(),
+        origin: "host config".to_owned(),
     });
     assert!(
         host.generate(ProfileKind::Server, None, RenderOptions::default())
@@ -113,19 +116,27 @@ fn the_standard_profiles_pass_their_own_lints() {
     assert_eq!(host.lint(ProfileKind::Sysctl, None).unwrap(), []);
     // The web app shares uid 980 with srcds and has no private PID
     // namespace: its ProtectProc= does not hide srcds (Test 5's finding).
+    // The web profile waives it, with the reason, as data.
     let web = host.lint(ProfileKind::Web, None).unwrap();
     let ids: Vec<(&str, Severity)> = web.iter().map(|f| (f.lint, f.severity)).collect();
     assert_eq!(ids, [(lint::HIDEPID_SAME_UID, Severity::Warning)]);
-    assert_eq!(host.warnings(ProfileKind::Web, None).unwrap(), web);
+    assert_eq!(host.warnings(ProfileKind::Web, None).unwrap(), []);
+    let waiver = host
+        .waiver(Some(ProfileKind::Web), lint::HIDEPID_SAME_UID)
+        .unwrap();
+    assert_eq!(waiver.origin, "profile web");
 }
 
 #[test]
 fn a_waived_warning_is_no_longer_printed_but_rendered() {
     let mut host = Host::standard().unwrap();
+    host.waivers.clear();
+    assert_eq!(host.warnings(ProfileKind::Web, None).unwrap().len(), 1);
     host.waivers.push(Waiver {
         lint: "hidepid-same-uid".to_owned(),
         profile: Some(ProfileKind::Web),
         reason: "gunicorn is the trusted side".to_owned(),
+        origin: "host config".to_owned(),
     });
     assert_eq!(host.warnings(ProfileKind::Web, None).unwrap(), []);
     let file = host
