@@ -3,21 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
+#[path = "../support/snapshots.rs"]
+mod snapshots;
+
 use std::path::Path;
 
 use dropin::diff::{LineTag, UnifiedDiff, semantic};
 use dropin::parse::{Key, service_assignments};
 use dropin::{Change, Directive, Effective, Instance, RenderOptions, UnitFile};
 use left4me_hardening::{Host, ProfileKind, config};
-
-macro_rules! snapshot {
-    ($name:expr, $value:expr) => {{
-        let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../../snapshots"));
-        settings.set_prepend_module_to_snapshot(false);
-        settings.bind(|| insta::assert_snapshot!($name, $value));
-    }};
-}
 
 const EXAMPLE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -5,6 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
+#[path = "../support/snapshots.rs"]
+mod snapshots;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -13,15 +17,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use dropin::{Composed, Directive, Instance, Layer, Provenance, RenderOptions};
 use left4me_hardening::output::Generated;
 use left4me_hardening::{Content, Host, ProfileKind};
-
-macro_rules! snapshot {
-    ($name:expr, $value:expr) => {{
-        let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../../snapshots"));
-        settings.set_prepend_module_to_snapshot(false);
-        settings.bind(|| insta::assert_snapshot!($name, $value));
-    }};
-}
 
 const UNITS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/units");
 

@@ -3,18 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use left4me_hardening::docs::{REGENERATE, directives_markdown};
+#[macro_use]
+#[path = "../support/snapshots.rs"]
+mod snapshots;
 
-/// Every snapshot lives in the top-level `snapshots/`, named, without the
-/// module prefix.
-macro_rules! snapshot {
-    ($name:expr, $value:expr) => {{
-        let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../../snapshots"));
-        settings.set_prepend_module_to_snapshot(false);
-        settings.bind(|| insta::assert_snapshot!($name, $value));
-    }};
-}
+use left4me_hardening::docs::{REGENERATE, directives_markdown};
 
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/directives.md");
 

@@ -5,22 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
+#[path = "../support/snapshots.rs"]
+mod snapshots;
+
 use dropin::parse::service_assignments;
 use dropin::{Effective, Instance, RenderOptions, UnitFile};
 use left4me_hardening::output::{self, Generated};
 use left4me_hardening::{Host, ProfileKind, config};
 use serde_json::Value as Json;
-
-/// Every snapshot lives in the top-level `snapshots/`, named, without the
-/// module prefix.
-macro_rules! snapshot {
-    ($name:expr, $value:expr) => {{
-        let mut settings = insta::Settings::clone_current();
-        settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/../../snapshots"));
-        settings.set_prepend_module_to_snapshot(false);
-        settings.bind(|| insta::assert_snapshot!($name, $value));
-    }};
-}
 
 /// Python's `str()` of a JSON scalar, as the reactor's renderer applies it.
 fn python_str(v: &Json) -> String {
