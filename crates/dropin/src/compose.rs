@@ -64,6 +64,18 @@ impl Assignment {
         }
     }
 
+    /// The assignment with `%i`/`%I` resolved for `instance`.
+    pub fn resolve_instance(&self, instance: &Instance) -> Result<Assignment> {
+        Ok(Assignment {
+            directive: self.directive,
+            value: self
+                .value
+                .as_ref()
+                .map(|v| v.resolve_instance(instance))
+                .transpose()?,
+        })
+    }
+
     /// The empty assignment, `Directive=`, for directives systemd accepts
     /// it for (lists and `SystemCallErrorNumber=`; see
     /// [`crate::Kind::accepts_empty`]).
@@ -486,15 +498,7 @@ impl Composed {
     pub fn for_instance(&self, instance: &Instance) -> Result<Composed> {
         let resolve = |l: &Line| -> Result<Line> {
             Ok(Line {
-                assignment: Assignment {
-                    directive: l.assignment.directive,
-                    value: l
-                        .assignment
-                        .value
-                        .as_ref()
-                        .map(|v| v.resolve_instance(instance))
-                        .transpose()?,
-                },
+                assignment: l.assignment.resolve_instance(instance)?,
                 provenance: l.provenance.clone(),
             })
         };

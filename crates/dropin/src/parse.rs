@@ -13,6 +13,7 @@
 use crate::compose::Assignment;
 use crate::directive::Directive;
 use crate::error::{Error, Result};
+use crate::instance::Instance;
 
 /// systemd's `LONG_LINE_MAX`: longer lines are refused.
 pub const LONG_LINE_MAX: usize = 1024 * 1024;
@@ -199,6 +200,16 @@ impl Read {
             Read::Typed(a) => Key::Known(a.directive),
             Read::Other(k, _) => Key::Other(k.clone()),
         }
+    }
+
+    /// The assignment with `%i`/`%I` resolved for `instance`, as systemd
+    /// does in every file it reads for an instance; other keys are kept
+    /// as text.
+    pub fn resolve_instance(self, instance: &Instance) -> Result<Read> {
+        Ok(match self {
+            Read::Typed(a) => Read::Typed(a.resolve_instance(instance)?),
+            other => other,
+        })
     }
 }
 
@@ -403,6 +414,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("s.conf:2:"), "{err}");
+    }
+
+    #[test]
+    fn instances_resolve_in_typed_reads_only() {
+        let f = UnitFile::parse(
+            "x.conf",
+            "[Service]\nBindPaths=/run/%i\nExecStart=/bin/%i\n",
+        )
+        .unwrap();
+        let one = Instance::new("1").unwrap();
+        let reads: Vec<Read> = service_assignments(&f)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.resolve_instance(&one).unwrap())
+            .collect();
+        assert_eq!(
+            reads[0],
+            Read::Typed(Assignment::parse(Directive::BindPaths, "/run/1").unwrap())
+        );
+        assert_eq!(reads[1], Read::Other("ExecStart".into(), "/bin/%i".into()));
     }
 
     #[test]

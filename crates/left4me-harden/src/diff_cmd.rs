@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use dropin::diff::{Change, LineTag, UnifiedDiff, semantic};
 use dropin::parse::{RawEntry, Read, service_assignments, show_output, sysctl_entries};
-use dropin::{Assignment, Effective, Instance, RenderOptions};
+use dropin::{Effective, RenderOptions};
 use left4me_hardening::output::Generated;
 use left4me_hardening::{Host, ProfileKind};
 
@@ -244,26 +244,16 @@ fn installed_dropins(root: &Path, host: &Host, g: &Generated) -> Result<(Vec<Str
         let mut assignments = service_assignments(&file)?;
         // systemd expands %i in every file it reads for an instance.
         if let Some(i) = &g.instance {
-            assignments = resolve(assignments, i)
+            assignments = assignments
+                .into_iter()
+                .map(|r| r.resolve_instance(i))
+                .collect::<dropin::Result<_>>()
                 .with_context(|| format!("resolving %i in {label} for instance {i}"))?;
         }
         reads.extend(assignments);
         read.push(label);
     }
     Ok((read, reads))
-}
-
-fn resolve(reads: Vec<Read>, instance: &Instance) -> Result<Vec<Read>> {
-    reads
-        .into_iter()
-        .map(|r| match r {
-            Read::Typed(a) => Ok(Read::Typed(Assignment {
-                directive: a.directive,
-                value: a.value.map(|v| v.resolve_instance(instance)).transpose()?,
-            })),
-            other => Ok(other),
-        })
-        .collect()
 }
 
 /// Effective sysctl settings: the last value of each key, restricted to

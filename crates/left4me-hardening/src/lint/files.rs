@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use dropin::parse::service_assignments;
-use dropin::{Assignment, Effective, Instance, Read, UnitFile, UnitName};
+use dropin::{Effective, Instance, Read, UnitFile, UnitName};
 
 use super::{Finding, INSTANCE_REPLACES_TEMPLATE, Subject, check};
 use crate::error::Result;
@@ -59,22 +59,15 @@ pub struct Target {
     reads: Vec<Read>,
 }
 
-/// Resolves `%i`/`%I` in a typed assignment.
-fn resolve(read: Read, instance: Option<&Instance>) -> Result<Read> {
-    Ok(match (read, instance) {
-        (Read::Typed(a), Some(i)) => Read::Typed(Assignment {
-            directive: a.directive,
-            value: a.value.map(|v| v.resolve_instance(i)).transpose()?,
-        }),
-        (other, _) => other,
-    })
-}
-
 fn reads_of(file: &UnitFile, instance: Option<&Instance>) -> Result<Vec<Read>> {
     service_assignments(file)?
         .into_iter()
-        .map(|r| resolve(r, instance))
-        .collect()
+        .map(|r| match instance {
+            Some(i) => r.resolve_instance(i),
+            None => Ok(r),
+        })
+        .collect::<dropin::Result<_>>()
+        .map_err(Into::into)
 }
 
 impl Target {
