@@ -26,31 +26,32 @@ impl Default for RenderOptions {
     }
 }
 
+/// `text` with every control character but the tab written escaped
+/// (`\n`, `\r`, `\0`, `\u{1b}`), so that it stays on one line and no byte
+/// of it reaches a file systemd reads as anything but comment.
+pub fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Writes a comment, one `# ` line per line of text, never a trailing
-/// space. Control characters (a carriage return, a NUL, an escape) are
-/// written escaped (`\r`, `\0`, `\u{1b}`): comment text can come from a
-/// host configuration, and no byte of it may reach a file systemd reads
-/// as anything but comment.
+/// space, control characters escaped ([`escape_controls`]): comment text
+/// can come from a host configuration.
 pub(crate) fn comment(out: &mut String, text: &str) {
     for line in text.lines() {
         // Provenance text may end in whitespace; the file never does.
         let line = line.trim_end();
         if line.is_empty() {
             out.push_str("#\n");
-        } else if line.chars().any(|c| c.is_control() && c != '\t') {
-            let escaped: String = line
-                .chars()
-                .map(|c| {
-                    if c.is_control() && c != '\t' {
-                        c.escape_default().to_string()
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect();
-            let _ = writeln!(out, "# {escaped}");
         } else {
-            let _ = writeln!(out, "# {line}");
+            let _ = writeln!(out, "# {}", escape_controls(line));
         }
     }
 }

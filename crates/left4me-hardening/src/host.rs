@@ -128,7 +128,7 @@ impl Host {
                     f.lint,
                     f.test,
                     w.origin,
-                    one_line(&w.reason)
+                    dropin::render::escape_controls(&w.reason)
                 );
                 if !waived.contains(&line) {
                     waived.push(line);
@@ -187,21 +187,4 @@ impl Host {
         }
         Ok(out)
     }
-}
-
-/// A waiver's reason as one comment line: control characters (a line
-/// break in the configuration) are shown escaped rather than breaking the
-/// comment.
-fn one_line(reason: &str) -> String {
-    reason
-        .chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
 }
