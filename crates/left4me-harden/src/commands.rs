@@ -63,7 +63,7 @@ fn render(args: &RenderArgs) -> Result<ExitCode> {
     let instance = args.instance.as_deref().map(Instance::new).transpose()?;
     let host = host(&args.host)?;
     let generated = host.generate(kind, instance.as_ref(), options(args.no_comments))?;
-    crate::lint_cmd::print_warnings(&host, &[(kind, instance.as_ref())])?;
+    crate::lint_cmd::print_warnings(std::slice::from_ref(&generated))?;
     let text = match args.format {
         Format::Conf => generated.text.clone(),
         Format::Bundlewrap => pretty(&output::bundlewrap(&generated))?,
@@ -96,11 +96,7 @@ fn write(args: &WriteArgs) -> Result<ExitCode> {
     let instances = instances(&args.instance)?;
     let host = host(&args.host)?;
     let files = host.files(&instances, options(args.no_comments))?;
-    let linted: Vec<(ProfileKind, Option<&Instance>)> = files
-        .iter()
-        .map(|f| (f.profile, f.instance.as_ref()))
-        .collect();
-    crate::lint_cmd::print_warnings(&host, &linted)?;
+    crate::lint_cmd::print_warnings(&files)?;
     let outputs: Vec<(String, Vec<u8>)> = match args.format {
         Format::Conf => files
             .iter()

@@ -6,25 +6,23 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use dropin::{Instance, UnitFile, UnitName};
+use dropin::{UnitFile, UnitName};
+use left4me_hardening::Trait;
 use left4me_hardening::lint::files::{self, Source, Target};
 use left4me_hardening::lint::{self, Severity};
-use left4me_hardening::{Host, ProfileKind, Trait};
+use left4me_hardening::output::Generated;
 
 use crate::cli::LintArgs;
 
-/// Prints the findings of these profiles (and instances) that are not
-/// errors and not waived, once each, as `left4me-harden: PROFILE: warning[…] …`
+/// Prints the warnings carried by generated files (findings that are not
+/// errors and not waived), once each, as `left4me-harden: PROFILE: warning[…] …`
 /// on standard error.
-pub(crate) fn print_warnings(
-    host: &Host,
-    files: &[(ProfileKind, Option<&Instance>)],
-) -> Result<()> {
+pub(crate) fn print_warnings(files: &[Generated]) -> Result<()> {
     let mut seen: Vec<String> = Vec::new();
     let mut err = io::stderr().lock();
-    for (kind, instance) in files {
-        for f in host.warnings(*kind, *instance)? {
-            let line = format!("left4me-harden: {kind}: {f}");
+    for g in files {
+        for f in &g.warnings {
+            let line = format!("left4me-harden: {}: {f}", g.profile);
             if !seen.contains(&line) {
                 writeln!(err, "{line}")?;
                 seen.push(line);

@@ -109,9 +109,9 @@ impl Host {
                 })?;
         }
         let findings = self.lint(kind, instance)?;
-        let refused: Vec<String> = findings
-            .iter()
-            .filter(|f| f.is_error() && self.waiver(Some(kind), f.lint).is_none())
+        let refused: Vec<String> = self
+            .unwaived(kind, &findings)
+            .filter(|f| f.is_error())
             .map(ToString::to_string)
             .collect();
         if !refused.is_empty() {
@@ -135,7 +135,14 @@ impl Host {
                 }
             }
         }
-        output::generate_with_header(profile, &self.layout, instance, options, &waived)
+        let mut generated =
+            output::generate_with_header(profile, &self.layout, instance, options, &waived)?;
+        generated.warnings = self
+            .unwaived(kind, &findings)
+            .filter(|f| !f.is_error())
+            .cloned()
+            .collect();
+        Ok(generated)
     }
 
     /// The lint findings of one profile (for one instance, `%i` resolved),
@@ -160,11 +167,23 @@ impl Host {
     /// The findings of one profile that no waiver covers and that do not
     /// stop generation: what `render` and `write` print as warnings.
     pub fn warnings(&self, kind: ProfileKind, instance: Option<&Instance>) -> Result<Vec<Finding>> {
+        let findings = self.lint(kind, instance)?;
         Ok(self
-            .lint(kind, instance)?
-            .into_iter()
-            .filter(|f| !f.is_error() && self.waiver(Some(kind), f.lint).is_none())
+            .unwaived(kind, &findings)
+            .filter(|f| !f.is_error())
+            .cloned()
             .collect())
+    }
+
+    /// The findings of a profile that no waiver covers.
+    fn unwaived<'a>(
+        &'a self,
+        kind: ProfileKind,
+        findings: &'a [Finding],
+    ) -> impl Iterator<Item = &'a Finding> + 'a {
+        findings
+            .iter()
+            .filter(move |f| self.waiver(Some(kind), f.lint).is_none())
     }
 
     /// The waiver of lint `id` for a profile (`None`: files of no profile,

@@ -8,6 +8,7 @@ use serde_json::{Value as Json, json};
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;
+use crate::lint::Finding;
 use crate::profiles::{Content, Profile, ProfileKind};
 
 /// One generated file.
@@ -28,6 +29,9 @@ pub struct Generated {
     pub composed: Option<Composed>,
     /// The file's text.
     pub text: String,
+    /// Lint findings below error level that no waiver covers, filled in by
+    /// [`crate::Host::generate`]: what `render` and `write` print.
+    pub warnings: Vec<Finding>,
 }
 
 /// Renders a profile, for one instance or (for the server) the template.
@@ -94,6 +98,7 @@ pub fn generate_with_header(
                 bundlewrap_name: dir,
                 text: dropin::render::dropin(&header, &composed, options),
                 composed: Some(composed),
+                warnings: Vec::new(),
             })
         }
         Content::Sysctl(file) => {
@@ -123,6 +128,7 @@ pub fn generate_with_header(
                 bundlewrap_name: layout.sysctl_file.to_string(),
                 composed: None,
                 text: file.render(&header, options.comments),
+                warnings: Vec::new(),
             })
         }
     }
