@@ -34,7 +34,7 @@ pub enum EffectiveValue {
 }
 
 /// How systemd's `show` spells a boolean; used in summaries.
-fn yes_no(b: bool) -> &'static str {
+pub(crate) fn yes_no(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
 }
 

@@ -239,9 +239,7 @@ fn check(
         },
         (Kind::PrivateUsers, Value::PrivateUsers(p)) => private_users(*p, shown, ex, wanted),
         (Kind::ProtectControlGroups, Value::ProtectControlGroups(p)) => {
-            let text = p
-                .as_bool()
-                .map_or(p.as_str(), |b| if b { "yes" } else { "no" });
+            let text = p.as_bool().map_or(p.as_str(), crate::effective::yes_no);
             extended(p.as_bool(), text, shown, ex, wanted)
         }
         (Kind::Namespaces, _) => namespaces(wanted, shown),
