@@ -298,13 +298,76 @@ impl Setting {
     }
 }
 
+/// What a layer did to a directive, in a composition trace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// First set.
+    Set,
+    /// Another item added to a list.
+    Add,
+    /// A list emptied by an empty assignment.
+    Reset,
+    /// A single value replaced.
+    Override,
+    /// A layer's lines replaced by an amendment.
+    Amend,
+    /// Dropped, with a reason.
+    Remove,
+    /// Considered and left out, with a reason.
+    Exclude,
+    /// Emptied by the reset of a directive sharing its storage.
+    Clear,
+}
+
+impl Action {
+    /// The action as traces print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Set => "set",
+            Action::Add => "add",
+            Action::Reset => "reset",
+            Action::Override => "override",
+            Action::Amend => "amend",
+            Action::Remove => "remove",
+            Action::Exclude => "exclude",
+            Action::Clear => "clear",
+        }
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// Why a directive is not in a composition.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoteAction {
+    /// Never set: considered and left out.
+    Excluded,
+    /// Set by a layer, then dropped.
+    Removed,
+}
+
+impl std::fmt::Display for NoteAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NoteAction::Excluded => "excluded",
+            NoteAction::Removed => "removed",
+        })
+    }
+}
+
 /// A note rendered where a directive would have been.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Note {
     /// The directive.
     pub directive: Directive,
-    /// `excluded` (never set) or `removed` (set by a layer, then dropped).
-    pub action: &'static str,
+    /// Left out, or dropped.
+    pub action: NoteAction,
     /// Who decided, and why.
     pub provenance: Provenance,
 }
@@ -316,8 +379,8 @@ pub struct TraceEvent {
     pub layer: String,
     /// The directive.
     pub directive: Directive,
-    /// What happened: `set`, `add`, `reset`, `override`, `amend`, `remove`, `exclude`.
-    pub action: &'static str,
+    /// What happened.
+    pub action: Action,
     /// The line(s) concerned, rendered.
     pub detail: String,
     /// The provenance given.
@@ -346,7 +409,7 @@ impl Composed {
                 c.event(
                     layer,
                     a.directive,
-                    "amend",
+                    Action::Amend,
                     format!("{} -> {}", a.from.join(" | "), a.to.join(" | ")),
                     &a.provenance,
                 );
@@ -362,7 +425,7 @@ impl Composed {
         &mut self,
         layer: &Layer,
         directive: Directive,
-        action: &'static str,
+        action: Action,
         detail: String,
         p: &Provenance,
     ) {
@@ -380,8 +443,17 @@ impl Composed {
             Step::Set(line) => {
                 let d = line.assignment.directive;
                 let text = crate::render::assignment_line(&line.assignment);
-                let action = self.set(line);
+                let (action, cleared) = self.set(line);
                 self.event(layer, d, action, text, &line.provenance);
+                for c in cleared {
+                    self.event(
+                        layer,
+                        c,
+                        Action::Clear,
+                        format!("{}= shares its storage with {}=", d.name(), c.name()),
+                        &line.provenance,
+                    );
+                }
             }
             Step::Remove {
                 directive,
@@ -391,7 +463,7 @@ impl Composed {
                 self.notes.retain(|n| n.directive != *directive);
                 self.notes.push(Note {
                     directive: *directive,
-                    action: "removed",
+                    action: NoteAction::Removed,
                     provenance: provenance.clone(),
                 });
                 let detail = was.map_or_else(String::new, |s| {
@@ -401,7 +473,7 @@ impl Composed {
                         .collect::<Vec<_>>()
                         .join(" | ")
                 });
-                self.event(layer, *directive, "remove", detail, provenance);
+                self.event(layer, *directive, Action::Remove, detail, provenance);
             }
             Step::Exclude {
                 directive,
@@ -409,37 +481,61 @@ impl Composed {
             } => {
                 self.notes.push(Note {
                     directive: *directive,
-                    action: "excluded",
+                    action: NoteAction::Excluded,
                     provenance: provenance.clone(),
                 });
-                self.event(layer, *directive, "exclude", String::new(), provenance);
+                self.event(layer, *directive, Action::Exclude, String::new(), provenance);
             }
         }
     }
 
-    fn set(&mut self, line: &Line) -> &'static str {
+    /// Applies one line; returns what it did and the other directives an
+    /// empty assignment cleared because they share its storage.
+    fn set(&mut self, line: &Line) -> (Action, Vec<Directive>) {
         let d = line.assignment.directive;
         self.notes.retain(|n| n.directive != d);
-        if d.spec().merge == Merge::Single {
+        if d.spec().merge() == Merge::Single {
             let action = if self.settings.contains_key(&d) {
-                "override"
+                Action::Override
             } else {
-                "set"
+                Action::Set
             };
             self.settings.insert(d, Setting::Single(line.clone()));
-            return action;
+            return (action, Vec::new());
         }
         match &line.assignment.value {
             None => {
+                // An empty assignment empties the storage, which directives
+                // may share (BindPaths= and BindReadOnlyPaths=): every
+                // sharing directive's lines go, and the reset is kept on the
+                // one rendered first, so that it also comes first in the file.
+                let storage = d.spec().storage;
+                let sharing: Vec<Directive> = Directive::ALL
+                    .iter()
+                    .copied()
+                    .filter(|o| o.spec().storage == storage)
+                    .collect();
+                let cleared: Vec<Directive> = sharing
+                    .iter()
+                    .copied()
+                    .filter(|o| {
+                        *o != d
+                            && matches!(self.settings.get(o), Some(Setting::List { lines, .. }) if !lines.is_empty())
+                    })
+                    .collect();
+                for o in &sharing {
+                    self.settings.remove(o);
+                }
+                let first = sharing.first().copied().unwrap_or(d);
                 self.settings.insert(
-                    d,
+                    first,
                     Setting::List {
-                        directive: d,
+                        directive: first,
                         reset: Some(line.provenance.clone()),
                         lines: Vec::new(),
                     },
                 );
-                "reset"
+                (Action::Reset, cleared)
             }
             Some(_) => {
                 let entry = self.settings.entry(d).or_insert(Setting::List {
@@ -447,14 +543,19 @@ impl Composed {
                     reset: None,
                     lines: Vec::new(),
                 });
-                match entry {
+                let action = match entry {
                     Setting::List { lines, .. } => {
-                        let action = if lines.is_empty() { "set" } else { "add" };
+                        let action = if lines.is_empty() {
+                            Action::Set
+                        } else {
+                            Action::Add
+                        };
                         lines.push(line.clone());
                         action
                     }
-                    Setting::Single(_) => "set",
-                }
+                    Setting::Single(_) => Action::Set,
+                };
+                (action, Vec::new())
             }
         }
     }
@@ -525,39 +626,20 @@ impl Composed {
         })
     }
 
-    /// Fails naming every directive or value that systemd `target` does not
-    /// know (collected, not just the first).
-    pub fn check_version(&self, target: u32) -> std::result::Result<(), Vec<Error>> {
-        let mut errors = Vec::new();
-        for (d, s) in &self.settings {
-            let since = d.spec().since;
-            if since > target {
-                errors.push(Error::TooNew {
-                    directive: d.name().to_owned(),
-                    since,
-                    target,
-                });
-                continue;
-            }
-            for (a, _) in s.assignments() {
-                if let Some((v, since)) = a
-                    .value
-                    .as_ref()
-                    .and_then(|v| v.since().filter(|&s| s > target).map(|s| (v, s)))
-                {
-                    errors.push(Error::TooNew {
-                        directive: format!("{}={v}", d.name()),
-                        since,
-                        target,
-                    });
-                }
-            }
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+    /// Every directive or value of the composition that systemd `target`
+    /// does not know (collected, not just the first).
+    pub fn too_new(&self, target: u32) -> Vec<crate::directive::TooNew> {
+        self.settings
+            .iter()
+            .flat_map(|(d, s)| {
+                let values: Vec<Value> = s
+                    .assignments()
+                    .into_iter()
+                    .filter_map(|(a, _)| a.value)
+                    .collect();
+                crate::directive::too_new(*d, &values, target)
+            })
+            .collect()
     }
 }
 
@@ -609,7 +691,7 @@ mod tests {
             .unwrap();
         let c = Composed::compose(&[a, b]);
         assert_eq!(c.assignments().len(), 1);
-        assert_eq!(c.trace()[1].action, "override");
+        assert_eq!(c.trace()[1].action, Action::Override);
     }
 
     #[test]
@@ -627,7 +709,7 @@ mod tests {
             .unwrap();
         assert_eq!(l.amendments()[0].from, ["SystemCallArchitectures=native"]);
         let c = Composed::compose(&[l]);
-        assert_eq!(c.trace()[0].action, "amend");
+        assert_eq!(c.trace()[0].action, Action::Amend);
         assert!(
             Layer::new("x")
                 .amend(Directive::UMask, &["0027"], &p("x"))
@@ -645,10 +727,9 @@ mod tests {
             .set(Directive::PrivateUsers, "identity", &p("a"))
             .unwrap();
         let c = Composed::compose(&[l]);
-        assert!(c.check_version(257).is_ok());
-        let errs = c.check_version(246).unwrap_err();
-        let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert!(c.too_new(257).is_empty());
+        let text: Vec<String> = c.too_new(246).iter().map(ToString::to_string).collect();
         assert_eq!(text.len(), 3, "{text:?}");
-        assert!(text[0].contains("PrivateUsers=identity"));
+        assert_eq!(text[0], "PrivateUsers=identity (systemd 257)");
     }
 }

@@ -1,61 +1,12 @@
-//! All diffing: semantic changes between effective settings, and unified
-//! diffs of file text.
+//! All diffing: unified diffs of file text. Semantic changes between the
+//! settings of two units are [`crate::Effective::changes`].
 
 use std::fmt;
 
 use similar::{Algorithm, ChangeTag, TextDiff};
 
-use crate::effective::{Effective, EffectiveValue};
-use crate::parse::Key;
-
-/// One semantic difference between what is installed and what is wanted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Change {
-    /// Wanted, not installed.
-    Added(Key, EffectiveValue),
-    /// Installed, not wanted.
-    Removed(Key, EffectiveValue),
-    /// Installed with another value.
-    Changed(Key, EffectiveValue, EffectiveValue),
-}
-
-impl fmt::Display for Change {
-    /// `+ PrivatePIDs=yes`, `- ProcSubset=pid`, `~ UMask 0022 -> 0027`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Change::Added(k, v) => write!(f, "+ {}={v}", k.name()),
-            Change::Removed(k, v) => write!(f, "- {}={v}", k.name()),
-            Change::Changed(k, old, new) => write!(f, "~ {} {old} -> {new}", k.name()),
-        }
-    }
-}
-
-/// The semantic changes from `installed` to `wanted`, in key order.
-pub fn semantic(installed: &Effective, wanted: &Effective) -> Vec<Change> {
-    let mut out = Vec::new();
-    for (k, old) in installed.iter() {
-        match wanted.get(k) {
-            None => out.push(Change::Removed(k.clone(), old.clone())),
-            Some(new) if new != old => {
-                out.push(Change::Changed(k.clone(), old.clone(), new.clone()))
-            }
-            Some(_) => {}
-        }
-    }
-    for (k, new) in wanted.iter() {
-        if installed.get(k).is_none() {
-            out.push(Change::Added(k.clone(), new.clone()));
-        }
-    }
-    out.sort_by(|a, b| key(a).cmp(key(b)));
-    out
-}
-
-fn key(c: &Change) -> &Key {
-    match c {
-        Change::Added(k, _) | Change::Removed(k, _) | Change::Changed(k, _, _) => k,
-    }
-}
+pub use crate::effective::Change;
+pub use crate::kind::Delta;
 
 /// What a line of a unified diff is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -201,31 +152,6 @@ impl fmt::Display for UnifiedDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{UnitFile, service_assignments};
-
-    fn eff(text: &str) -> Effective {
-        Effective::from_reads(&service_assignments(&UnitFile::parse("t", text).unwrap()).unwrap())
-    }
-
-    #[test]
-    fn semantic_lines() {
-        let old = eff("[Service]\nUMask=0022\nProcSubset=pid\n");
-        let new = eff("[Service]\nUMask=0027\nPrivatePIDs=true\n");
-        let lines: Vec<String> = semantic(&old, &new)
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        assert_eq!(
-            lines,
-            [
-                "~ UMask 0022 -> 0027",
-                "+ PrivatePIDs=yes",
-                "- ProcSubset=pid"
-            ]
-        );
-        assert!(semantic(&new, &new).is_empty());
-    }
-
     #[test]
     fn unified_text() {
         let d = UnifiedDiff::new("a", "x\ny\nz\n", "b", "x\nY\nz\n");

@@ -1,187 +1,449 @@
-//! Effective settings: what systemd ends up with after reading a sequence
-//! of assignments, normalised so that two spellings of the same thing
-//! compare equal (`yes`/`true`/`1`, one line or two, order where systemd
-//! ignores it).
+//! Effective settings: what systemd 257 holds for a unit after reading its
+//! files, computed by running each assignment through the emulation of
+//! systemd's own parser for the directive ([`crate::kind::ValueKind::apply`]).
+//!
+//! State is kept per *storage*, as systemd keeps it: `BindPaths=` and
+//! `BindReadOnlyPaths=` share one list, so an empty assignment of either
+//! clears both. Two units have the same settings when every directive's
+//! canonical lines ([`State::lines`]) are equal and so are the keys the
+//! model does not type.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::compose::{Assignment, Composed};
-use crate::directive::Merge;
-use crate::parse::{Key, Read};
-use crate::value::Value;
+use crate::compose::Composed;
+use crate::directive::{Directive, Merge};
+use crate::kind::{Apply, Delta, State, StateOf};
+use crate::lexer::{self, Diagnostic};
+use crate::systemd::specifier;
 
-/// The effective value of one key.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum EffectiveValue {
-    /// A single-valued directive: its value, or `None` after a reset.
-    Single(Option<Value>),
-    /// A list: whether it starts with a reset (discarding whatever came
-    /// before, such as the base unit's entries) and its items.
-    List {
-        /// Starts with a reset.
-        reset: bool,
-        /// Items (paths, binds) or lines (filters), normalised.
-        items: Vec<Value>,
-    },
-    /// A key the model does not know: its raw values after the last reset.
-    Raw {
-        /// Starts with a reset.
-        reset: bool,
-        /// The values, in order.
-        values: Vec<String>,
-    },
+/// Where an assignment was read.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Origin {
+    /// The file.
+    pub file: String,
+    /// The line, numbered as systemd numbers it.
+    pub line: usize,
 }
 
-/// How systemd's `show` spells a boolean; used in summaries.
-pub(crate) fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
-}
-
-fn canonical(v: &Value) -> String {
-    match v {
-        Value::Bool(b) => yes_no(*b).to_owned(),
-        Value::ProtectSystem(k) => k.as_bool().map_or(k.as_str(), yes_no).to_owned(),
-        Value::ProtectHome(k) => k.as_bool().map_or(k.as_str(), yes_no).to_owned(),
-        Value::PrivateUsers(k) => k.as_bool().map_or(k.as_str(), yes_no).to_owned(),
-        Value::ProtectControlGroups(k) => k.as_bool().map_or(k.as_str(), yes_no).to_owned(),
-        Value::Namespaces(crate::namespace::RestrictNamespaces::All(b)) => yes_no(*b).to_owned(),
-        other => other.to_string(),
-    }
-}
-
-impl fmt::Display for EffectiveValue {
-    /// The value as a summary shows it: booleans as `yes`/`no`, list items
-    /// space-separated, a leading reset as `""`.
+impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (reset, parts): (bool, Vec<String>) = match self {
-            EffectiveValue::Single(None) => return Ok(()),
-            EffectiveValue::Single(Some(v)) => return f.write_str(&canonical(v)),
-            EffectiveValue::List { reset, items } => {
-                (*reset, items.iter().map(canonical).collect())
-            }
-            EffectiveValue::Raw { reset, values } => (*reset, values.clone()),
-        };
-        if reset {
-            f.write_str("\"\"")?;
-            if !parts.is_empty() {
-                f.write_str(" ")?;
-            }
-        }
-        f.write_str(&parts.join(" "))
+        write!(f, "{}:{}", self.file, self.line)
     }
 }
 
-/// The effective settings of a sequence of assignments, keyed in registry
-/// order, then other keys by name.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct Effective(BTreeMap<Key, EffectiveValue>);
+/// One storage: what systemd holds and the assignments that made it so
+/// (since the last one that replaced everything before it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    /// What systemd holds.
+    pub state: State,
+    /// Where the assignments that count came from.
+    pub origins: Vec<Origin>,
+    /// Their values, as written.
+    pub values: Vec<String>,
+    /// Whether an empty assignment came first (discarding what was before).
+    pub reset: bool,
+}
+
+/// A key the model does not type: its values since the last empty
+/// assignment.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Raw {
+    /// Whether an empty assignment came first (discarding earlier values).
+    pub reset: bool,
+    /// The values, in order.
+    pub values: Vec<String>,
+    /// Where they came from.
+    pub origins: Vec<Origin>,
+}
+
+/// The settings of one unit as systemd holds them after reading its files.
+#[derive(Clone, Debug)]
+pub struct Effective {
+    specifiers: specifier::Context,
+    typed: BTreeMap<&'static str, Slot>,
+    fresh: BTreeMap<&'static str, State>,
+    raw: BTreeMap<(String, String), Raw>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl PartialEq for Effective {
+    /// Same settings: every directive's canonical lines and every untyped
+    /// key's values equal (where the values came from does not matter).
+    fn eq(&self, other: &Effective) -> bool {
+        Directive::ALL
+            .iter()
+            .all(|d| self.lines(*d) == other.lines(*d))
+            && self.raw.len() == other.raw.len()
+            && self
+                .raw
+                .iter()
+                .zip(&other.raw)
+                .all(|((k, a), (l, b))| k == l && a.reset == b.reset && a.values == b.values)
+    }
+}
+
+impl Eq for Effective {}
+
+/// The sections of a service unit.
+pub const SERVICE_SECTIONS: &[&str] = &["Unit", "Service", "Install"];
 
 impl Effective {
-    /// Applies assignments in order, as systemd does across a unit and its
-    /// drop-ins read in order.
-    pub fn from_reads<'a>(reads: impl IntoIterator<Item = &'a Read>) -> Effective {
-        let mut e = Effective::default();
-        for r in reads {
-            e.apply(r);
+    /// Nothing read yet, for unit `unit` (specifiers expand for it).
+    pub fn new(unit: &str) -> Effective {
+        Effective::with_specifiers(specifier::Context::new(unit, None))
+    }
+
+    /// Nothing read yet, with the given specifier context.
+    pub fn with_specifiers(specifiers: specifier::Context) -> Effective {
+        let mut fresh: BTreeMap<&'static str, State> = BTreeMap::new();
+        for d in Directive::ALL {
+            let spec = d.spec();
+            if fresh.contains_key(spec.storage) {
+                continue;
+            }
+            let mut state = spec.kind.fresh();
+            if let Some(default) = spec.default {
+                let mut ignored = Vec::new();
+                let mut cx = Apply {
+                    directive: *d,
+                    lvalue: spec.name,
+                    file: "",
+                    line: 0,
+                    specifiers: &specifiers,
+                    diagnostics: &mut ignored,
+                };
+                state.apply(&mut cx, default);
+            }
+            fresh.insert(spec.storage, state);
         }
-        e.normalise();
+        let typed = fresh
+            .iter()
+            .map(|(k, s)| {
+                (
+                    *k,
+                    Slot {
+                        state: s.clone(),
+                        origins: Vec::new(),
+                        values: Vec::new(),
+                        reset: false,
+                    },
+                )
+            })
+            .collect();
+        Effective {
+            specifiers,
+            typed,
+            fresh,
+            raw: BTreeMap::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// The effective settings of a unit of `unit` holding only `composed`'s
+    /// lines (rendered, then read back as systemd reads them).
+    pub fn of(composed: &Composed, unit: &str) -> Effective {
+        let mut e = Effective::new(unit);
+        for (i, (a, _)) in composed.assignments().iter().enumerate() {
+            let line = crate::render::assignment_line(a);
+            let (key, value) = line.split_once('=').unwrap_or((&line, ""));
+            e.apply(
+                "(generated)",
+                &lexer::Assignment {
+                    section: "Service".to_owned(),
+                    key: key.to_owned(),
+                    value: value.to_owned(),
+                    line: i + 1,
+                },
+            );
+        }
         e
     }
 
-    /// The effective settings of a composition.
-    pub fn of(composed: &Composed) -> Effective {
-        let reads: Vec<Read> = composed
-            .assignments()
-            .into_iter()
-            .map(|(a, _)| Read::Typed(a))
-            .collect();
-        Effective::from_reads(&reads)
-    }
-
-    /// Applies one assignment.
-    pub fn apply(&mut self, read: &Read) {
-        match read {
-            Read::Typed(a) => self.apply_typed(a),
-            Read::Other(k, v) => {
-                let slot = self
-                    .0
-                    .entry(Key::Other(k.clone()))
-                    .or_insert(EffectiveValue::Raw {
-                        reset: false,
-                        values: Vec::new(),
-                    });
-                if let EffectiveValue::Raw { reset, values } = slot {
-                    if v.is_empty() {
-                        *reset = true;
-                        values.clear();
-                    } else {
-                        values.push(v.clone());
-                    }
-                }
-            }
+    /// Reads a whole file (lexed as systemd lexes it) on top of what is
+    /// there.
+    pub fn read(&mut self, file: &str, bytes: &[u8]) {
+        let lexed = lexer::lex(file, bytes, SERVICE_SECTIONS);
+        self.diagnostics.extend(lexed.diagnostics);
+        for a in &lexed.assignments {
+            self.apply(file, a);
         }
     }
 
-    fn apply_typed(&mut self, a: &Assignment) {
-        let key = Key::Known(a.directive);
-        if a.directive.spec().merge == Merge::Single {
-            self.0.insert(key, EffectiveValue::Single(a.value.clone()));
+    /// Applies one assignment, as systemd's parser for its key does.
+    pub fn apply(&mut self, file: &str, a: &lexer::Assignment) {
+        let origin = Origin {
+            file: file.to_owned(),
+            line: a.line,
+        };
+        let directive =
+            Directive::from_name(&a.key).filter(|d| d.spec().section == a.section.as_str());
+        let Some(d) = directive else {
+            let raw = self
+                .raw
+                .entry((a.section.clone(), a.key.clone()))
+                .or_default();
+            if a.value.is_empty() {
+                *raw = Raw {
+                    reset: true,
+                    values: Vec::new(),
+                    origins: vec![origin],
+                };
+            } else {
+                raw.values.push(a.value.clone());
+                raw.origins.push(origin);
+            }
+            return;
+        };
+        let spec = d.spec();
+        let Some(slot) = self.typed.get_mut(spec.storage) else {
+            return;
+        };
+        let mut cx = Apply {
+            directive: d,
+            lvalue: &a.key,
+            file,
+            line: a.line,
+            specifiers: &self.specifiers,
+            diagnostics: &mut self.diagnostics,
+        };
+        let before = cx.diagnostics.len();
+        slot.state.apply(&mut cx, &a.value);
+        let ignored = cx.diagnostics.len() > before && a.value.is_empty();
+        if ignored {
             return;
         }
-        let slot = self.0.entry(key).or_insert(EffectiveValue::List {
-            reset: false,
-            items: Vec::new(),
-        });
-        if let EffectiveValue::List { reset, items } = slot {
-            match &a.value {
-                None => {
-                    *reset = true;
-                    items.clear();
-                }
-                Some(v) if a.directive.spec().merge == Merge::Lines => items.push(v.clone()),
-                Some(v) => items.extend(v.items()),
+        if a.value.is_empty() && spec.merge() != Merge::Single {
+            slot.origins.clear();
+            slot.values.clear();
+            slot.reset = true;
+        }
+        if spec.merge() == Merge::Single {
+            slot.origins = vec![origin];
+            slot.values = vec![a.value.clone()];
+        } else {
+            slot.origins.push(origin);
+            if !a.value.is_empty() {
+                slot.values.push(a.value.clone());
             }
         }
     }
 
-    fn normalise(&mut self) {
-        for (key, value) in &mut self.0 {
-            if let (Key::Known(d), EffectiveValue::List { items, .. }) = (key, value)
-                && d.spec().merge == Merge::Set
-            {
-                items.sort_by_key(ToString::to_string);
-                items.dedup();
+    /// The values assigned to `directive`'s storage that count, as written.
+    pub fn origin_values(&self, directive: Directive) -> &[String] {
+        self.typed
+            .get(directive.spec().storage)
+            .map_or(&[], |s| s.values.as_slice())
+    }
+
+    /// Whether `directive`'s storage was reset by an empty assignment
+    /// before the values that count.
+    pub fn was_reset(&self, directive: Directive) -> bool {
+        self.typed
+            .get(directive.spec().storage)
+            .is_some_and(|s| s.reset)
+    }
+
+    /// What systemd holds for `directive`'s storage.
+    pub fn state(&self, directive: Directive) -> Option<&State> {
+        self.typed.get(directive.spec().storage).map(|s| &s.state)
+    }
+
+    /// The state of `directive` as its kind's type.
+    pub fn get<K: StateOf>(&self, directive: Directive) -> Option<&K::State> {
+        self.state(directive).and_then(K::state)
+    }
+
+    /// `directive`'s canonical lines (its default where nothing set it).
+    pub fn lines(&self, directive: Directive) -> Vec<String> {
+        self.state(directive)
+            .map(|s| s.lines(directive))
+            .unwrap_or_default()
+    }
+
+    /// Whether any assignment touched `directive`'s storage, or it differs
+    /// from where systemd starts.
+    pub fn is_set(&self, directive: Directive) -> bool {
+        let storage = directive.spec().storage;
+        match (self.typed.get(storage), self.fresh.get(storage)) {
+            (Some(slot), Some(fresh)) => {
+                !slot.origins.is_empty() || slot.state.lines(directive) != fresh.lines(directive)
             }
+            _ => false,
         }
     }
 
-    /// The keys and values, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Key, &EffectiveValue)> {
-        self.0.iter()
+    /// Where the assignments that count for `directive`'s storage came from.
+    pub fn origins(&self, directive: Directive) -> &[Origin] {
+        self.typed
+            .get(directive.spec().storage)
+            .map_or(&[], |s| s.origins.as_slice())
     }
 
-    /// The value of one key.
-    pub fn get(&self, key: &Key) -> Option<&EffectiveValue> {
-        self.0.get(key)
+    /// Every directive set here, or value of one, that systemd `target`
+    /// does not know.
+    pub fn too_new(&self, target: u32) -> Vec<crate::directive::TooNew> {
+        Directive::ALL
+            .iter()
+            .filter(|d| !self.origins(**d).is_empty())
+            .flat_map(|d| {
+                let values: Vec<crate::Value> = self
+                    .origin_values(*d)
+                    .iter()
+                    .filter_map(|v| crate::Value::parse(*d, v).ok())
+                    .collect();
+                crate::directive::too_new(*d, &values, target)
+            })
+            .collect()
     }
 
-    /// The number of keys.
-    pub fn len(&self) -> usize {
-        self.0.len()
+    /// `text` with specifiers expanded for this unit (`unit_full_printf()`),
+    /// or `None` where systemd would refuse it.
+    pub fn expand(&self, text: &str) -> Option<String> {
+        match self.specifiers.expand(text, lexer::LONG_LINE_MAX).ok()? {
+            specifier::Expansion::Done(s) | specifier::Expansion::HostDependent(s) => Some(s),
+        }
     }
 
-    /// Whether nothing is set.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    /// The unit these settings are for.
+    pub fn unit(&self) -> &str {
+        &self.specifiers.id
+    }
+
+    /// A key the model does not type.
+    pub fn raw(&self, section: &str, key: &str) -> Option<&Raw> {
+        self.raw.get(&(section.to_owned(), key.to_owned()))
+    }
+
+    /// The values of an untyped `[Service]` key after the last reset.
+    pub fn service_values(&self, key: &str) -> &[String] {
+        self.raw("Service", key).map_or(&[], |r| r.values.as_slice())
+    }
+
+    /// Every untyped key.
+    pub fn raw_keys(&self) -> impl Iterator<Item = (&(String, String), &Raw)> {
+        self.raw.iter()
+    }
+
+    /// What systemd would have logged while reading.
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// The semantic differences from `self` to `new`, in registry order,
+    /// then untyped keys by section and name.
+    pub fn changes(&self, new: &Effective) -> Vec<Change> {
+        let mut out = Vec::new();
+        for d in Directive::ALL {
+            let (Some(old), Some(n), Some(fresh)) = (
+                self.state(*d),
+                new.state(*d),
+                self.fresh.get(d.spec().storage),
+            ) else {
+                continue;
+            };
+            let touched = |e: &Effective| !e.origins(*d).is_empty();
+            let (old_set, new_set) = (touched(self), touched(new));
+            for delta in old.changes(*d, n, fresh) {
+                // A value set to the default on one side still reads as a
+                // change of that value, not as an addition.
+                let delta = match delta {
+                    Delta::Added(v) if old_set && d.spec().merge() == Merge::Single => {
+                        Delta::Changed(self.lines(*d).join(" "), v)
+                    }
+                    Delta::Removed(v) if new_set && d.spec().merge() == Merge::Single => {
+                        Delta::Changed(v, new.lines(*d).join(" "))
+                    }
+                    other => other,
+                };
+                out.push(Change {
+                    key: d.name().to_owned(),
+                    directive: Some(*d),
+                    delta,
+                    old_origins: self.origins(*d).to_vec(),
+                    new_origins: new.origins(*d).to_vec(),
+                });
+            }
+        }
+        let keys: std::collections::BTreeSet<&(String, String)> =
+            self.raw.keys().chain(new.raw.keys()).collect();
+        for k in keys {
+            let (a, b) = (self.raw.get(k), new.raw.get(k));
+            let values = |r: Option<&Raw>| r.map(|r| r.values.clone()).unwrap_or_default();
+            let (va, vb) = (values(a), values(b));
+            if va == vb && a.map(|r| r.reset) == b.map(|r| r.reset) {
+                continue;
+            }
+            let delta = match (va.is_empty(), vb.is_empty()) {
+                (true, false) => Delta::Added(vb.join(" ")),
+                (false, true) => Delta::Removed(va.join(" ")),
+                _ => Delta::Changed(va.join(" "), vb.join(" ")),
+            };
+            out.push(Change {
+                key: k.1.clone(),
+                directive: None,
+                delta,
+                old_origins: a.map(|r| r.origins.clone()).unwrap_or_default(),
+                new_origins: b.map(|r| r.origins.clone()).unwrap_or_default(),
+            });
+        }
+        out
+    }
+}
+
+/// One line of a semantic difference between two units' settings.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Change {
+    /// The key.
+    pub key: String,
+    /// The directive, where the model types it.
+    #[serde(skip)]
+    pub directive: Option<Directive>,
+    /// What changed.
+    #[serde(flatten)]
+    pub delta: Delta,
+    /// Where the old side's value came from.
+    pub old_origins: Vec<Origin>,
+    /// Where the new side's value came from.
+    pub new_origins: Vec<Origin>,
+}
+
+/// `""` for an empty value, the value otherwise.
+fn shown(v: &str) -> &str {
+    if v.is_empty() { "\"\"" } else { v }
+}
+
+impl fmt::Display for Change {
+    /// `+ PrivatePIDs=yes`, `- ProcSubset=pid`, `~ UMask 0022 -> 0027`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.delta {
+            Delta::Added(v) => write!(f, "+ {}={v}", self.key),
+            Delta::Removed(v) => write!(f, "- {}={v}", self.key),
+            Delta::Changed(a, b) => write!(f, "~ {} {} -> {}", self.key, shown(a), shown(b)),
+        }
     }
 }
 
 impl fmt::Display for Effective {
-    /// One `Key=value` line per key, as summaries show them.
+    /// One `Key=value` line per line of every directive set and every
+    /// untyped key, as summaries show them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (k, v) in &self.0 {
-            writeln!(f, "{}={v}", k.name())?;
+        for d in Directive::ALL {
+            if !self.is_set(*d) {
+                continue;
+            }
+            for l in self.lines(*d) {
+                writeln!(f, "{}={l}", d.name())?;
+            }
+        }
+        for ((_, k), raw) in &self.raw {
+            if raw.reset {
+                writeln!(f, "{k}=")?;
+            }
+            for v in &raw.values {
+                writeln!(f, "{k}={v}")?;
+            }
         }
         Ok(())
     }
@@ -190,12 +452,11 @@ impl fmt::Display for Effective {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::directive::Directive;
-    use crate::parse::{UnitFile, service_assignments};
 
     fn eff(text: &str) -> Effective {
-        let f = UnitFile::parse("t", text).unwrap();
-        Effective::from_reads(&service_assignments(&f).unwrap())
+        let mut e = Effective::new("x.service");
+        e.read("t", text.as_bytes());
+        e
     }
 
     #[test]
@@ -207,6 +468,14 @@ mod tests {
             "[Service]\nPrivatePIDs=1\nBindReadOnlyPaths=/a\nBindReadOnlyPaths=/b\nSystemCallArchitectures=native\nSystemCallArchitectures=x86 native\n",
         );
         assert_eq!(a, b);
+        assert_eq!(eff("[Service]\nPrivateTmp=no\n"), eff("[Service]\n"));
+    }
+
+    #[test]
+    fn an_empty_bind_line_clears_both_bind_directives() {
+        let e = eff("[Service]\nBindReadOnlyPaths=/a /b\nBindPaths=\nBindPaths=/c\n");
+        assert_eq!(e.lines(Directive::BindReadOnlyPaths), Vec::<String>::new());
+        assert_eq!(e.lines(Directive::BindPaths), ["/c"]);
     }
 
     #[test]
@@ -215,20 +484,48 @@ mod tests {
             eff("[Service]\nBindPaths=/a /b\n"),
             eff("[Service]\nBindPaths=/b /a\n")
         );
-        assert_ne!(eff("[Service]\nReadOnlyPaths=\n"), eff("[Service]\n"));
         assert_eq!(
             eff("[Service]\nReadOnlyPaths=/x\nReadOnlyPaths=\nReadOnlyPaths=/y\n"),
-            eff("[Service]\nReadOnlyPaths=\nReadOnlyPaths=/y\n")
+            eff("[Service]\nReadOnlyPaths=/y\n")
         );
     }
 
     #[test]
-    fn summaries_use_show_spelling() {
-        let e = eff("[Service]\nPrivatePIDs=true\nReadOnlyPaths=\nExecStart=/bin/true\n");
+    fn invalid_lines_are_skipped_and_reported() {
+        let e = eff("[Service]\nProcSubset=\nProtectProc=invisible\u{a0}\nUMask=0027\n");
+        assert_eq!(e.lines(Directive::UMask), ["0027"]);
+        assert_eq!(e.lines(Directive::ProcSubset), ["all"]);
+        let d: Vec<String> = e.diagnostics().iter().map(ToString::to_string).collect();
         assert_eq!(
-            e.to_string(),
-            "PrivatePIDs=yes\nReadOnlyPaths=\"\"\nExecStart=/bin/true\n"
+            d,
+            [
+                "t:2: Failed to parse ProcSubset=, ignoring: Invalid argument",
+                "t:3: Failed to parse ProtectProc=invisible\u{a0}, ignoring: Invalid argument",
+            ]
         );
-        assert!(e.get(&Key::Known(Directive::PrivatePids)).is_some());
+    }
+
+    #[test]
+    fn semantic_lines() {
+        let old = eff("[Service]\nUMask=0022\nProcSubset=pid\n");
+        let new = eff("[Service]\nUMask=0027\nPrivatePIDs=true\n");
+        let lines: Vec<String> = old.changes(&new).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "~ UMask 0022 -> 0027",
+                "+ PrivatePIDs=yes",
+                "- ProcSubset=pid"
+            ]
+        );
+        assert!(new.changes(&new).is_empty());
+        let c = &old.changes(&new)[0];
+        assert_eq!(c.old_origins[0].to_string(), "t:2");
+    }
+
+    #[test]
+    fn summaries_use_canonical_spelling() {
+        let e = eff("[Service]\nPrivatePIDs=true\nReadOnlyPaths=\nExecStart=/bin/true\n");
+        assert_eq!(e.to_string(), "PrivatePIDs=yes\nExecStart=/bin/true\n");
     }
 }

@@ -2,8 +2,12 @@
 
 use std::fmt;
 
+use crate::directive::{Directive, Merge};
 use crate::error::{Error, Result};
+use crate::kind::{Apply, Shown, ValueKind, Verdict};
 use crate::known::CAPABILITIES;
+use crate::systemd::extract::{Cursor, Flags};
+use crate::systemd::number::{AtoFlags, parse_mode, safe_atou};
 
 /// A Linux capability name that systemd 257 knows, such as `CAP_NET_BIND_SERVICE`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -110,6 +114,163 @@ impl std::str::FromStr for UMask {
 impl fmt::Display for UMask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04o}", self.0)
+    }
+}
+
+/// systemd's `CAP_LIMIT`: the highest capability number it accepts.
+const CAP_LIMIT: u64 = 62;
+
+/// `capability_from_name()`: a number up to `CAP_LIMIT` or a name, in any
+/// case.
+fn capability_from_name(word: &str) -> Option<u32> {
+    if let Ok(n) = safe_atou(word, 0, AtoFlags::default(), u64::from(u32::MAX)) {
+        return (n <= CAP_LIMIT).then(|| u32::try_from(n).ok()).flatten();
+    }
+    CAPABILITIES
+        .iter()
+        .position(|c| c.eq_ignore_ascii_case(word))
+        .and_then(|i| u32::try_from(i).ok())
+}
+
+fn capability_name(bit: u32) -> String {
+    usize::try_from(bit)
+        .ok()
+        .and_then(|i| CAPABILITIES.get(i))
+        .map_or_else(|| bit.to_string(), |c| (*c).to_owned())
+}
+
+impl ValueKind for CapabilityList {
+    type Value = CapabilityList;
+    /// The capability mask (bit N: capability N).
+    type State = u64;
+    const DESCRIBE: &'static str = "capability names, optionally ~-inverted";
+    const SAMPLES: &'static [&'static str] =
+        &["CAP_NET_BIND_SERVICE", "~CAP_SYS_ADMIN CAP_SYS_PTRACE"];
+    const ACCEPTS_EMPTY: bool = true;
+    const MERGE: Merge = Merge::Lines;
+
+    fn parse(directive: Directive, text: &str) -> Result<CapabilityList> {
+        CapabilityList::parse(directive.name(), text)
+    }
+
+    /// `config_parse_capability_set()`: a line replaces the set when it
+    /// names nothing (`""`, `"~"`, only unknown names) or when the set is
+    /// still at its default, and is merged into it (OR, or AND NOT with
+    /// `~`) otherwise. Unknown names are skipped silently.
+    fn apply(state: &mut u64, cx: &mut Apply<'_>, rvalue: &str) {
+        let (invert, rest) = match rvalue.strip_prefix('~') {
+            Some(r) => (true, r),
+            None => (false, rvalue),
+        };
+        let default = if cx.directive == Directive::CapabilityBoundingSet {
+            u64::MAX
+        } else {
+            0
+        };
+        let mut sum = 0u64;
+        let mut words = Cursor::new(rest);
+        let flags = Flags {
+            relax: true,
+            ..Flags::UNQUOTE
+        };
+        loop {
+            match words.next_word(None, flags) {
+                Ok(Some(word)) => {
+                    if let Some(bit) = capability_from_name(&word) {
+                        sum |= 1 << bit;
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    let lvalue = cx.lvalue;
+                    cx.warn(format!(
+                        "Failed to parse {lvalue}= specifier '{rest}', ignoring: Invalid argument"
+                    ));
+                    return;
+                }
+            }
+        }
+        if sum == 0 || *state == default {
+            *state = if invert { !sum } else { sum };
+        } else if invert {
+            *state &= !sum;
+        } else {
+            *state |= sum;
+        }
+    }
+
+    /// `systemctl show` prints the capabilities the running kernel knows,
+    /// in lower case.
+    fn show(
+        _directive: Directive,
+        state: &u64,
+        _reset: bool,
+        shown: Shown<'_>,
+    ) -> (Verdict, Option<String>) {
+        let printed = shown.last().unwrap_or("");
+        let mut got = 0u64;
+        for w in printed.split_whitespace() {
+            match capability_from_name(w) {
+                Some(bit) => got |= 1 << bit,
+                None => {
+                    return (
+                        Verdict::not_comparable(format!("systemctl show printed {w:?}")),
+                        None,
+                    );
+                }
+            }
+        }
+        let known = (1u64 << CAPABILITIES.len()) - 1;
+        let want = *state & known;
+        let wanted: Vec<String> = (0..64u32)
+            .filter(|b| want & (1 << b) != 0)
+            .map(|b| capability_name(b).to_ascii_lowercase())
+            .collect();
+        (Verdict::of(got == want, printed, &wanted.join(" ")), None)
+    }
+
+    fn lines(state: &u64, _directive: Directive) -> Vec<String> {
+        let names = |bits: u64| -> Vec<String> {
+            (0..64u32)
+                .filter(|b| bits & (1 << b) != 0)
+                .map(capability_name)
+                .collect()
+        };
+        let high = *state >> (CAP_LIMIT + 1);
+        let line = if *state == 0 {
+            String::new()
+        } else if high == u64::MAX >> (CAP_LIMIT + 1) {
+            format!("~{}", names(!*state).join(" "))
+        } else {
+            names(*state).join(" ")
+        };
+        vec![line]
+    }
+}
+
+impl ValueKind for UMask {
+    type Value = UMask;
+    /// The mode.
+    type State = Option<u32>;
+    const DESCRIBE: &'static str = "an octal mode";
+    const SAMPLES: &'static [&'static str] = &["0027", "0777", "0000"];
+    const ACCEPTS_EMPTY: bool = false;
+    const MERGE: Merge = Merge::Single;
+
+    fn parse(_directive: Directive, text: &str) -> Result<UMask> {
+        text.parse()
+    }
+
+    /// `config_parse_mode()`: octal, at most `07777`, no sign.
+    fn apply(state: &mut Option<u32>, cx: &mut Apply<'_>, rvalue: &str) {
+        match parse_mode(rvalue) {
+            Ok(m) => *state = Some(m),
+            Err(e) => cx.parse_error(rvalue, e.strerror()),
+        }
+    }
+
+    fn lines(state: &Option<u32>, _directive: Directive) -> Vec<String> {
+        state.iter().map(|m| format!("{m:04o}")).collect()
     }
 }
 

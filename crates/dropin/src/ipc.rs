@@ -12,4 +12,10 @@ keywords! {
         /// A new session keyring, linked to the user keyring.
         Shared = "shared",
     }
+    kind {
+        table: ["inherit", "private", "shared"],
+        yes: none,
+        describe: "inherit, private or shared",
+        samples: ["inherit", "private", "shared"],
+    }
 }

@@ -14,6 +14,12 @@ keywords! {
         /// Other users' process directories cannot be accessed.
         Noaccess = "noaccess",
     }
+    kind {
+        table: ["default", "noaccess", "invisible", "ptraceable"],
+        yes: none,
+        describe: "default, invisible, ptraceable or noaccess",
+        samples: ["default", "invisible", "ptraceable", "noaccess"],
+    }
 }
 
 keywords! {
@@ -23,6 +29,12 @@ keywords! {
         All = "all",
         /// Only the per-process directories.
         Pid = "pid",
+    }
+    kind {
+        table: ["all", "pid"],
+        yes: none,
+        describe: "all or pid",
+        samples: ["all", "pid"],
     }
 }
 
@@ -39,4 +51,10 @@ keywords! {
         Strict = "strict" since 257,
     }
     bool { yes: Yes, no: No }
+    kind {
+        table: ["no", "yes", "private", "strict"],
+        yes: "yes",
+        describe: "yes, private, strict or no",
+        samples: ["true", "private", "strict", "false"],
+    }
 }

@@ -1,11 +1,19 @@
-//! A typed model of systemd hardening directives.
+//! A typed model of systemd hardening directives, and of how systemd 257
+//! reads them.
 //!
-//! Values are validated when they are built, so a drop-in rendered from
-//! them can never carry a line break, a relative path, an unknown system
-//! call group or a `%` that is not a specifier. Layers compose with
-//! systemd's merge rules (lists accumulate, an empty assignment resets,
-//! single values take the last assignment), every line keeps its
-//! [`Provenance`], and rendering is byte-for-byte deterministic.
+//! Two halves meet in [`Effective`]:
+//!
+//! - **Writing**: values are validated when they are built, so a drop-in
+//!   rendered from them can never carry a line break, a relative path, an
+//!   unknown system call group or a `%` that is not a specifier. Layers
+//!   compose with systemd's merge rules (per storage: `BindPaths=` and
+//!   `BindReadOnlyPaths=` share one list), every line keeps its
+//!   [`Provenance`], and rendering is byte-for-byte deterministic.
+//! - **Reading**: [`lexer`] is systemd's unit-file lexer, [`load`] its
+//!   unit loading (search path, drop-in directories, masks, aliases), and
+//!   each value kind ([`kind::ValueKind`]) emulates systemd's own parser
+//!   for its directives, word by word, logging what systemd logs. The
+//!   result is what systemd holds for the unit.
 //!
 //! ```
 //! use dropin::{Composed, Directive, Effective, Layer, Provenance, RenderOptions};
@@ -20,22 +28,25 @@
 //!     text,
 //!     "[Service]\n\nSystemCallArchitectures=native x86\nSystemCallFilter=@system-service\n"
 //! );
-//! // Reading it back gives the same effective settings.
-//! let file = dropin::UnitFile::parse("10-hardening.conf", &text)?;
-//! let read = dropin::parse::service_assignments(&file)?;
-//! assert_eq!(Effective::from_reads(&read), Effective::of(&composed));
+//! // Reading it back as systemd does gives the same settings, and systemd
+//! // would have nothing to say about it.
+//! let mut read = Effective::new("srcds.service");
+//! read.read("10-hardening.conf", text.as_bytes());
+//! assert_eq!(read, Effective::of(&composed, "srcds.service"));
+//! assert!(read.diagnostics().is_empty());
 //! # Ok::<(), dropin::Error>(())
 //! ```
 //!
 //! # Limitations
 //!
-//! - Only the directives in [`REGISTRY`] are typed; other keys read from
-//!   installed files are kept as text and compared as text.
+//! - Only the directives in [`REGISTRY`] are typed and emulated; other keys
+//!   are kept as text, their values after the last empty assignment.
 //! - Paths containing whitespace, quotes, backslashes or `:` are refused
-//!   rather than escaped.
+//!   rather than escaped when building values (reading takes them as
+//!   systemd does).
 //! - `SystemCallFilter=` items with a per-call error number
 //!   (`name:ERRNO`) and `ReadOnlyPaths=` items with the `+` prefix are
-//!   refused.
+//!   refused when building values.
 //! - The lists of known names (system call groups, capabilities,
 //!   architectures, address families, error numbers) are systemd 257's on
 //!   x86-64.
@@ -49,14 +60,18 @@ pub mod filesystem;
 pub mod identity;
 pub mod instance;
 pub mod ipc;
+pub mod kind;
 pub mod kernel;
 mod keyword;
 mod known;
+pub mod lexer;
+pub mod load;
 pub mod namespace;
 pub mod network;
 pub mod parse;
 pub mod path;
 pub mod render;
+pub mod systemd;
 pub mod show;
 pub mod syscall;
 pub mod sysctl;
@@ -65,21 +80,26 @@ pub mod value;
 pub use compose::{
     Amendment, Assignment, Composed, Layer, Line, Note, Provenance, Setting, TraceEvent,
 };
-pub use diff::{Change, UnifiedDiff};
+pub use diff::UnifiedDiff;
 pub use directive::{Directive, Group, Kind, Merge, REGISTRY, Spec};
-pub use effective::{Effective, EffectiveValue};
+pub use effective::{Change, Effective, Origin};
 pub use error::{Error, Result};
-pub use filesystem::{BindOption, BindSpec, MountOptions, PathSpec, ProtectSystem, TmpfsSpec};
+pub use filesystem::{
+    BindList, BindMount, BindOption, BindSpec, MountOptions, PathList, PathSpec, ProtectSystem,
+    TmpfsList, TmpfsMount, TmpfsSpec,
+};
 pub use identity::{Capability, CapabilityList, UMask};
 pub use instance::{Instance, UnitName};
 pub use ipc::KeyringMode;
 pub use kernel::{ProcSubset, ProtectControlGroups, ProtectProc};
-pub use namespace::{NamespaceType, PrivateUsers, ProtectHome, RestrictNamespaces};
-pub use network::{AddressFamilies, BindFamily, BindProtocol, Ports, SocketBind};
-pub use parse::{Key, Read, UnitFile};
+pub use kind::{Delta, State, ValueKind};
+pub use lexer::{Diagnostic, Level};
+pub use load::{Fs, LoadOptions, LoadState, Loaded, MemFs, load};
+pub use namespace::{NamespaceType, PrivateTmp, PrivateUsers, ProtectHome, RestrictNamespaces};
+pub use network::{AddressFamilies, BindFamily, BindProtocol, BindRule, FamilySet, Ports, SocketBind};
 pub use path::UnitPath;
 pub use render::RenderOptions;
-pub use syscall::{Architecture, ErrnoAction, Syscall, SyscallFilter};
+pub use syscall::{ArchList, Architecture, ErrnoAction, Seccomp, Syscall, SyscallFilter, SyscallLog};
 pub use sysctl::{SysctlFile, SysctlKey, SysctlValue};
 pub use value::Value;
 

@@ -2,8 +2,12 @@
 
 use std::fmt;
 
+use crate::directive::{Directive, Merge};
 use crate::error::{Error, Result};
+use crate::kind::{Apply, Shown, ValueKind, Verdict};
 use crate::keyword::keywords;
+use crate::systemd::extract::{Cursor, Flags};
+use crate::systemd::number::parse_boolean;
 
 keywords! {
     /// `ProtectHome=`.
@@ -18,6 +22,31 @@ keywords! {
         Tmpfs = "tmpfs" since 238,
     }
     bool { yes: Yes, no: No }
+    kind {
+        table: ["no", "yes", "read-only", "tmpfs"],
+        yes: "yes",
+        describe: "yes, read-only, tmpfs or no",
+        samples: ["true", "read-only", "tmpfs", "false"],
+    }
+}
+
+keywords! {
+    /// `PrivateTmp=`: a private `/tmp` and `/var/tmp`.
+    PrivateTmp("PrivateTmp") {
+        /// The host's `/tmp`.
+        No = "no",
+        /// Private, connected to the host's `/tmp` tree (`connected`).
+        Yes = "yes",
+        /// Private, on a tmpfs of its own.
+        Disconnected = "disconnected" since 256,
+    }
+    bool { yes: Yes, no: No }
+    kind {
+        table: ["no", "connected", "disconnected"],
+        yes: "connected",
+        describe: "yes, disconnected or no",
+        samples: ["true", "disconnected", "false"],
+    }
 }
 
 keywords! {
@@ -33,6 +62,12 @@ keywords! {
         Identity = "identity" since 257,
     }
     bool { yes: Yes, no: No }
+    kind {
+        table: ["no", "self", "identity"],
+        yes: "self",
+        describe: "yes, self, identity or no",
+        samples: ["true", "self", "identity", "false"],
+    }
 }
 
 keywords! {
@@ -106,6 +141,144 @@ impl fmt::Display for RestrictNamespaces {
                 let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
                 f.write_str(&names.join(" "))
             }
+        }
+    }
+}
+
+/// The namespace types systemd knows (`namespace_info[]` of
+/// `src/basic/namespace-util.c`) with their clone flags; `time` is known but
+/// not part of `NAMESPACE_FLAGS_ALL`.
+const NAMESPACE_FLAGS: &[(&str, u64)] = &[
+    ("cgroup", 0x0200_0000),
+    ("ipc", 0x0800_0000),
+    ("net", 0x4000_0000),
+    ("mnt", 0x0002_0000),
+    ("pid", 0x2000_0000),
+    ("user", 0x1000_0000),
+    ("uts", 0x0400_0000),
+    ("time", 0x0000_0080),
+];
+
+/// `NAMESPACE_FLAGS_ALL`: every type but `time`.
+const NAMESPACE_FLAGS_ALL: u64 =
+    0x0200_0000 | 0x0800_0000 | 0x4000_0000 | 0x0002_0000 | 0x2000_0000 | 0x1000_0000 | 0x0400_0000;
+
+/// The namespace types a `RestrictNamespaces=` state still allows.
+pub fn allowed_namespaces(state: &Option<u64>) -> Vec<&'static str> {
+    let flags = state.unwrap_or(NAMESPACE_FLAGS_ALL);
+    NAMESPACE_FLAGS
+        .iter()
+        .filter(|(_, f)| flags & f != 0)
+        .map(|(n, _)| *n)
+        .collect()
+}
+
+impl ValueKind for RestrictNamespaces {
+    type Value = RestrictNamespaces;
+    /// The clone flags of the namespaces still allowed; `None` until a
+    /// line sets them (`NAMESPACE_FLAGS_INITIAL`).
+    type State = Option<u64>;
+    const DESCRIBE: &'static str = "a boolean or namespace types, optionally ~-inverted";
+    const SAMPLES: &'static [&'static str] = &["true", "false", "net uts", "~user"];
+    const ACCEPTS_EMPTY: bool = true;
+    const MERGE: Merge = Merge::Lines;
+
+    fn parse(_directive: Directive, text: &str) -> Result<RestrictNamespaces> {
+        text.parse()
+    }
+
+    /// `config_parse_restrict_namespaces()`: a boolean replaces; the first
+    /// list after a reset sets the allowed types (`~`: all others), later
+    /// lists add (or, with `~`, remove) types.
+    fn apply(state: &mut Option<u64>, cx: &mut Apply<'_>, rvalue: &str) {
+        if rvalue.is_empty() {
+            *state = None;
+            return;
+        }
+        match parse_boolean(rvalue) {
+            Some(true) => {
+                *state = Some(0);
+                return;
+            }
+            Some(false) => {
+                *state = Some(NAMESPACE_FLAGS_ALL);
+                return;
+            }
+            None => {}
+        }
+        let (invert, rest) = match rvalue.strip_prefix('~') {
+            Some(r) => (true, r),
+            None => (false, rvalue),
+        };
+        let mut flags = 0u64;
+        let mut words = Cursor::new(rest);
+        loop {
+            let known = match words.next_word(None, Flags::NONE) {
+                Ok(Some(w)) => NAMESPACE_FLAGS.iter().find(|(n, _)| *n == w),
+                Ok(None) => break,
+                Err(_) => None,
+            };
+            match known {
+                Some((_, f)) => flags |= f,
+                None => {
+                    cx.warn(format!(
+                        "Failed to parse namespace type string, ignoring: {rest}"
+                    ));
+                    return;
+                }
+            }
+        }
+        *state = Some(match *state {
+            None if invert => !flags & NAMESPACE_FLAGS_ALL,
+            None => flags,
+            Some(old) if invert => old & !flags,
+            Some(old) => old | flags,
+        });
+    }
+
+    /// `systemctl show` prints the types still allowed, `yes` for none,
+    /// `no` for all.
+    fn show(
+        directive: Directive,
+        state: &Option<u64>,
+        _reset: bool,
+        shown: Shown<'_>,
+    ) -> (Verdict, Option<String>) {
+        let printed = shown.last().unwrap_or("no");
+        let got: Option<u64> = match printed {
+            "yes" => Some(0),
+            "no" => Some(NAMESPACE_FLAGS_ALL),
+            other => other.split_whitespace().try_fold(0u64, |acc, t| {
+                NAMESPACE_FLAGS
+                    .iter()
+                    .find(|(n, _)| *n == t)
+                    .map(|(_, f)| acc | f)
+            }),
+        };
+        let Some(got) = got else {
+            return (
+                Verdict::not_comparable(format!("systemctl show printed {printed:?}")),
+                None,
+            );
+        };
+        let want = state.unwrap_or(NAMESPACE_FLAGS_ALL);
+        let wanted = Self::lines(state, directive).join(" ");
+        (
+            Verdict::of(
+                got & NAMESPACE_FLAGS_ALL == want & NAMESPACE_FLAGS_ALL,
+                printed,
+                if wanted.is_empty() { "no" } else { &wanted },
+            ),
+            None,
+        )
+    }
+
+    fn lines(state: &Option<u64>, _directive: Directive) -> Vec<String> {
+        match *state {
+            None => Vec::new(),
+            Some(0) => vec!["yes".to_owned()],
+            Some(NAMESPACE_FLAGS_ALL) => vec!["no".to_owned()],
+            Some(_) => vec![allowed_namespaces(state).join(" ")],
         }
     }
 }

@@ -2,9 +2,15 @@
 
 use std::fmt;
 
+use std::collections::BTreeSet;
+
+use crate::directive::{Directive, Merge};
 use crate::error::{Error, Result};
+use crate::kind::{Apply, Shown, ValueKind, Verdict};
 use crate::keyword::keywords;
 use crate::known::ADDRESS_FAMILIES;
+use crate::systemd::extract::{Cursor, Flags};
+use crate::systemd::number::{AtoFlags, safe_atou};
 
 /// One line of `RestrictAddressFamilies=`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -215,6 +221,345 @@ impl fmt::Display for SocketBind {
             write!(f, "{p}:")?;
         }
         write!(f, "{}", self.ports)
+    }
+}
+
+/// The canonical name of an address family, in any case, aliases
+/// (`AF_LOCAL`, `AF_FILE`, `AF_ROUTE`) resolved as systemd's `af_from_name()`
+/// resolves them to the same number.
+fn canonical_family(name: &str) -> Option<&'static str> {
+    const ALIASES: &[(&str, &str)] = &[
+        ("AF_LOCAL", "AF_UNIX"),
+        ("AF_FILE", "AF_UNIX"),
+        ("AF_ROUTE", "AF_NETLINK"),
+    ];
+    ALIASES
+        .iter()
+        .find(|(a, _)| a.eq_ignore_ascii_case(name))
+        .map(|(_, c)| *c)
+        .or_else(|| {
+            ADDRESS_FAMILIES
+                .iter()
+                .find(|f| f.eq_ignore_ascii_case(name))
+                .copied()
+        })
+}
+
+/// `RestrictAddressFamilies=` as systemd holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct FamilySet {
+    /// An allow list (otherwise a deny list).
+    pub allow_list: bool,
+    /// The families named, once a line set them (`None` with `allow_list`
+    /// is `none`: every family denied).
+    pub families: Option<BTreeSet<String>>,
+}
+
+impl FamilySet {
+    /// Whether sockets of `family` (`AF_INET`, …) may be created.
+    pub fn allows(&self, family: &str) -> bool {
+        match &self.families {
+            None => !self.allow_list,
+            Some(set) => set.contains(family) == self.allow_list,
+        }
+    }
+}
+
+impl ValueKind for AddressFamilies {
+    type Value = AddressFamilies;
+    type State = FamilySet;
+    const DESCRIBE: &'static str = "AF_* names, optionally ~-inverted, or none";
+    const SAMPLES: &'static [&'static str] = &["AF_INET AF_INET6 AF_UNIX", "~AF_PACKET", "none"];
+    const ACCEPTS_EMPTY: bool = true;
+    const MERGE: Merge = Merge::Lines;
+
+    fn parse(_directive: Directive, text: &str) -> Result<AddressFamilies> {
+        text.parse()
+    }
+
+    fn since(value: &AddressFamilies) -> Option<u32> {
+        AddressFamilies::since(value)
+    }
+
+    /// `config_parse_address_families()`.
+    fn apply(state: &mut FamilySet, cx: &mut Apply<'_>, rvalue: &str) {
+        if rvalue.is_empty() {
+            *state = FamilySet::default();
+            return;
+        }
+        if rvalue == "none" {
+            *state = FamilySet {
+                allow_list: true,
+                families: None,
+            };
+            return;
+        }
+        let (invert, rest) = match rvalue.strip_prefix('~') {
+            Some(r) => (true, r),
+            None => (false, rvalue),
+        };
+        if state.families.is_none() {
+            state.families = Some(BTreeSet::new());
+            state.allow_list = !invert;
+        }
+        let allow_list = state.allow_list;
+        let mut words = Cursor::new(rest);
+        loop {
+            let word = match words.next_word(None, Flags::UNQUOTE) {
+                Ok(Some(w)) => w,
+                Ok(None) => return,
+                Err(_) => {
+                    cx.warn(format!("Invalid syntax, ignoring: {rest}"));
+                    return;
+                }
+            };
+            let Some(af) = canonical_family(&word) else {
+                cx.warn(format!("Failed to parse address family, ignoring: {word}"));
+                continue;
+            };
+            if let Some(set) = state.families.as_mut() {
+                if !invert == allow_list {
+                    set.insert(af.to_owned());
+                } else {
+                    set.remove(af);
+                }
+            }
+        }
+    }
+
+    fn show(
+        directive: Directive,
+        state: &FamilySet,
+        _reset: bool,
+        shown: Shown<'_>,
+    ) -> (Verdict, Option<String>) {
+        let printed = shown.last();
+        let (allow, names) = match printed {
+            None => (false, ""),
+            Some(p) => match p.strip_prefix('~') {
+                Some(r) => (false, r),
+                None => (true, p),
+            },
+        };
+        let got: BTreeSet<String> = names
+            .split_whitespace()
+            .map(|n| canonical_family(n).unwrap_or(n).to_owned())
+            .collect();
+        let want = state.families.clone().unwrap_or_default();
+        let same = (allow, got) == (state.allow_list, want);
+        (
+            Verdict::of(same, printed.unwrap_or(""), &Self::lines(state, directive).join(" ")),
+            None,
+        )
+    }
+
+    fn lines(state: &FamilySet, _directive: Directive) -> Vec<String> {
+        match &state.families {
+            None if state.allow_list => vec!["none".to_owned()],
+            None => Vec::new(),
+            Some(set) => {
+                let names: Vec<&str> = set.iter().map(String::as_str).collect();
+                vec![format!(
+                    "{}{}",
+                    if state.allow_list { "" } else { "~" },
+                    names.join(" ")
+                )]
+            }
+        }
+    }
+}
+
+/// One socket bind rule as systemd holds it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BindRule {
+    /// `ipv4` or `ipv6`, if limited.
+    pub family: Option<&'static str>,
+    /// `tcp` or `udp`, if limited.
+    pub protocol: Option<&'static str>,
+    /// The number of ports (0: any).
+    pub ports: u32,
+    /// The first port.
+    pub first: u32,
+}
+
+impl fmt::Display for BindRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(fam) = self.family {
+            write!(f, "{fam}:")?;
+        }
+        if let Some(p) = self.protocol {
+            write!(f, "{p}:")?;
+        }
+        match self.ports {
+            0 => f.write_str("any"),
+            1 => write!(f, "{}", self.first),
+            n => write!(f, "{}-{}", self.first, self.first + n - 1),
+        }
+    }
+}
+
+/// `parse_socket_bind_item()`: `[ipv4|ipv6:][tcp|udp:](PORT[-PORT]|any)`,
+/// each part optional but in this order; ports in any base `safe_atou`
+/// takes.
+fn parse_bind_rule(text: &str) -> Option<BindRule> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut rule = BindRule {
+        family: None,
+        protocol: None,
+        ports: 0,
+        first: 0,
+    };
+    let mut stage = 0;
+    let mut p = Cursor::new(text);
+    loop {
+        let token = match p.next_word(Some(b":"), Flags::DONT_COALESCE) {
+            Ok(Some(t)) => t,
+            Ok(None) => break,
+            Err(_) => return None,
+        };
+        if token.is_empty() {
+            return None;
+        }
+        let mut parsed = false;
+        while stage < 3 {
+            let ok = match stage {
+                0 => match token.as_str() {
+                    "ipv4" => Some(rule.family = Some("ipv4")),
+                    "ipv6" => Some(rule.family = Some("ipv6")),
+                    _ => None,
+                },
+                1 => {
+                    if token.eq_ignore_ascii_case("tcp") {
+                        Some(rule.protocol = Some("tcp"))
+                    } else if token.eq_ignore_ascii_case("udp") {
+                        Some(rule.protocol = Some("udp"))
+                    } else {
+                        None
+                    }
+                }
+                _ => parse_ports(&token).map(|(first, n)| {
+                    rule.first = first;
+                    rule.ports = n;
+                }),
+            };
+            stage += 1;
+            if ok.is_some() {
+                parsed = true;
+                break;
+            }
+        }
+        if !parsed {
+            return None;
+        }
+        if stage == 3 {
+            break;
+        }
+    }
+    if !p.is_done() {
+        return None;
+    }
+    Some(rule)
+}
+
+/// `any` (0 ports) or `parse_ip_port_range(…, allow_zero = true)`.
+fn parse_ports(token: &str) -> Option<(u32, u32)> {
+    if token == "any" {
+        return Some((0, 0));
+    }
+    let mut t = Cursor::new(token);
+    let low = t.next_word(Some(b"-"), Flags::DONT_COALESCE).ok()??;
+    let number = |s: &str| {
+        safe_atou(s, 0, AtoFlags::default(), u64::from(u32::MAX))
+            .ok()
+            .and_then(|n| u32::try_from(n).ok())
+    };
+    let l = number(&low)?;
+    let h = if t.is_done() {
+        l
+    } else if t.rest().is_empty() {
+        return None;
+    } else {
+        number(t.rest())?
+    };
+    if l > 65535 || h > 65535 || h < l {
+        return None;
+    }
+    Some((l, h - l + 1))
+}
+
+impl ValueKind for SocketBind {
+    type Value = SocketBind;
+    /// The rules, in the order systemd lists them (newest first).
+    type State = Vec<BindRule>;
+    const DESCRIBE: &'static str = "[ipv4|ipv6:][tcp|udp:]PORTS or any";
+    const SAMPLES: &'static [&'static str] = &["any", "ipv4:udp:27000-27999", "tcp:8000", "ipv6:443"];
+    const ACCEPTS_EMPTY: bool = true;
+    const MERGE: Merge = Merge::List;
+
+    fn parse(_directive: Directive, text: &str) -> Result<SocketBind> {
+        text.parse()
+    }
+
+    /// `config_parse_cgroup_socket_bind()`: one rule per line, prepended.
+    fn apply(state: &mut Vec<BindRule>, cx: &mut Apply<'_>, rvalue: &str) {
+        if rvalue.is_empty() {
+            state.clear();
+            return;
+        }
+        match parse_bind_rule(rvalue) {
+            Some(rule) => state.insert(0, rule),
+            None => {
+                let lvalue = cx.lvalue;
+                cx.warn(format!(
+                    "Unable to parse {lvalue}= assignment, ignoring: {rvalue}"
+                ));
+            }
+        }
+    }
+
+    /// `systemctl show` prints one rule per line, possibly without the
+    /// colon after the protocol.
+    fn show(
+        directive: Directive,
+        state: &Vec<BindRule>,
+        _reset: bool,
+        shown: Shown<'_>,
+    ) -> (Verdict, Option<String>) {
+        let mut got = BTreeSet::new();
+        for l in shown.lines.iter().flat_map(|l| l.split_whitespace()) {
+            let mut fixed = l.to_owned();
+            for p in ["tcp", "udp"] {
+                if let Some(at) = fixed.find(p)
+                    && at + 3 < fixed.len()
+                    && !fixed[at + 3..].starts_with(':')
+                {
+                    fixed.insert(at + 3, ':');
+                }
+            }
+            match parse_bind_rule(&fixed) {
+                Some(r) => {
+                    got.insert(r);
+                }
+                None => {
+                    return (
+                        Verdict::not_comparable(format!("systemctl show printed {l:?}")),
+                        None,
+                    );
+                }
+            }
+        }
+        let want: BTreeSet<BindRule> = state.iter().cloned().collect();
+        let wanted = Self::lines(state, directive).join(" ");
+        if shown.lines.is_empty() && !want.is_empty() {
+            return (Verdict::Missing { wanted }, None);
+        }
+        (Verdict::of(got == want, &shown.lines.join(" "), &wanted), None)
+    }
+
+    fn lines(state: &Vec<BindRule>, _directive: Directive) -> Vec<String> {
+        state.iter().rev().map(ToString::to_string).collect()
     }
 }
 

@@ -45,6 +45,11 @@ impl UnitPath {
         &self.0
     }
 
+    /// Whether the path mentions `%i` or `%I`.
+    pub fn uses_instance(&self) -> bool {
+        self.uses_specifier('i') || self.uses_specifier('I')
+    }
+
     /// Appends relative components (`a/b`), validating the result.
     pub fn join(&self, relative: &str) -> Result<Self> {
         if relative.starts_with('/') {

@@ -1,9 +1,15 @@
 //! System calls: architectures, filters and the action for denied calls.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use crate::directive::{Directive, Merge};
 use crate::error::{Error, Result};
+use crate::filesystem::item_list;
+use crate::kind::{Apply, Shown, ValueKind, Verdict};
 use crate::known::{ARCHITECTURES, ERRNO_NAMES, SYSCALL_GROUPS, SYSCALLS, SYSCALLS_NOT_ON_X86_64};
+use crate::systemd::extract::{Cursor, Flags};
+use crate::systemd::number::{AtoFlags, safe_atou};
 
 /// An architecture for `SystemCallArchitectures=`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -219,6 +225,472 @@ impl fmt::Display for ErrnoAction {
             ErrnoAction::Errno(e) => e,
             ErrnoAction::Kill => "kill",
         })
+    }
+}
+
+item_list!(
+    /// `SystemCallArchitectures=`: a list of architectures.
+    ArchList(Architecture)
+);
+
+impl ValueKind for ArchList {
+    type Value = ArchList;
+    /// The architectures, by the names systemd prints.
+    type State = BTreeSet<String>;
+    const DESCRIBE: &'static str = "architecture names";
+    const SAMPLES: &'static [&'static str] = &["native x86", "x86-64"];
+    const ACCEPTS_EMPTY: bool = true;
+    const MERGE: Merge = Merge::Set;
+
+    fn parse(_directive: Directive, text: &str) -> Result<ArchList> {
+        text.split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_>>()
+            .map(ArchList)
+    }
+
+    fn items(value: &ArchList) -> Vec<ArchList> {
+        value.0.iter().map(|a| ArchList(vec![a.clone()])).collect()
+    }
+
+    /// `config_parse_syscall_archs()`: a set, emptied by an empty line.
+    fn apply(state: &mut BTreeSet<String>, cx: &mut Apply<'_>, rvalue: &str) {
+        if rvalue.is_empty() {
+            state.clear();
+            return;
+        }
+        let mut words = Cursor::new(rvalue);
+        loop {
+            match words.next_word(None, Flags::UNQUOTE) {
+                Ok(Some(w)) => {
+                    if w == "native" || ARCHITECTURES.contains(&w.as_str()) {
+                        state.insert(w);
+                    } else {
+                        cx.warn(format!(
+                            "Failed to parse system call architecture \"{w}\", ignoring: Invalid argument"
+                        ));
+                    }
+                }
+                Ok(None) => return,
+                Err(_) => {
+                    cx.warn(format!("Invalid syntax, ignoring: {rvalue}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn show(
+        _directive: Directive,
+        state: &BTreeSet<String>,
+        _reset: bool,
+        shown: Shown<'_>,
+    ) -> (Verdict, Option<String>) {
+        let printed = shown.last().unwrap_or("");
+        let got: BTreeSet<&str> = printed.split_whitespace().collect();
+        let want: BTreeSet<&str> = state.iter().map(String::as_str).collect();
+        let wanted: Vec<&str> = want.iter().copied().collect();
+        (Verdict::of(got == want, printed, &wanted.join(" ")), None)
+    }
+
+    fn lines(state: &BTreeSet<String>, _directive: Directive) -> Vec<String> {
+        state.iter().cloned().collect()
+    }
+}
+
+/// An error number or action of a filter entry as systemd holds it: an
+/// errno name in upper case, a number, or `kill`.
+fn errno_or_action(text: &str) -> Option<String> {
+    if text == "kill" {
+        return Some("kill".to_owned());
+    }
+    if let Some(name) = ERRNO_NAMES.iter().find(|e| e.eq_ignore_ascii_case(text)) {
+        return Some((*name).to_owned());
+    }
+    // safe_atoi(): 0 and 1..4095 are valid.
+    safe_atou(text, 0, AtoFlags::default(), 4095)
+        .ok()
+        .map(|n| n.to_string())
+}
+
+/// A system call filter as systemd holds it (`SystemCallFilter=`,
+/// `SystemCallLog=`): an allow or deny list of calls, each with the error
+/// number (or action) it gets instead of the default, if any.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Seccomp {
+    /// An allow list (otherwise a deny list).
+    pub allow_list: bool,
+    /// The calls, by name, with their own error number or action.
+    pub calls: BTreeMap<String, Option<String>>,
+}
+
+/// Whether libseccomp resolves `name` on the native architecture (x86-64).
+fn resolvable(name: &str) -> bool {
+    SYSCALLS.contains(&name) || SYSCALLS_NOT_ON_X86_64.contains(&name)
+}
+
+/// `seccomp_parse_syscall_filter()` with `SECCOMP_PARSE_PERMISSIVE`:
+/// adds or removes `name` (a call or `@group`, recursively).
+fn parse_syscall_filter(
+    filter: &mut Seccomp,
+    name: &str,
+    errno: Option<&str>,
+    invert: bool,
+    log: Option<&mut Apply<'_>>,
+    depth: u8,
+) {
+    if let Some(group) = name.strip_prefix('@').map(|_| name) {
+        let Some((_, members)) = SYSCALL_GROUPS.iter().find(|(g, _)| *g == group) else {
+            if let Some(cx) = log {
+                cx.warn(format!("Unknown system call group, ignoring: {name}"));
+            }
+            return;
+        };
+        if depth < 8 {
+            for m in *members {
+                parse_syscall_filter(filter, m, errno, invert, None, depth + 1);
+            }
+        }
+        return;
+    }
+    if !resolvable(name) {
+        if let Some(cx) = log {
+            cx.warn(format!("System call {name} is not known, ignoring."));
+        }
+        return;
+    }
+    if invert != filter.allow_list || (invert && filter.allow_list && errno.is_some()) {
+        filter
+            .calls
+            .insert(name.to_owned(), errno.map(str::to_owned));
+    } else {
+        filter.calls.remove(name);
+    }
+}
+
+impl Seccomp {
+    /// Whether a process under this filter may make `call` (by name).
+    pub fn allows(&self, call: &str) -> bool {
+        match self.calls.get(call) {
+            Some(errno) => self.allow_list && errno.is_none(),
+            None => !self.allow_list,
+        }
+    }
+
+    fn line(&self) -> String {
+        let mut out = String::new();
+        if !self.allow_list {
+            out.push('~');
+        }
+        let names: Vec<String> = self
+            .calls
+            .iter()
+            .map(|(c, e)| match e {
+                Some(e) => format!("{c}:{e}"),
+                None => c.clone(),
+            })
+            .collect();
+        out.push_str(&names.join(" "));
+        out
+    }
+
+    fn describe(allow: bool, n: usize) -> String {
+        format!(
+            "{} list of {n} call{}",
+            if allow { "an allow" } else { "a deny" },
+            if n == 1 { "" } else { "s" }
+        )
+    }
+
+    /// Compares with a printed filter: `~` opens a deny list; an absent
+    /// property is no filter. With `strict`, a call systemd allows that the
+    /// wanted filter does not is a difference; otherwise only equality
+    /// counts.
+    fn show(want: Option<&Seccomp>, printed: Option<&str>, strict: bool) -> (Verdict, Option<String>) {
+        let (allow, got): (bool, BTreeSet<&str>) = match printed {
+            None => (false, BTreeSet::new()),
+            Some(p) => {
+                let (allow, rest) = match p.strip_prefix('~') {
+                    Some(r) => (false, r),
+                    None => (true, p),
+                };
+                (
+                    allow,
+                    rest.split_whitespace()
+                        .map(|n| n.split_once(':').map_or(n, |(name, _)| name))
+                        .collect(),
+                )
+            }
+        };
+        let Some(want) = want else {
+            return (
+                Verdict::of(got.is_empty() && !allow, printed.unwrap_or(""), ""),
+                None,
+            );
+        };
+        let names: BTreeSet<&str> = want.calls.keys().map(String::as_str).collect();
+        if printed.is_none() {
+            return (
+                Verdict::Missing {
+                    wanted: Seccomp::describe(want.allow_list, names.len()),
+                },
+                None,
+            );
+        }
+        if got == names && allow == want.allow_list {
+            return (Verdict::Same, None);
+        }
+        if !strict {
+            return (
+                Verdict::not_comparable(
+                    "SystemCallLog= is only compared when the expanded lists are equal",
+                ),
+                None,
+            );
+        }
+        if allow != want.allow_list {
+            return (
+                Verdict::Differs {
+                    shown: Seccomp::describe(allow, got.len()),
+                    wanted: Seccomp::describe(want.allow_list, names.len()),
+                },
+                None,
+            );
+        }
+        // Calls systemd allows that the wanted filter does not.
+        let leaked: Vec<&str> = if allow {
+            got.iter()
+                .filter(|n| !names.contains(*n) && SYSCALLS.contains(*n))
+                .copied()
+                .collect()
+        } else {
+            names
+                .iter()
+                .filter(|n| !got.contains(*n) && SYSCALLS.contains(*n))
+                .copied()
+                .collect()
+        };
+        if !leaked.is_empty() {
+            return (
+                Verdict::Differs {
+                    shown: format!(
+                        "{} allowing {}",
+                        Seccomp::describe(allow, got.len()),
+                        crate::show::sample(leaked.iter().copied())
+                    ),
+                    wanted: format!(
+                        "{} that denies them",
+                        Seccomp::describe(want.allow_list, names.len())
+                    ),
+                },
+                None,
+            );
+        }
+        let extra: Vec<&str> = got.difference(&names).copied().collect();
+        let missing: Vec<&str> = names.difference(&got).copied().collect();
+        (
+            Verdict::not_comparable(format!(
+                "{} calls printed but not expected ({}), {} expected but not printed ({}); systemd \
+                 leaves out calls libseccomp cannot resolve on this host and prints aliases by \
+                 their canonical name",
+                extra.len(),
+                crate::show::sample(extra.iter().copied()),
+                missing.len(),
+                crate::show::sample(missing.iter().copied())
+            )),
+            None,
+        )
+    }
+
+    /// Applies a line of `SystemCallFilter=` (`errnos`) or `SystemCallLog=`.
+    fn apply(state: &mut Option<Seccomp>, cx: &mut Apply<'_>, rvalue: &str, errnos: bool) {
+        if rvalue.is_empty() {
+            *state = None;
+            return;
+        }
+        let (invert, rest) = match rvalue.strip_prefix('~') {
+            Some(r) => (true, r),
+            None => (false, rvalue),
+        };
+        let filter = state.get_or_insert_with(|| {
+            let mut f = Seccomp {
+                allow_list: !invert,
+                calls: BTreeMap::new(),
+            };
+            if errnos && !invert {
+                parse_syscall_filter(&mut f, "@default", None, false, None, 0);
+            }
+            f
+        });
+        let mut words = Cursor::new(rest);
+        loop {
+            let word = match words.next_word(None, Flags::NONE) {
+                Ok(Some(w)) => w,
+                Ok(None) => return,
+                Err(_) => {
+                    cx.warn(format!("Invalid syntax, ignoring: {rest}"));
+                    return;
+                }
+            };
+            let (name, errno) = if errnos {
+                match word.split_once(':') {
+                    Some((n, e)) => match errno_or_action(e) {
+                        Some(e) if !n.is_empty() => (n.to_owned(), Some(e)),
+                        _ => {
+                            cx.warn(format!(
+                                "Failed to parse syscall:errno, ignoring: {word}"
+                            ));
+                            continue;
+                        }
+                    },
+                    None => (word.clone(), None),
+                }
+            } else {
+                (word.clone(), None)
+            };
+            if errnos && !invert && errno.is_some() {
+                cx.warn(format!(
+                    "Allow-listed system calls cannot take error number, ignoring: {word}"
+                ));
+                continue;
+            }
+            parse_syscall_filter(filter, &name, errno.as_deref(), invert, Some(cx), 0);
+        }
+    }
+}
+
+impl ValueKind for SyscallFilter {
+    type Value = SyscallFilter;
+    /// The filter, once a line set one.
+    type State = Option<Seccomp>;
+    const DESCRIBE: &'static str = "system calls and @groups, optionally ~-inverted";
+    const SAMPLES: &'static [&'static str] = &["@system-service", "~@debug @mount ptrace"];
+    const ACCEPTS_EMPTY: bool = true;
+    const MERGE: Merge = Merge::Lines;
+
+    fn parse(directive: Directive, text: &str) -> Result<SyscallFilter> {
+        SyscallFilter::parse(directive.name(), text)
+    }
+
+    /// A different mode, or a call systemd allows that the wanted filter
+    /// does not, is a difference; other mismatches are not comparable.
+    fn show(
+        _directive: Directive,
+        state: &Option<Seccomp>,
+        _reset: bool,
+        shown: Shown<'_>,
+    ) -> (Verdict, Option<String>) {
+        Seccomp::show(state.as_ref(), shown.last(), true)
+    }
+
+    /// `config_parse_syscall_filter()`: the first line after a reset
+    /// decides allow or deny list (an allow list starts with `@default`);
+    /// a later line of the same polarity adds, of the other removes.
+    fn apply(state: &mut Option<Seccomp>, cx: &mut Apply<'_>, rvalue: &str) {
+        Seccomp::apply(state, cx, rvalue, true);
+    }
+
+    fn lines(state: &Option<Seccomp>, _directive: Directive) -> Vec<String> {
+        state.iter().map(Seccomp::line).collect()
+    }
+}
+
+/// `SystemCallLog=`: the same lines as `SystemCallFilter=`, without error
+/// numbers and without `@default`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SyscallLog(pub SyscallFilter);
+
+impl fmt::Display for SyscallLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ValueKind for SyscallLog {
+    type Value = SyscallLog;
+    type State = Option<Seccomp>;
+    const DESCRIBE: &'static str = "system calls and @groups to log, optionally ~-inverted";
+    const SAMPLES: &'static [&'static str] = &["@privileged", "~@debug ptrace"];
+    const ACCEPTS_EMPTY: bool = true;
+    const MERGE: Merge = Merge::Lines;
+
+    fn parse(directive: Directive, text: &str) -> Result<SyscallLog> {
+        SyscallFilter::parse(directive.name(), text).map(SyscallLog)
+    }
+
+    fn show(
+        _directive: Directive,
+        state: &Option<Seccomp>,
+        _reset: bool,
+        shown: Shown<'_>,
+    ) -> (Verdict, Option<String>) {
+        Seccomp::show(state.as_ref(), shown.last(), false)
+    }
+
+    /// `config_parse_syscall_log()`.
+    fn apply(state: &mut Option<Seccomp>, cx: &mut Apply<'_>, rvalue: &str) {
+        Seccomp::apply(state, cx, rvalue, false);
+    }
+
+    fn lines(state: &Option<Seccomp>, _directive: Directive) -> Vec<String> {
+        state.iter().map(Seccomp::line).collect()
+    }
+}
+
+impl ValueKind for ErrnoAction {
+    type Value = ErrnoAction;
+    /// The error number (name or number); `None` is the default, kill.
+    type State = Option<String>;
+    const DESCRIBE: &'static str = "an errno name or kill";
+    const SAMPLES: &'static [&'static str] = &["EPERM", "kill"];
+    const ACCEPTS_EMPTY: bool = true;
+    const MERGE: Merge = Merge::Single;
+
+    fn parse(_directive: Directive, text: &str) -> Result<ErrnoAction> {
+        text.parse()
+    }
+
+    fn since(value: &ErrnoAction) -> Option<u32> {
+        ErrnoAction::since(value)
+    }
+
+    /// `systemctl show` prints the number: only equal spellings compare.
+    fn show(
+        directive: Directive,
+        state: &Option<String>,
+        _reset: bool,
+        shown: Shown<'_>,
+    ) -> (Verdict, Option<String>) {
+        let want = Self::lines(state, directive).join("");
+        match shown.last() {
+            Some(s) if s == want => (Verdict::Same, None),
+            Some(s) => (
+                Verdict::not_comparable(format!(
+                    "systemctl show prints the error number ({s}), not its name"
+                )),
+                None,
+            ),
+            None => (Verdict::Missing { wanted: want }, None),
+        }
+    }
+
+    /// `config_parse_syscall_errno()`: empty or `kill` is the default.
+    fn apply(state: &mut Option<String>, cx: &mut Apply<'_>, rvalue: &str) {
+        if rvalue.is_empty() || rvalue == "kill" {
+            *state = None;
+            return;
+        }
+        match errno_or_action(rvalue) {
+            Some(e) if e == "0" => cx.warn(format!("Invalid error number, ignoring: {rvalue}")),
+            Some(e) => *state = Some(e),
+            None => cx.warn(format!(
+                "Failed to parse error number, ignoring: {rvalue}"
+            )),
+        }
+    }
+
+    fn lines(state: &Option<String>, _directive: Directive) -> Vec<String> {
+        vec![state.clone().unwrap_or_else(|| "kill".to_owned())]
     }
 }
 

@@ -413,16 +413,16 @@ impl HostConfig {
 
     fn waiver(&self, w: &WaiverConfig) -> Result<Waiver> {
         let lint = w.lint.get_ref();
-        if lint.is_empty()
-            || !lint
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
-            return Err(self.at(
+        let lint: crate::lint::LintId = lint.parse().map_err(|_| {
+            let known: Vec<&str> = crate::lint::LintId::ALL.iter().map(|l| l.as_str()).collect();
+            self.at(
                 &w.lint,
-                format!("invalid lint id {lint:?}: expected lowercase words joined by '-'"),
-            ));
-        }
+                format!(
+                    "unknown lint id {lint:?}: expected one of {}",
+                    known.join(", ")
+                ),
+            )
+        })?;
         let profile = w
             .profile
             .as_ref()
@@ -433,7 +433,7 @@ impl HostConfig {
             })
             .transpose()?;
         Ok(Waiver {
-            lint: lint.clone(),
+            lint,
             profile,
             reason: self.reason(&w.reason)?,
             origin: "host config".to_owned(),

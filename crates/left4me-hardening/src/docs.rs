@@ -93,7 +93,7 @@ pub fn directives_markdown() -> String {
             spec.doc_url(),
             cell(spec.group.heading()),
             cell(spec.kind.describe()),
-            merge(spec.merge),
+            merge(spec.merge()),
             spec.since
         );
     }
@@ -138,11 +138,11 @@ pub fn directives_markdown() -> String {
         let _ = writeln!(
             out,
             "| `{}` | {} | {} | {} | {} |",
-            l.id,
-            l.severity,
-            l.test,
-            cell(l.summary),
-            cell(l.finding)
+            l.id(),
+            l.severity(),
+            l.test(),
+            cell(l.summary()),
+            cell(l.finding())
         );
     }
     out

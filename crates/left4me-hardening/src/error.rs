@@ -7,6 +7,12 @@ pub enum Error {
     /// A value, path, instance or name was refused by the model.
     #[error(transparent)]
     Model(#[from] dropin::Error),
+    /// `diff --show` was asked something it cannot answer.
+    #[error("{0}")]
+    Show(String),
+    /// A lint id that does not exist.
+    #[error("unknown lint id {0:?}")]
+    UnknownLint(String),
     /// A profile name that does not exist.
     #[error("unknown profile {0:?} (expected server, web or sysctl)")]
     UnknownProfile(String),

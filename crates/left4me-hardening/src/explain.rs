@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use dropin::{Directive, Setting};
 
 use crate::host::Host;
-use crate::lint::LintInfo;
+use crate::lint::LintId;
 use crate::profiles::{Content, ProfileKind};
 
 /// The tests of the hardening test plan, as provenances name them, with
@@ -87,7 +87,7 @@ pub fn directive(host: &Host, directive: Directive) -> String {
         for t in composed
             .trace()
             .iter()
-            .filter(|t| t.directive == directive && t.action == "amend")
+            .filter(|t| t.directive == directive && t.action == dropin::compose::Action::Amend)
         {
             let _ = writeln!(out, "  amended in {}: {}", t.layer, t.detail);
         }
@@ -118,15 +118,16 @@ pub fn directive(host: &Host, directive: Directive) -> String {
 
 /// A lint: its severity, the test that paid for it and what it found, and
 /// the waivers of the host configuration that cover it.
-pub fn lint(host: &Host, lint: &LintInfo) -> String {
+pub fn lint(host: &Host, id: LintId) -> String {
+    let lint = id.lint();
     let mut out = String::new();
-    let _ = writeln!(out, "{} — {}", lint.id, lint.summary);
-    let _ = writeln!(out, "  severity: {}", lint.severity);
-    let _ = writeln!(out, "  test:     {}", lint.test);
-    let _ = writeln!(out, "  finding:  {}", lint.finding);
-    for w in host.waivers.iter().filter(|w| w.lint == lint.id) {
+    let _ = writeln!(out, "{id} — {}", lint.summary());
+    let _ = writeln!(out, "  severity: {}", lint.severity());
+    let _ = writeln!(out, "  test:     {}", lint.test());
+    let _ = writeln!(out, "  finding:  {}", lint.finding());
+    for w in host.waivers.iter().filter(|w| w.lint == id) {
         let scope = w.profile.map_or("every profile", ProfileKind::name);
-        let _ = writeln!(out, "  waived for {scope} by host config: {}", w.reason);
+        let _ = writeln!(out, "  waived for {scope} by {}: {}", w.origin, w.reason);
     }
     out
 }

@@ -15,8 +15,8 @@ pub const DEFAULT_SYSTEMD: u32 = 257;
 /// A written decision to let an error-level lint through for a profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Waiver {
-    /// The lint id waived.
-    pub lint: String,
+    /// The lint waived.
+    pub lint: crate::lint::LintId,
     /// The profile it applies to; `None`: every profile.
     pub profile: Option<ProfileKind>,
     /// Why; rendered as a comment in the generated file.
@@ -87,26 +87,13 @@ impl Host {
     ) -> Result<Generated> {
         let profile = self.profile(kind);
         if let Some(composed) = profile.composed() {
-            composed
-                .check_version(self.systemd_version)
-                .map_err(|errors| Error::TooNew {
+            let too_new = composed.too_new(self.systemd_version);
+            if !too_new.is_empty() {
+                return Err(Error::TooNew {
                     target: self.systemd_version,
-                    directives: errors
-                        .iter()
-                        .map(|e| match e {
-                            // A value's entry already reads `Name=value`.
-                            dropin::Error::TooNew {
-                                directive, since, ..
-                            } if directive.contains('=') => {
-                                format!("{directive} (systemd {since})")
-                            }
-                            dropin::Error::TooNew {
-                                directive, since, ..
-                            } => format!("{directive}= (systemd {since})"),
-                            other => other.to_string(),
-                        })
-                        .collect(),
-                })?;
+                    directives: too_new.iter().map(ToString::to_string).collect(),
+                });
+            }
         }
         let findings = self.lint(kind, instance)?;
         let refused: Vec<String> = self
@@ -152,16 +139,9 @@ impl Host {
         let Some(composed) = profile.composed() else {
             return Ok(Vec::new());
         };
-        let composed = match instance {
-            Some(i) if composed.uses_instance() => composed.for_instance(i)?,
-            _ => composed.clone(),
-        };
-        let effective = dropin::Effective::of(&composed);
-        Ok(lint::check(&lint::Subject {
-            effective: &effective,
-            traits: &profile.traits,
-            instance,
-        }))
+        let unit = profile.unit_for(instance)?;
+        let effective = dropin::Effective::of(composed, &unit);
+        Ok(lint::check(&lint::Subject::new(&effective, &profile.traits)))
     }
 
     /// The findings of one profile that no waiver covers and that do not
@@ -188,7 +168,7 @@ impl Host {
 
     /// The waiver of lint `id` for a profile (`None`: files of no profile,
     /// which only waivers for every profile cover).
-    pub fn waiver(&self, kind: Option<ProfileKind>, id: &str) -> Option<&Waiver> {
+    pub fn waiver(&self, kind: Option<ProfileKind>, id: lint::LintId) -> Option<&Waiver> {
         self.waivers
             .iter()
             .find(|w| w.lint == id && (w.profile.is_none() || w.profile == kind))

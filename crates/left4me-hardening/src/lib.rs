@@ -27,6 +27,7 @@ pub mod docs;
 mod error;
 pub mod explain;
 pub mod host;
+pub mod inspect;
 pub mod layout;
 pub mod lint;
 pub mod output;

@@ -99,6 +99,23 @@ impl Profile {
             Content::Sysctl(_) => None,
         }
     }
+
+    /// Whether the profile's unit is a template (the server).
+    pub fn is_template(&self) -> bool {
+        matches!(&self.content, Content::DropIn { unit, .. } if unit.is_template())
+    }
+
+    /// The unit a drop-in profile is for, as systemd names it: the
+    /// template's instance when `instance` is given.
+    pub fn unit_for(&self, instance: Option<&dropin::Instance>) -> Result<String> {
+        match (&self.content, instance) {
+            (Content::DropIn { unit, .. }, Some(i)) if unit.is_template() => {
+                Ok(unit.with_instance(i)?.to_string())
+            }
+            (Content::DropIn { unit, .. }, _) => Ok(unit.to_string()),
+            (Content::Sysctl(_), _) => Ok(String::new()),
+        }
+    }
 }
 
 fn why(origin: &str, reason: &str) -> Provenance {
@@ -336,7 +353,7 @@ pub fn web(layout: &Layout) -> Result<Profile> {
 /// drive systemctl, was never tested on the host.
 pub fn standard_waivers() -> Vec<Waiver> {
     vec![Waiver {
-        lint: "hidepid-same-uid".to_owned(),
+        lint: crate::lint::LintId::HidepidSameUid,
         profile: Some(ProfileKind::Web),
         reason: "Test 10 proved web without PrivatePIDs=; gunicorn seeing srcds is the accepted direction \
                  (Test 8 D2 closed the other), and PrivatePIDs= on web is untested"

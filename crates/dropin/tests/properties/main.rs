@@ -3,11 +3,7 @@
 //! fast): rendering round-trips to the same effective settings,
 //! composition follows systemd's reset rule, rendering is deterministic.
 
-use dropin::parse::{Key, service_assignments};
-use dropin::{
-    Assignment, Composed, Directive, Effective, EffectiveValue, Layer, Merge, Provenance, Read,
-    RenderOptions, UnitFile,
-};
+use dropin::{Assignment, Composed, Directive, Effective, Layer, Merge, Provenance, RenderOptions};
 use proptest::prelude::*;
 
 /// Cases per property: enough to cover every directive many times over,
@@ -133,11 +129,23 @@ fn layers() -> impl Strategy<Value = (Vec<Layer>, Vec<Assignment>)> {
     })
 }
 
-fn read_back(text: &str) -> Vec<Read> {
-    let file = UnitFile::parse("rendered.conf", text)
-        .unwrap_or_else(|e| panic!("rendered text does not parse: {e}\n{text}"));
-    service_assignments(&file)
-        .unwrap_or_else(|e| panic!("rendered values do not parse: {e}\n{text}"))
+/// The unit the properties read files for: an instance, so that `%i`
+/// expands as systemd expands it.
+const UNIT: &str = "left4me-server@7.service";
+
+fn read_back(text: &str) -> Effective {
+    let mut e = Effective::new(UNIT);
+    e.read("rendered.conf", text.as_bytes());
+    e
+}
+
+/// What systemd reads from these assignments, one line each.
+fn read_lines(assignments: &[Assignment]) -> Effective {
+    let text: String = assignments
+        .iter()
+        .map(|a| format!("{}\n", dropin::render::assignment_line(a)))
+        .collect();
+    read_back(&format!("[Service]\n{text}"))
 }
 
 fn header() -> Vec<String> {
@@ -152,10 +160,13 @@ proptest! {
     #[test]
     fn render_then_parse_keeps_the_effective_settings((layers, _) in layers()) {
         let composed = Composed::compose(&layers);
-        let want = Effective::of(&composed);
+        let want = Effective::of(&composed, UNIT);
         for comments in [true, false] {
             let text = dropin::render::dropin(&header(), &composed, RenderOptions { comments });
-            prop_assert_eq!(&Effective::from_reads(&read_back(&text)), &want, "{}", text);
+            let got = read_back(&text);
+            // Every value the model builds is one systemd reads without a word.
+            prop_assert_eq!(got.diagnostics(), &[], "{}", text);
+            prop_assert_eq!(&got, &want, "{}", text);
         }
     }
 
@@ -164,8 +175,7 @@ proptest! {
     #[test]
     fn composition_is_what_systemd_reads((layers, raw) in layers()) {
         let composed = Composed::compose(&layers);
-        let reads: Vec<Read> = raw.into_iter().map(Read::Typed).collect();
-        prop_assert_eq!(Effective::from_reads(&reads), Effective::of(&composed));
+        prop_assert_eq!(read_lines(&raw), Effective::of(&composed, UNIT));
     }
 
     /// systemd's reset rule: whatever came before, a list directive reset
@@ -173,7 +183,7 @@ proptest! {
     #[test]
     fn a_reset_discards_everything_before_it(
         (before, _) in layers(),
-        d in directive().prop_filter("list directives", |d| d.spec().merge != Merge::Single),
+        d in directive().prop_filter("list directives", |d| d.spec().merge() != Merge::Single),
         items in prop::collection::vec(Just(()), 0..4),
         seed in any::<u64>(),
     ) {
@@ -194,25 +204,29 @@ proptest! {
         all.push(last);
         let composed = Composed::compose(&all);
 
-        let mut only = vec![Read::Typed(Assignment::reset(d).unwrap())];
-        only.extend(texts.iter().map(|t| Read::Typed(Assignment::parse(d, t).unwrap())));
-        let want = Effective::from_reads(&only);
-        let got = Effective::of(&composed);
-        prop_assert_eq!(got.get(&Key::Known(d)), want.get(&Key::Known(d)));
-        let reset_first = matches!(
-            got.get(&Key::Known(d)),
-            Some(EffectiveValue::List { reset: true, .. })
-        );
-        prop_assert!(reset_first);
-        // Rendered, the directive's lines start with the one reset.
+        let mut only = vec![Assignment::reset(d).unwrap()];
+        only.extend(texts.iter().map(|t| Assignment::parse(d, t).unwrap()));
+        let want = read_lines(&only);
+        let got = Effective::of(&composed, UNIT);
+        prop_assert_eq!(got.lines(d), want.lines(d));
+        prop_assert!(got.was_reset(d));
+        // Rendered, the lines of the storage (which directives may share:
+        // BindPaths= and BindReadOnlyPaths=) start with the one reset,
+        // which empties all of it, and only d's items follow.
+        let storage = d.spec().storage;
         let text = dropin::render::dropin(&[], &composed, RenderOptions { comments: false });
         let lines: Vec<&str> = text
             .lines()
-            .filter(|l| l.split_once('=').is_some_and(|(k, _)| k == d.name()))
+            .filter(|l| {
+                l.split_once('=')
+                    .and_then(|(k, _)| Directive::from_name(k))
+                    .is_some_and(|k| k.spec().storage == storage)
+            })
             .collect();
-        let reset_line = format!("{}=", d.name());
-        prop_assert_eq!(lines.first().copied(), Some(reset_line.as_str()));
+        prop_assert!(lines.first().is_some_and(|l| l.ends_with('=')), "{}", text);
         prop_assert_eq!(lines.len(), texts.len() + 1);
+        let own = format!("{}=", d.name());
+        prop_assert!(lines[1..].iter().all(|l| l.starts_with(own.as_str())));
     }
 
     /// Rendering depends on its input only: twice the same, and the same

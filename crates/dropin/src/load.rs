@@ -1,0 +1,1106 @@
+//! systemd 257's unit loading, as the system manager does it: the unit
+//! search path, the fragment (with template fallback, aliases and masks),
+//! the drop-in directories at every level (the unit's, its template's,
+//! the dash-prefix ones, the type-wide `service.d/`, for the unit and each
+//! alias), same-name precedence across directories, file-name order, and
+//! then every file read with systemd's lexer and parsers.
+//!
+//! Sources followed: `unit_file_build_name_map()`,
+//! `unit_file_find_fragment()` and `unit_file_resolve_symlink()` of
+//! `src/shared/unit-file.c`, `unit_file_find_dropin_paths()` and
+//! `unit_file_find_dirs()` of `src/shared/dropin.c`, `conf_files_list_strv()`
+//! of `src/basic/conf-files.c`, `lookup_paths_init()` of
+//! `src/libsystemd/sd-path/path-lookup.c` and `unit_load_fragment()` /
+//! `unit_load_dropin()` of `src/core/`.
+//!
+//! All file access goes through [`Fs`], which sees paths as systemd does
+//! (absolute, inside whatever root the implementation confines them to).
+//!
+//! # Limitations
+//!
+//! - Generators do not run: the generator directories are read as they
+//!   are.
+//! - `.wants/`, `.requires/` and `.upholds/` directories (dependencies,
+//!   not settings) are not read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use crate::effective::Effective;
+use crate::lexer::{Diagnostic, Level};
+use crate::systemd::specifier;
+
+/// The system manager's unit search path, highest priority first
+/// (`lookup_paths_init()` for `RUNTIME_SCOPE_SYSTEM`, no `$SYSTEMD_UNIT_PATH`).
+pub const SEARCH_PATH: &[&str] = &[
+    "/etc/systemd/system.control",
+    "/run/systemd/system.control",
+    "/run/systemd/transient",
+    "/run/systemd/generator.early",
+    "/etc/systemd/system",
+    "/etc/systemd/system.attached",
+    "/run/systemd/system",
+    "/run/systemd/system.attached",
+    "/run/systemd/generator",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/run/systemd/generator.late",
+];
+
+/// What a directory entry is (its `d_type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symbolic link.
+    Symlink,
+    /// Anything else (device, FIFO, socket).
+    Other,
+}
+
+/// One entry of a directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    /// The name (entries whose names are not UTF-8 are left out: no unit
+    /// name or drop-in name systemd reads can be).
+    pub name: String,
+    /// What it is, without following a symlink.
+    pub kind: EntryKind,
+}
+
+/// What a path leads to, following symbolic links.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Nothing (or a dangling link, or a loop).
+    Missing,
+    /// A regular file of this size.
+    File(u64),
+    /// A directory.
+    Dir,
+    /// The null device (`/dev/null`, or a link to it): a mask.
+    Null,
+    /// Anything else (device, FIFO, socket): systemd would open it and
+    /// block or fail; the model refuses to read it.
+    Other,
+}
+
+/// Why reading failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FsError(pub String);
+
+impl fmt::Display for FsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A read-only view of a file system as systemd sees it: absolute paths,
+/// symbolic links followed within whatever root the view is confined to.
+pub trait Fs {
+    /// The entries of directory `path`, or `None` if it is missing or not a
+    /// directory.
+    fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError>;
+    /// The target text of symbolic link `path`, if it is one.
+    fn read_link(&self, path: &str) -> Result<Option<String>, FsError>;
+    /// What `path` leads to, following links.
+    fn target(&self, path: &str) -> Result<Target, FsError>;
+    /// The bytes of regular file `path` (following links).
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError>;
+    /// How `path` is shown to people (under a root: the host path).
+    fn display(&self, path: &str) -> String {
+        path.to_owned()
+    }
+}
+
+/// An in-memory file system, for tests and generated corpora.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemFs {
+    nodes: BTreeMap<String, MemNode>,
+}
+
+/// A node of a [`MemFs`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemNode {
+    /// A regular file.
+    File(Vec<u8>),
+    /// A directory.
+    Dir,
+    /// A symbolic link to this target text.
+    Symlink(String),
+    /// A character device, FIFO or socket.
+    Special,
+}
+
+fn parent_of(path: &str) -> Option<&str> {
+    let (p, _) = path.rsplit_once('/')?;
+    Some(if p.is_empty() { "/" } else { p })
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.ends_with('/') {
+        format!("{dir}{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+impl MemFs {
+    /// An empty file system (just `/`).
+    pub fn new() -> MemFs {
+        let mut nodes = BTreeMap::new();
+        nodes.insert("/".to_owned(), MemNode::Dir);
+        MemFs { nodes }
+    }
+
+    fn mkdirs(&mut self, path: &str) {
+        let mut p = parent_of(path);
+        while let Some(dir) = p {
+            self.nodes.entry(dir.to_owned()).or_insert(MemNode::Dir);
+            if dir == "/" {
+                break;
+            }
+            p = parent_of(dir);
+        }
+    }
+
+    /// Adds a regular file (and its parent directories).
+    pub fn file(&mut self, path: &str, bytes: impl Into<Vec<u8>>) -> &mut MemFs {
+        self.mkdirs(path);
+        self.nodes.insert(path.to_owned(), MemNode::File(bytes.into()));
+        self
+    }
+
+    /// Adds a symbolic link.
+    pub fn symlink(&mut self, path: &str, target: &str) -> &mut MemFs {
+        self.mkdirs(path);
+        self.nodes
+            .insert(path.to_owned(), MemNode::Symlink(target.to_owned()));
+        self
+    }
+
+    /// Adds a directory.
+    pub fn dir(&mut self, path: &str) -> &mut MemFs {
+        self.mkdirs(path);
+        self.nodes.insert(path.to_owned(), MemNode::Dir);
+        self
+    }
+
+    /// Adds a special file (device, FIFO).
+    pub fn special(&mut self, path: &str) -> &mut MemFs {
+        self.mkdirs(path);
+        self.nodes.insert(path.to_owned(), MemNode::Special);
+        self
+    }
+
+    /// Every node, by path.
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, &MemNode)> {
+        self.nodes.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Resolves `path` following links (at most 32), components `.` and
+    /// `..` handled as the kernel does, never above `/`.
+    fn resolve(&self, path: &str) -> Option<String> {
+        let mut hops = 0;
+        let mut todo: Vec<String> = path
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .rev()
+            .map(str::to_owned)
+            .collect();
+        let mut at = String::from("/");
+        while let Some(c) = todo.pop() {
+            match c.as_str() {
+                "." => continue,
+                ".." => {
+                    at = parent_of(&at).unwrap_or("/").to_owned();
+                    continue;
+                }
+                _ => {}
+            }
+            let next = join(&at, &c);
+            match self.nodes.get(&next)? {
+                MemNode::Symlink(t) => {
+                    hops += 1;
+                    if hops > 32 {
+                        return None;
+                    }
+                    if t.starts_with('/') {
+                        at = "/".to_owned();
+                    }
+                    todo.extend(
+                        t.split('/')
+                            .filter(|c| !c.is_empty())
+                            .rev()
+                            .map(str::to_owned),
+                    );
+                }
+                _ => at = next,
+            }
+        }
+        Some(at)
+    }
+}
+
+impl Fs for MemFs {
+    fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError> {
+        let Some(dir) = self.resolve(path) else {
+            return Ok(None);
+        };
+        if self.nodes.get(&dir) != Some(&MemNode::Dir) {
+            return Ok(None);
+        }
+        let prefix = if dir == "/" { "/".to_owned() } else { format!("{dir}/") };
+        Ok(Some(
+            self.nodes
+                .iter()
+                .filter_map(|(p, n)| {
+                    let name = p.strip_prefix(&prefix)?;
+                    (!name.is_empty() && !name.contains('/')).then(|| DirEntry {
+                        name: name.to_owned(),
+                        kind: match n {
+                            MemNode::File(_) => EntryKind::File,
+                            MemNode::Dir => EntryKind::Dir,
+                            MemNode::Symlink(_) => EntryKind::Symlink,
+                            MemNode::Special => EntryKind::Other,
+                        },
+                    })
+                })
+                .collect(),
+        ))
+    }
+
+    fn read_link(&self, path: &str) -> Result<Option<String>, FsError> {
+        let parent = parent_of(path).and_then(|p| self.resolve(p));
+        let name = path.rsplit('/').next().unwrap_or_default();
+        Ok(parent.and_then(|p| match self.nodes.get(&join(&p, name)) {
+            Some(MemNode::Symlink(t)) => Some(t.clone()),
+            _ => None,
+        }))
+    }
+
+    fn target(&self, path: &str) -> Result<Target, FsError> {
+        let Some(p) = self.resolve(path) else {
+            return Ok(Target::Missing);
+        };
+        if p == "/dev/null" {
+            return Ok(Target::Null);
+        }
+        Ok(match self.nodes.get(&p) {
+            None | Some(MemNode::Symlink(_)) => Target::Missing,
+            Some(MemNode::File(b)) => Target::File(b.len() as u64),
+            Some(MemNode::Dir) => Target::Dir,
+            Some(MemNode::Special) => Target::Other,
+        })
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        match self.resolve(path).and_then(|p| self.nodes.get(&p)) {
+            Some(MemNode::File(b)) => Ok(b.clone()),
+            _ => Err(FsError(format!("{path}: not a regular file"))),
+        }
+    }
+}
+
+/// A file system with some files laid over another: what a host would
+/// look like after those files are written (parent directories appear as
+/// needed; an overlaid file hides whatever was at its path).
+pub struct Overlay<'a> {
+    base: &'a dyn Fs,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl<'a> Overlay<'a> {
+    /// `files` (absolute paths) laid over `base`.
+    pub fn new(base: &'a dyn Fs, files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self {
+        Overlay {
+            base,
+            files: files.into_iter().collect(),
+        }
+    }
+
+    fn is_overlaid_dir(&self, path: &str) -> bool {
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        self.files.keys().any(|f| f.starts_with(&prefix))
+    }
+}
+
+impl Fs for Overlay<'_> {
+    fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError> {
+        let mut entries = self.base.read_dir(path)?;
+        let prefix = format!("{}/", path.trim_end_matches('/'));
+        for f in self.files.keys() {
+            let Some(rest) = f.strip_prefix(&prefix) else {
+                continue;
+            };
+            let (name, kind) = match rest.split_once('/') {
+                Some((dir, _)) => (dir, EntryKind::Dir),
+                None => (rest, EntryKind::File),
+            };
+            let list = entries.get_or_insert_with(Vec::new);
+            match list.iter_mut().find(|e| e.name == name) {
+                Some(e) if kind == EntryKind::File => e.kind = EntryKind::File,
+                Some(_) => {}
+                None => list.push(DirEntry {
+                    name: name.to_owned(),
+                    kind,
+                }),
+            }
+        }
+        Ok(entries)
+    }
+
+    fn read_link(&self, path: &str) -> Result<Option<String>, FsError> {
+        if self.files.contains_key(path) {
+            return Ok(None);
+        }
+        self.base.read_link(path)
+    }
+
+    fn target(&self, path: &str) -> Result<Target, FsError> {
+        if let Some(b) = self.files.get(path) {
+            return Ok(Target::File(b.len() as u64));
+        }
+        match self.base.target(path)? {
+            Target::Missing if self.is_overlaid_dir(path) => Ok(Target::Dir),
+            t => Ok(t),
+        }
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        match self.files.get(path) {
+            Some(b) => Ok(b.clone()),
+            None => self.base.read(path),
+        }
+    }
+
+    fn display(&self, path: &str) -> String {
+        self.base.display(path)
+    }
+}
+
+/// Unit types systemd knows (`unit_type_from_string()`).
+pub const UNIT_TYPES: &[&str] = &[
+    "service",
+    "mount",
+    "swap",
+    "socket",
+    "target",
+    "device",
+    "automount",
+    "timer",
+    "path",
+    "slice",
+    "scope",
+];
+
+/// `VALID_CHARS` of `src/basic/unit-name.c`.
+fn valid_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b":-_.\\".contains(&c)
+}
+
+/// What a valid unit name is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameKind {
+    /// `foo.service`.
+    Plain,
+    /// `foo@.service`.
+    Template,
+    /// `foo@bar.service`.
+    Instance,
+}
+
+/// `unit_name_is_valid(name, UNIT_NAME_ANY)`, and which kind it is.
+pub fn unit_name_kind(name: &str) -> Option<NameKind> {
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() >= 256 {
+        return None;
+    }
+    let dot = name.rfind('.')?;
+    if dot == 0 || !UNIT_TYPES.contains(&&name[dot + 1..]) {
+        return None;
+    }
+    let mut at = None;
+    for (i, &c) in b[..dot].iter().enumerate() {
+        if c == b'@' && at.is_none() {
+            at = Some(i);
+        }
+        if !(valid_char(c) || c == b'@') {
+            return None;
+        }
+    }
+    match at {
+        None => Some(NameKind::Plain),
+        Some(0) => None,
+        Some(a) if a + 1 == dot => Some(NameKind::Template),
+        Some(_) => Some(NameKind::Instance),
+    }
+}
+
+/// The unit type of a valid name (`service`).
+fn unit_type(name: &str) -> &str {
+    name.rsplit_once('.').map_or("", |(_, t)| t)
+}
+
+/// `unit_name_template()`: `foo@bar.service` gives `foo@.service`.
+pub fn template_of(name: &str) -> Option<String> {
+    let (p, rest) = name.split_once('@')?;
+    let (_, t) = rest.rsplit_once('.')?;
+    Some(format!("{p}@.{t}"))
+}
+
+/// The instance of `foo@bar.service` (`bar`).
+pub fn instance_name(name: &str) -> Option<&str> {
+    instance_of(name)
+}
+
+/// The instance of `foo@bar.service`.
+fn instance_of(name: &str) -> Option<&str> {
+    let (_, rest) = name.split_once('@')?;
+    rest.rsplit_once('.').map(|(i, _)| i).filter(|i| !i.is_empty())
+}
+
+/// `unit_name_to_prefix()`: the part before `@` (or before the type).
+fn prefix_of(name: &str) -> &str {
+    let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    stem.split_once('@').map_or(stem, |(p, _)| p)
+}
+
+/// `directory_name_is_valid()`: a unit or type name with `.wants`,
+/// `.requires`, `.upholds` or `.d` appended.
+fn directory_name_is_valid(name: &str) -> bool {
+    [".wants", ".requires", ".upholds", ".d"].iter().any(|s| {
+        name.strip_suffix(s)
+            .is_some_and(|c| unit_name_kind(c).is_some() || UNIT_TYPES.contains(&c))
+    })
+}
+
+/// How a unit was loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadState {
+    /// Found and read.
+    Loaded,
+    /// No fragment anywhere on the search path.
+    NotFound,
+    /// The fragment is a mask (a link to `/dev/null`, or empty).
+    Masked,
+    /// The fragment could not be read to the end (systemd then refuses
+    /// the unit).
+    Error,
+}
+
+/// A unit as systemd 257 loads it.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The unit's name.
+    pub name: String,
+    /// Its other names (aliases), sorted.
+    pub aliases: Vec<String>,
+    /// How it loaded.
+    pub state: LoadState,
+    /// The fragment's path, if one was found.
+    pub fragment: Option<String>,
+    /// The drop-ins read, in the order systemd reads them.
+    pub dropins: Vec<String>,
+    /// The drop-in directories that exist, in search order.
+    pub dropin_dirs: Vec<String>,
+    /// Drop-in files that mask a lower-priority file of the same name (a
+    /// link to `/dev/null` or an empty file).
+    pub masked_dropins: Vec<String>,
+    /// Drop-ins not read because a file of the same name in a directory
+    /// searched earlier is: `(read, not read)`.
+    pub shadowed: Vec<(String, String)>,
+    /// The settings.
+    pub effective: Effective,
+    /// What systemd would log while loading (and what the model refused
+    /// to read), file and line where there is one.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The map of names to unit files, as `unit_file_build_name_map()` builds
+/// it from the search path.
+struct NameMap {
+    /// Unit name to what it points at: an absolute path (a file or linked
+    /// file) or another unit name (an alias).
+    ids: BTreeMap<String, String>,
+    /// Every `.d` (and `.wants` …) directory path found in the search path.
+    paths: BTreeSet<String>,
+    /// The search path, with symlinked directories resolved added.
+    expanded: Vec<String>,
+}
+
+/// Lexical normalisation of an absolute path (`chase(…, CHASE_NOFOLLOW |
+/// CHASE_NONEXISTENT)` for our purposes): `.` and `..` resolved, never
+/// above `/`.
+fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn path_startswith(path: &str, prefix: &str) -> Option<String> {
+    let p = normalise(path);
+    let pre = normalise(prefix);
+    if pre == "/" {
+        return Some(p.trim_start_matches('/').to_owned());
+    }
+    match p.strip_prefix(&pre) {
+        Some("") => Some(String::new()),
+        Some(rest) if rest.starts_with('/') => Some(rest.trim_start_matches('/').to_owned()),
+        _ => None,
+    }
+}
+
+impl NameMap {
+    fn build(fs: &dyn Fs, search: &[String], diags: &mut Vec<Diagnostic>) -> NameMap {
+        let mut expanded: Vec<String> = Vec::new();
+        for dir in search {
+            expanded.push(dir.clone());
+            if let Ok(Some(t)) = fs.read_link(dir) {
+                let resolved = if t.starts_with('/') {
+                    normalise(&t)
+                } else {
+                    normalise(&join(parent_of(dir).unwrap_or("/"), &t))
+                };
+                if !expanded.contains(&resolved) {
+                    expanded.push(resolved);
+                }
+            }
+        }
+        let mut ids: BTreeMap<String, String> = BTreeMap::new();
+        let mut paths = BTreeSet::new();
+        for dir in search {
+            let entries = match fs.read_dir(dir) {
+                Ok(Some(e)) => e,
+                Ok(None) => continue,
+                Err(e) => {
+                    diags.push(Diagnostic::new(
+                        &fs.display(dir),
+                        0,
+                        Level::Warning,
+                        format!("cannot read directory: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            for entry in entries {
+                let path = join(dir, &entry.name);
+                let unit_name = unit_name_kind(&entry.name).is_some();
+                match entry.kind {
+                    EntryKind::File if unit_name => {}
+                    EntryKind::Dir if directory_name_is_valid(&entry.name) => {
+                        paths.insert(path);
+                        continue;
+                    }
+                    EntryKind::Symlink if unit_name => {}
+                    EntryKind::Symlink if directory_name_is_valid(&entry.name) => {
+                        // `is_dir(target, follow)` on the link's text: a
+                        // relative target is taken relative to the working
+                        // directory of the manager, which is `/`.
+                        if let Ok(Some(t)) = fs.read_link(&path)
+                            && fs.target(&normalise(&join("/", &t))) == Ok(Target::Dir)
+                        {
+                            paths.insert(path);
+                        }
+                        continue;
+                    }
+                    _ => continue,
+                }
+                if ids.contains_key(&entry.name) {
+                    continue;
+                }
+                let dst = if entry.kind == EntryKind::Symlink {
+                    let Ok(Some(target)) = fs.read_link(&path) else {
+                        continue;
+                    };
+                    let abs = if target.starts_with('/') {
+                        target.clone()
+                    } else {
+                        join(dir, &target)
+                    };
+                    let simplified = normalise(&abs);
+                    let inside = expanded
+                        .iter()
+                        .any(|d| path_startswith(&simplified, d).is_some());
+                    if inside {
+                        let target_name = simplified.rsplit('/').next().unwrap_or_default();
+                        if !alias_is_valid(&entry.name, target_name) {
+                            diags.push(Diagnostic::new(
+                                &fs.display(&path),
+                                0,
+                                Level::Warning,
+                                format!(
+                                    "invalid unit alias symlink to {target_name}, ignoring"
+                                ),
+                            ));
+                            continue;
+                        }
+                        target_name.to_owned()
+                    } else {
+                        path.clone()
+                    }
+                } else {
+                    path.clone()
+                };
+                ids.insert(entry.name.clone(), dst);
+            }
+        }
+        NameMap {
+            ids,
+            paths,
+            expanded,
+        }
+    }
+
+    /// `unit_ids_map_get()`: follows alias names to a path (at most 32
+    /// hops).
+    fn get(&self, name: &str) -> Option<&str> {
+        let mut n = name;
+        for _ in 0..32 {
+            let dst = self.ids.get(n)?;
+            if dst.starts_with('/') {
+                return Some(dst);
+            }
+            n = dst;
+        }
+        None
+    }
+
+    /// Every name whose resolution ends at the same file as `name`'s
+    /// (`unit_names_map`), instances of template aliases included.
+    fn aliases(&self, fs: &dyn Fs, name: &str, fragment: Option<&str>) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let Some(fragment) = fragment else {
+            return out;
+        };
+        let kind = unit_name_kind(name);
+        let instance = instance_of(name);
+        for (src, _) in &self.ids {
+            let Some(dst) = self.get(src) else { continue };
+            if matches!(fs.target(dst), Ok(Target::Null | Target::File(0))) {
+                continue;
+            }
+            let base = dst.rsplit('/').next().unwrap_or_default();
+            if dst != fragment && base != fragment.rsplit('/').next().unwrap_or_default() {
+                continue;
+            }
+            match (kind, instance, unit_name_kind(src)) {
+                (Some(NameKind::Instance), Some(i), Some(NameKind::Template)) => {
+                    let (p, t) = (prefix_of(src), unit_type(src));
+                    out.insert(format!("{p}@{i}.{t}"));
+                }
+                (Some(NameKind::Instance), _, Some(NameKind::Template)) => {}
+                _ => {
+                    out.insert(src.clone());
+                }
+            }
+        }
+        out.remove(name);
+        out
+    }
+}
+
+/// `unit_validate_alias_symlink_or_warn()`, in short: the same type, and a
+/// template only to a template.
+fn alias_is_valid(alias: &str, target: &str) -> bool {
+    let (Some(a), Some(t)) = (unit_name_kind(alias), unit_name_kind(target)) else {
+        return false;
+    };
+    unit_type(alias) == unit_type(target)
+        && match a {
+            NameKind::Plain => t == NameKind::Plain,
+            NameKind::Template => t == NameKind::Template,
+            NameKind::Instance => t != NameKind::Plain,
+        }
+}
+
+/// `unit_file_find_dirs()`: the drop-in directories of `name` (and its
+/// template, and its dash prefixes) under `unit_path`, in order.
+fn find_dirs(map: &NameMap, fs: &dyn Fs, unit_path: &str, name: &str, out: &mut Vec<String>) {
+    let path = format!("{}/{name}.d", unit_path.trim_end_matches('/'));
+    if map.paths.contains(&path) && fs.target(&path) == Ok(Target::Dir) {
+        out.push(path);
+    }
+    let kind = unit_name_kind(name);
+    if kind == Some(NameKind::Instance)
+        && let Some(t) = template_of(name)
+    {
+        find_dirs(map, fs, unit_path, &t, out);
+    }
+    if UNIT_TYPES.contains(&name) {
+        return;
+    }
+    let mut prefix = prefix_of(name).to_owned();
+    let mut chopped = false;
+    loop {
+        let Some(dash) = prefix.rfind('-') else {
+            return;
+        };
+        if dash == 0 {
+            return;
+        }
+        if dash + 1 != prefix.len() || chopped {
+            prefix.truncate(dash + 1);
+            break;
+        }
+        prefix.truncate(dash);
+        chopped = true;
+    }
+    if !prefix.bytes().all(|c| valid_char(c) || c == b'@') {
+        return;
+    }
+    let built = match instance_of(name) {
+        Some(i) if kind == Some(NameKind::Instance) => format!("{prefix}@{i}.{}", unit_type(name)),
+        _ => format!("{prefix}.{}", unit_type(name)),
+    };
+    find_dirs(map, fs, unit_path, &built, out);
+}
+
+/// Options for [`load`].
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// The search path (default [`SEARCH_PATH`]).
+    pub search_path: Vec<String>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            search_path: SEARCH_PATH.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+}
+
+/// Loads unit `name` from `fs` as systemd 257's system manager does.
+pub fn load(fs: &dyn Fs, name: &str, options: &LoadOptions) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let map = NameMap::build(fs, &options.search_path, &mut diagnostics);
+    let mut fragment = map.get(name).map(str::to_owned);
+    if fragment.is_none()
+        && unit_name_kind(name) == Some(NameKind::Instance)
+        && let Some(t) = template_of(name)
+    {
+        fragment = map.get(&t).map(str::to_owned);
+    }
+    let aliases = map.aliases(fs, name, fragment.as_deref());
+    let mut state = match &fragment {
+        None => LoadState::NotFound,
+        Some(_) => LoadState::Loaded,
+    };
+    let mut effective = Effective::with_specifiers(specifier::Context::new(name, fragment.as_deref()));
+    if let Some(f) = &fragment {
+        match fs.target(f) {
+            Ok(Target::Null | Target::File(0)) => state = LoadState::Masked,
+            Ok(Target::File(_)) => match fs.read(f) {
+                Ok(bytes) => {
+                    let shown = fs.display(f);
+                    let before = effective.diagnostics().len();
+                    effective.read(&shown, &bytes);
+                    if effective.diagnostics()[before..]
+                        .iter()
+                        .any(|d| d.level == Level::Error)
+                    {
+                        state = LoadState::Error;
+                    }
+                }
+                Err(e) => {
+                    diagnostics.push(Diagnostic::new(&fs.display(f), 0, Level::Error, e.0));
+                    state = LoadState::Error;
+                }
+            },
+            Ok(other) => {
+                diagnostics.push(Diagnostic::new(
+                    &fs.display(f),
+                    0,
+                    Level::Error,
+                    format!("unit file is not a regular file ({other:?})"),
+                ));
+                state = LoadState::Error;
+            }
+            Err(e) => {
+                diagnostics.push(Diagnostic::new(&fs.display(f), 0, Level::Error, e.0));
+                state = LoadState::Error;
+            }
+        }
+    }
+    // Drop-in directories: the unit's names on every search path
+    // directory, then the type-wide directory on each.
+    let mut dirs = Vec::new();
+    for n in std::iter::once(name.to_owned()).chain(aliases.iter().cloned()) {
+        for p in &options.search_path {
+            find_dirs(&map, fs, p, &n, &mut dirs);
+        }
+    }
+    let ty = unit_type(name).to_owned();
+    for p in &options.search_path {
+        find_dirs(&map, fs, p, &ty, &mut dirs);
+    }
+    let mut seen_dirs = BTreeSet::new();
+    dirs.retain(|d| seen_dirs.insert(d.clone()));
+    let ConfFiles { files, shadowed } = conf_files(fs, &dirs, ".conf");
+    let mut dropins = Vec::new();
+    let mut masked_dropins = Vec::new();
+    if state != LoadState::Masked {
+        for path in &files {
+            match fs.target(path) {
+                Ok(Target::Null | Target::File(0)) => masked_dropins.push(path.clone()),
+                Ok(Target::File(_)) => match fs.read(path) {
+                    Ok(bytes) => {
+                        effective.read(&fs.display(path), &bytes);
+                        dropins.push(path.clone());
+                    }
+                    Err(e) => diagnostics.push(Diagnostic::new(
+                        &fs.display(path),
+                        0,
+                        Level::Error,
+                        format!("not read: {e}"),
+                    )),
+                },
+                Ok(Target::Missing) => {}
+                Ok(other) => diagnostics.push(Diagnostic::new(
+                    &fs.display(path),
+                    0,
+                    Level::Error,
+                    format!(
+                        "not read: not a regular file ({other:?}); systemd would try to read it"
+                    ),
+                )),
+                Err(e) => diagnostics.push(Diagnostic::new(
+                    &fs.display(path),
+                    0,
+                    Level::Error,
+                    format!("not read: {e}"),
+                )),
+            }
+        }
+    }
+    diagnostics.extend(effective.diagnostics().iter().cloned());
+    Loaded {
+        name: name.to_owned(),
+        aliases: aliases.into_iter().collect(),
+        state,
+        fragment,
+        dropins,
+        dropin_dirs: dirs,
+        masked_dropins,
+        shadowed,
+        effective,
+        diagnostics,
+    }
+}
+
+/// What [`conf_files`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfFiles {
+    /// The files to read, sorted by file name.
+    pub files: Vec<String>,
+    /// Files not read because one of the same name in a directory listed
+    /// earlier is: `(read, not read)`.
+    pub shadowed: Vec<(String, String)>,
+}
+
+/// `conf_files_list_strv()`: the files ending in `suffix` in `dirs`
+/// (hidden and backup files left out), the first directory winning for a
+/// name, sorted by file name.
+pub fn conf_files(fs: &dyn Fs, dirs: &[String], suffix: &str) -> ConfFiles {
+    let mut by_name: BTreeMap<String, String> = BTreeMap::new();
+    let mut shadowed = Vec::new();
+    for d in dirs {
+        let Ok(Some(mut entries)) = fs.read_dir(d) else {
+            continue;
+        };
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        for e in entries {
+            if hidden_or_backup(&e.name) || !e.name.ends_with(suffix) {
+                continue;
+            }
+            let path = join(d, &e.name);
+            match by_name.get(&e.name) {
+                Some(winner) => shadowed.push((winner.clone(), path)),
+                None => {
+                    by_name.insert(e.name.clone(), path);
+                }
+            }
+        }
+    }
+    ConfFiles {
+        files: by_name.into_values().collect(),
+        shadowed,
+    }
+}
+
+/// `hidden_or_backup_file()` of `src/basic/path-util.c`.
+pub fn hidden_or_backup(name: &str) -> bool {
+    if name.starts_with('.')
+        || matches!(name, "lost+found" | "aquota.user" | "aquota.group")
+        || name.ends_with('~')
+    {
+        return true;
+    }
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    matches!(
+        ext,
+        "rpmnew"
+            | "rpmsave"
+            | "rpmorig"
+            | "dpkg-old"
+            | "dpkg-new"
+            | "dpkg-tmp"
+            | "dpkg-dist"
+            | "dpkg-bak"
+            | "dpkg-backup"
+            | "dpkg-remove"
+            | "ucf-new"
+            | "ucf-old"
+            | "ucf-dist"
+            | "swp"
+            | "bak"
+            | "old"
+            | "new"
+    )
+}
+
+/// The names of every instance of `template` (`foo@.service`) that has a
+/// drop-in directory or a fragment of its own on the search path.
+pub fn installed_instances(fs: &dyn Fs, template: &str, options: &LoadOptions) -> Vec<String> {
+    let Some((prefix, ty)) = template.split_once("@.") else {
+        return Vec::new();
+    };
+    let mut out = BTreeSet::new();
+    for dir in &options.search_path {
+        let Ok(Some(entries)) = fs.read_dir(dir) else {
+            continue;
+        };
+        for e in entries {
+            let name = e.name.strip_suffix(".d").unwrap_or(&e.name);
+            if unit_name_kind(name) != Some(NameKind::Instance) {
+                continue;
+            }
+            if prefix_of(name) == prefix && unit_type(name) == ty {
+                out.insert(name.to_owned());
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directive::Directive;
+
+    const BASE: &str = "[Service]\nExecStart=/bin/true\n";
+
+    fn server(fs: &mut MemFs) {
+        fs.file("/etc/systemd/system/left4me-server@.service", BASE);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(unit_name_kind("a.service"), Some(NameKind::Plain));
+        assert_eq!(unit_name_kind("a@.service"), Some(NameKind::Template));
+        assert_eq!(unit_name_kind("a@b@c.service"), Some(NameKind::Instance));
+        assert_eq!(unit_name_kind("@a.service"), None);
+        assert_eq!(unit_name_kind("a.servic"), None);
+        assert_eq!(unit_name_kind("a b.service"), None);
+        assert!(directory_name_is_valid("service.d"));
+        assert!(directory_name_is_valid("a@.service.d"));
+        assert!(!directory_name_is_valid("a.d"));
+    }
+
+    #[test]
+    fn template_instance_and_precedence() {
+        let mut fs = MemFs::new();
+        server(&mut fs);
+        fs.file(
+            "/etc/systemd/system/left4me-server@.service.d/10-h.conf",
+            "[Service]\nUMask=0027\nPrivatePIDs=yes\n",
+        )
+        .file(
+            "/etc/systemd/system/left4me-server@1.service.d/10-h.conf",
+            "[Service]\nUMask=0077\n",
+        )
+        .file(
+            "/usr/lib/systemd/system/left4me-server@.service.d/05-a.conf",
+            "[Service]\nProcSubset=pid\n",
+        )
+        .file(
+            "/usr/lib/systemd/system/left4me-server@.service.d/10-h.conf",
+            "[Service]\nProtectProc=invisible\n",
+        )
+        .file("/run/systemd/system/service.d/99-all.conf", "[Service]\nProtectSystem=no\n")
+        .file("/etc/systemd/system/left4me-.service.d/50-x.conf", "[Service]\nPrivateIPC=yes\n")
+        .file("/etc/systemd/system/left4me-server@1.service.d/.hidden.conf", "[Service]\nUMask=0000\n")
+        .file("/etc/systemd/system/left4me-server@1.service.d/x.conf~", "[Service]\nUMask=0000\n");
+        let one = load(&fs, "left4me-server@1.service", &LoadOptions::default());
+        assert_eq!(one.state, LoadState::Loaded);
+        assert_eq!(
+            one.dropins,
+            [
+                "/usr/lib/systemd/system/left4me-server@.service.d/05-a.conf",
+                "/etc/systemd/system/left4me-server@1.service.d/10-h.conf",
+                "/etc/systemd/system/left4me-.service.d/50-x.conf",
+                "/run/systemd/system/service.d/99-all.conf",
+            ]
+        );
+        let e = &one.effective;
+        assert_eq!(e.lines(Directive::UMask), ["0077"]);
+        assert_eq!(e.lines(Directive::PrivatePids), ["no"]);
+        assert_eq!(e.lines(Directive::ProcSubset), ["pid"]);
+        assert_eq!(e.lines(Directive::PrivateIpc), ["yes"]);
+        let two = load(&fs, "left4me-server@2.service", &LoadOptions::default());
+        assert_eq!(two.effective.lines(Directive::UMask), ["0027"]);
+        assert_eq!(two.effective.lines(Directive::PrivatePids), ["yes"]);
+    }
+
+    #[test]
+    fn masks() {
+        let mut fs = MemFs::new();
+        server(&mut fs);
+        fs.file("/usr/lib/systemd/system/left4me-server@.service.d/10-h.conf", "[Service]\nUMask=0027\n")
+            .symlink("/etc/systemd/system/left4me-server@.service.d/10-h.conf", "/dev/null")
+            .file("/dev/null", "");
+        let one = load(&fs, "left4me-server@1.service", &LoadOptions::default());
+        assert_eq!(one.effective.lines(Directive::UMask), ["0022"]);
+        assert_eq!(one.masked_dropins.len(), 1);
+        fs.symlink("/etc/systemd/system/left4me-web.service", "/dev/null");
+        let web = load(&fs, "left4me-web.service", &LoadOptions::default());
+        assert_eq!(web.state, LoadState::Masked);
+    }
+
+    #[test]
+    fn aliases_bring_their_dropins() {
+        let mut fs = MemFs::new();
+        fs.file("/usr/lib/systemd/system/left4me-web.service", BASE)
+            .symlink("/etc/systemd/system/evil.service", "/usr/lib/systemd/system/left4me-web.service")
+            .file("/etc/systemd/system/evil.service.d/x.conf", "[Service]\nProtectSystem=no\nUMask=0000\n");
+        let web = load(&fs, "left4me-web.service", &LoadOptions::default());
+        assert_eq!(web.aliases, ["evil.service"]);
+        assert_eq!(web.effective.lines(Directive::UMask), ["0000"]);
+    }
+
+    #[test]
+    fn installed_instances_are_found() {
+        let mut fs = MemFs::new();
+        server(&mut fs);
+        fs.dir("/etc/systemd/system/left4me-server@2.service.d")
+            .dir("/run/systemd/system/left4me-server@7.service.d")
+            .dir("/etc/systemd/system/other@3.service.d");
+        assert_eq!(
+            installed_instances(&fs, "left4me-server@.service", &LoadOptions::default()),
+            ["left4me-server@2.service", "left4me-server@7.service"]
+        );
+    }
+}

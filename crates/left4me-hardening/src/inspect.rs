@@ -1,0 +1,443 @@
+//! What is installed on a host, read as systemd 257 reads it, against what
+//! the profiles generate: the reports behind `diff`, `diff --show` and
+//! `lint`.
+//!
+//! Every unit is loaded with [`dropin::load`] — the whole search path, the
+//! template's and the instance's drop-in directories, dash-prefix and
+//! type-wide directories, aliases, masks — once as installed and once with
+//! the generated files laid over the installed tree (what systemd would read
+//! after `write`). Two units have the same settings when their effective
+//! settings are equal.
+
+use std::collections::BTreeSet;
+
+use dropin::load::{self, LoadOptions, LoadState, Overlay, installed_instances};
+use dropin::parse::{RawEntry, show_output, sysctl_entries};
+use dropin::{Change, Diagnostic, Fs, Instance, Level, RenderOptions, UnifiedDiff};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::host::Host;
+use crate::lint::{self, Finding, Shadowed, Subject};
+use crate::output::Generated;
+use crate::profiles::ProfileKind;
+use crate::traits::Trait;
+
+/// One generated file against the file installed at its path.
+#[derive(Clone, Debug, Serialize)]
+pub struct FileDiff {
+    /// The file, as an absolute path on the host.
+    pub path: String,
+    /// Whether a file is installed there.
+    pub installed: bool,
+    /// The line diff (empty when the texts are equal).
+    #[serde(skip)]
+    pub diff: UnifiedDiff,
+    /// Whether the texts differ.
+    pub text_differs: bool,
+}
+
+/// One unit: its settings as installed against its settings once the
+/// generated files are written.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnitReport {
+    /// The unit (`left4me-server@2.service`), or the sysctl file.
+    pub unit: String,
+    /// The profile it belongs to.
+    pub profile: ProfileKind,
+    /// How the installed unit loads.
+    pub state: LoadState,
+    /// The files systemd reads for it as installed, in order.
+    pub read: Vec<String>,
+    /// The setting changes from installed to generated, each naming the
+    /// file and line it came from.
+    pub changes: Vec<Change>,
+    /// The generated files for this unit against what is installed.
+    pub files: Vec<FileDiff>,
+    /// What systemd would log reading the installed files (lines it
+    /// ignores, files it cannot read).
+    pub installed_diagnostics: Vec<Diagnostic>,
+    /// What systemd would log reading the generated files: a line it would
+    /// ignore that the generated file relies on.
+    pub generated_diagnostics: Vec<Diagnostic>,
+}
+
+impl UnitReport {
+    /// Whether the settings differ (comments and spelling do not count).
+    pub fn differs(&self) -> bool {
+        !self.changes.is_empty() || !self.generated_diagnostics.is_empty()
+    }
+}
+
+/// The report of `diff`.
+#[derive(Clone, Debug, Serialize)]
+pub struct DiffReport {
+    /// Every unit compared, in order: web, the server template, each
+    /// server instance, then the sysctl file.
+    pub units: Vec<UnitReport>,
+    /// Installed server instances that were not asked for (compared
+    /// anyway, as `write` would write them).
+    pub unrequested_instances: Vec<String>,
+}
+
+impl DiffReport {
+    /// Whether any unit's settings differ.
+    pub fn differs(&self) -> bool {
+        self.units.iter().any(UnitReport::differs)
+    }
+}
+
+/// What `diff` compares.
+#[derive(Clone, Debug, Default)]
+pub struct DiffRequest {
+    /// One profile only.
+    pub profile: Option<ProfileKind>,
+    /// Server instances asked for; installed ones are compared as well.
+    pub instances: Vec<Instance>,
+    /// How the generated files are rendered.
+    pub render: RenderOptions,
+}
+
+/// `/path` for a path relative to the root.
+fn absolute(relative: &str) -> String {
+    format!("/{}", relative.trim_start_matches('/'))
+}
+
+fn file_diff(fs: &dyn Fs, g: &Generated) -> FileDiff {
+    let path = absolute(&g.path);
+    let (installed, old) = match fs.target(&path) {
+        Ok(load::Target::File(_)) => (
+            true,
+            fs.read(&path)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default(),
+        ),
+        _ => (false, String::new()),
+    };
+    let shown = fs.display(&path);
+    let diff = UnifiedDiff::new(
+        &format!("{shown} (installed)"),
+        &old,
+        &format!("{shown} (generated)"),
+        &g.text,
+    );
+    FileDiff {
+        path: shown,
+        installed,
+        text_differs: !diff.is_empty(),
+        diff,
+    }
+}
+
+/// Compares one unit as installed with the unit once `overlay` is written.
+fn unit_report(
+    fs: &dyn Fs,
+    overlay: &dyn Fs,
+    unit: &str,
+    profile: ProfileKind,
+    files: &[&Generated],
+) -> UnitReport {
+    let options = LoadOptions::default();
+    let installed = load::load(fs, unit, &options);
+    let wanted = load::load(overlay, unit, &options);
+    let generated: BTreeSet<String> = files.iter().map(|g| overlay.display(&absolute(&g.path))).collect();
+    let generated_diagnostics = wanted
+        .diagnostics
+        .iter()
+        .filter(|d| generated.contains(&d.file))
+        .cloned()
+        .collect();
+    UnitReport {
+        unit: unit.to_owned(),
+        profile,
+        state: installed.state,
+        read: installed
+            .fragment
+            .iter()
+            .chain(&installed.dropins)
+            .map(|p| fs.display(p))
+            .collect(),
+        changes: installed.effective.changes(&wanted.effective),
+        files: files.iter().map(|g| file_diff(fs, g)).collect(),
+        installed_diagnostics: installed.diagnostics,
+        generated_diagnostics,
+    }
+}
+
+/// The effective sysctl settings of the keys the generated file sets, as
+/// `systemd-sysctl` reads every `*.conf` of its directories (last
+/// assignment wins), with where each came from.
+fn sysctl_settings(fs: &dyn Fs, keys: &BTreeSet<String>) -> Vec<(String, String, String)> {
+    let dirs: Vec<String> = ["/etc", "/run", "/usr/local/lib", "/usr/lib"]
+        .iter()
+        .map(|d| format!("{d}/sysctl.d"))
+        .collect();
+    let mut last: std::collections::BTreeMap<String, (String, String)> = Default::default();
+    for path in load::conf_files(fs, &dirs, ".conf").files {
+        let Ok(bytes) = fs.read(&path) else { continue };
+        let shown = fs.display(&path);
+        let text = String::from_utf8_lossy(&bytes);
+        for e in sysctl_entries(&shown, &text).unwrap_or_default() {
+            if keys.contains(&e.key) {
+                last.insert(e.key, (e.value, format!("{}:{}", e.file, e.line)));
+            }
+        }
+    }
+    last.into_iter().map(|(k, (v, o))| (k, v, o)).collect()
+}
+
+fn sysctl_report(fs: &dyn Fs, overlay: &dyn Fs, g: &Generated) -> UnitReport {
+    let keys: BTreeSet<String> = sysctl_entries("generated", &g.text)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    let before = sysctl_settings(fs, &keys);
+    let after = sysctl_settings(overlay, &keys);
+    let mut changes = Vec::new();
+    for key in &keys {
+        let find = |s: &[(String, String, String)]| s.iter().find(|(k, _, _)| k == key).cloned();
+        let (old, new) = (find(&before), find(&after));
+        let origin = |x: &Option<(String, String, String)>| {
+            x.iter()
+                .filter_map(|(_, _, o)| o.rsplit_once(':'))
+                .map(|(f, l)| dropin::Origin {
+                    file: f.to_owned(),
+                    line: l.parse().unwrap_or(0),
+                })
+                .collect::<Vec<_>>()
+        };
+        let delta = match (&old, &new) {
+            (Some(a), Some(b)) if a.1 == b.1 => continue,
+            (None, None) => continue,
+            (Some(a), Some(b)) => dropin::Delta::Changed(a.1.clone(), b.1.clone()),
+            (None, Some(b)) => dropin::Delta::Added(b.1.clone()),
+            (Some(a), None) => dropin::Delta::Removed(a.1.clone()),
+        };
+        changes.push(Change {
+            key: key.clone(),
+            directive: None,
+            delta,
+            old_origins: origin(&old),
+            new_origins: origin(&new),
+        });
+    }
+    UnitReport {
+        unit: absolute(&g.path),
+        profile: ProfileKind::Sysctl,
+        state: LoadState::Loaded,
+        read: Vec::new(),
+        changes,
+        files: vec![file_diff(fs, g)],
+        installed_diagnostics: Vec::new(),
+        generated_diagnostics: Vec::new(),
+    }
+}
+
+/// Compares what is installed in `fs` with what `host` generates.
+pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffReport> {
+    let template = host.layout.server_unit.to_string();
+    let installed: Vec<Instance> = installed_instances(fs, &template, &LoadOptions::default())
+        .iter()
+        .filter_map(|u| load::instance_name(u))
+        .filter_map(|i| Instance::new(i).ok())
+        .collect();
+    let mut instances = request.instances.clone();
+    let mut unrequested = Vec::new();
+    for i in &installed {
+        if !instances.contains(i) {
+            if !request.instances.is_empty() {
+                unrequested.push(host.layout.server_unit.with_instance(i)?.to_string());
+            }
+            instances.push(i.clone());
+        }
+    }
+    let mut generated = host.files(&instances, request.render)?;
+    if let Some(kind) = request.profile {
+        generated.retain(|g| g.profile == kind);
+    }
+    let overlay = Overlay::new(
+        fs,
+        generated
+            .iter()
+            .map(|g| (absolute(&g.path), g.text.clone().into_bytes())),
+    );
+    let mut units = Vec::new();
+    for g in &generated {
+        if g.profile == ProfileKind::Sysctl {
+            units.push(sysctl_report(fs, &overlay, g));
+            continue;
+        }
+        let unit = host.profile(g.profile).unit_for(g.instance.as_ref())?;
+        // An instance reads the template's file too.
+        let files: Vec<&Generated> = generated
+            .iter()
+            .filter(|o| {
+                std::ptr::eq(*o, g)
+                    || (g.instance.is_some() && o.profile == g.profile && o.instance.is_none())
+            })
+            .collect();
+        let mut report = unit_report(fs, &overlay, &unit, g.profile, &files);
+        // The template's own file is reported with the template.
+        if g.instance.is_some() {
+            report.files.retain(|f| f.path == fs.display(&absolute(&g.path)));
+        }
+        units.push(report);
+    }
+    Ok(DiffReport {
+        units,
+        unrequested_instances: unrequested,
+    })
+}
+
+/// The report of `diff --show`.
+#[derive(Clone, Debug)]
+pub struct ShowReport {
+    /// The unit.
+    pub unit: String,
+    /// One check per directive the generated file sets.
+    pub checks: Vec<dropin::show::Check>,
+}
+
+impl ShowReport {
+    /// How many checks differ.
+    pub fn differing(&self) -> usize {
+        self.checks.iter().filter(|c| c.differs()).count()
+    }
+
+    /// How many checks could not be compared.
+    pub fn not_comparable(&self) -> usize {
+        self.checks
+            .iter()
+            .filter(|c| matches!(c.verdict, dropin::show::Verdict::NotComparable { .. }))
+            .count()
+    }
+}
+
+/// Compares the generated settings of one unit (`web`, or `server` with
+/// an instance) with `systemctl show` output `text` (named `name`).
+pub fn show(
+    host: &Host,
+    kind: ProfileKind,
+    instance: Option<&Instance>,
+    name: &str,
+    text: &str,
+) -> Result<ShowReport> {
+    let profile = host.profile(kind);
+    let Some(composed) = profile.composed() else {
+        return Err(Error::Show(
+            "the sysctl profile is not a unit; --show compares a service's settings".to_owned(),
+        ));
+    };
+    if instance.is_none() && profile.is_template() {
+        return Err(Error::Show(
+            "--show compares one running unit: give the server's instance (--instance N), \
+             whose systemctl show output FILE is"
+                .to_owned(),
+        ));
+    }
+    let unit = profile.unit_for(instance)?;
+    let entries: Vec<RawEntry> = show_output(name, text)?;
+    if entries.is_empty() {
+        return Err(Error::Show(format!(
+            "{name} is empty: save the output of `systemctl show {unit}` to it"
+        )));
+    }
+    if let Some(id) = entries.iter().find(|e| e.key == "Id")
+        && id.value != unit
+    {
+        return Err(Error::Show(format!(
+            "{name} is the show output of {}, not of {unit}",
+            id.value
+        )));
+    }
+    let effective = dropin::Effective::of(composed, &unit);
+    Ok(ShowReport {
+        checks: dropin::show::compare(&effective, &entries),
+        unit,
+    })
+}
+
+/// One unit's lint findings.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnitLint {
+    /// The unit.
+    pub unit: String,
+    /// Its profile, if it is one of the host's.
+    pub profile: Option<ProfileKind>,
+    /// The files systemd reads for it, in order.
+    pub read: Vec<String>,
+    /// The findings, with the waiver that covers each (origin and reason).
+    pub findings: Vec<(Finding, Option<(String, String)>)>,
+    /// Directives and values the host's systemd does not know.
+    pub too_new: Vec<String>,
+    /// What systemd would log loading it.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Traits were not known (not a profile's unit, none given).
+    pub no_traits: bool,
+}
+
+/// The profile whose unit `unit` is (or instantiates).
+pub fn profile_of(host: &Host, unit: &str) -> Option<ProfileKind> {
+    let template = load::template_of(unit);
+    [ProfileKind::Server, ProfileKind::Web].into_iter().find(|k| {
+        host.profile(*k)
+            .unit_for(None)
+            .is_ok_and(|u| u == unit || template.as_deref() == Some(u.as_str()))
+    })
+}
+
+/// Lints unit `unit` as loaded from `fs`, with `traits` (or its profile's).
+pub fn lint(host: &Host, fs: &dyn Fs, unit: &str, traits: &[Trait]) -> UnitLint {
+    let loaded = load::load(fs, unit, &LoadOptions::default());
+    let profile = profile_of(host, unit);
+    let traits: &[Trait] = if traits.is_empty() {
+        profile.map_or(&[], |k| host.profile(k).traits.as_slice())
+    } else {
+        traits
+    };
+    let shadowed: Vec<Shadowed> = loaded
+        .shadowed
+        .iter()
+        .map(|(w, l)| Shadowed {
+            winner: fs.display(w),
+            loser: fs.display(l),
+        })
+        .collect();
+    let findings = lint::check(&Subject {
+        effective: &loaded.effective,
+        traits,
+        shadowed: &shadowed,
+    })
+    .into_iter()
+    .map(|f| {
+        let waiver = host
+            .waiver(profile, f.lint)
+            .map(|w| (w.origin.clone(), w.reason.clone()));
+        (f, waiver)
+    })
+    .collect();
+    UnitLint {
+        unit: unit.to_owned(),
+        profile,
+        read: loaded
+            .fragment
+            .iter()
+            .chain(&loaded.dropins)
+            .map(|p| fs.display(p))
+            .collect(),
+        findings,
+        too_new: loaded
+            .effective
+            .too_new(host.systemd_version)
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        diagnostics: loaded
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.level == Level::Error || d.level == Level::Warning)
+            .collect(),
+        no_traits: traits.is_empty(),
+    }
+}
