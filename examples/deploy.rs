@@ -3,7 +3,7 @@
 //!
 //! Run with `cargo run --example deploy`.
 
-use dropin::{Effective, Instance, RenderOptions};
+use dropin::{Instance, RenderOptions};
 use left4me_hardening::{Host, ProfileKind, output};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(composed) = server.composed() {
         println!(
             "# server profile: {} directives from {} trace events",
-            Effective::of(composed).len(),
+            composed.settings().count(),
             composed.trace().len()
         );
     }

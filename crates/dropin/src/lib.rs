@@ -94,7 +94,7 @@ pub use ipc::KeyringMode;
 pub use kernel::{ProcSubset, ProtectControlGroups, ProtectProc};
 pub use kind::{Delta, State, ValueKind};
 pub use lexer::{Diagnostic, Level};
-pub use load::{Fs, LoadOptions, LoadState, Loaded, MemFs, load};
+pub use load::{Fs, LoadOptions, LoadState, Loaded, MemFs, RootFs, load};
 pub use namespace::{NamespaceType, PrivateTmp, PrivateUsers, ProtectHome, RestrictNamespaces};
 pub use network::{AddressFamilies, BindFamily, BindProtocol, BindRule, FamilySet, Ports, SocketBind};
 pub use path::UnitPath;

@@ -118,6 +118,7 @@ pub trait Fs {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemFs {
     nodes: BTreeMap<String, MemNode>,
+    shown: BTreeMap<String, String>,
 }
 
 /// A node of a [`MemFs`].
@@ -151,7 +152,10 @@ impl MemFs {
     pub fn new() -> MemFs {
         let mut nodes = BTreeMap::new();
         nodes.insert("/".to_owned(), MemNode::Dir);
-        MemFs { nodes }
+        MemFs {
+            nodes,
+            shown: BTreeMap::new(),
+        }
     }
 
     fn mkdirs(&mut self, path: &str) {
@@ -191,6 +195,13 @@ impl MemFs {
     pub fn special(&mut self, path: &str) -> &mut MemFs {
         self.mkdirs(path);
         self.nodes.insert(path.to_owned(), MemNode::Special);
+        self
+    }
+
+    /// Names `path` `shown` in diagnostics and reports (such as the path a
+    /// file was given by).
+    pub fn show_as(&mut self, path: &str, shown: &str) -> &mut MemFs {
+        self.shown.insert(path.to_owned(), shown.to_owned());
         self
     }
 
@@ -301,6 +312,10 @@ impl Fs for MemFs {
             _ => Err(FsError(format!("{path}: not a regular file"))),
         }
     }
+
+    fn display(&self, path: &str) -> String {
+        self.shown.get(path).cloned().unwrap_or_else(|| path.to_owned())
+    }
 }
 
 /// A file system with some files laid over another: what a host would
@@ -377,6 +392,122 @@ impl Fs for Overlay<'_> {
 
     fn display(&self, path: &str) -> String {
         self.base.display(path)
+    }
+}
+
+/// A host's tree under a root directory, read through [`rootfs`]: links
+/// followed inside the root as systemd follows them under `--root`, only
+/// regular files on regular file systems read, every read within one
+/// [`rootfs::Budget`]. When the budget runs out the read fails and
+/// [`RootFs::exhausted`] names what was too big; a caller must then stop
+/// rather than report on half a tree.
+pub struct RootFs<'a> {
+    root: &'a rootfs::Root,
+    budget: &'a rootfs::Budget,
+    exhausted: std::cell::RefCell<Option<String>>,
+}
+
+impl<'a> RootFs<'a> {
+    /// The tree under `root`, read within `budget`.
+    pub fn new(root: &'a rootfs::Root, budget: &'a rootfs::Budget) -> Self {
+        RootFs {
+            root,
+            budget,
+            exhausted: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// What ran out, if the budget did.
+    pub fn exhausted(&self) -> Option<String> {
+        self.exhausted.borrow().clone()
+    }
+
+    fn rel(path: &str) -> &str {
+        path.trim_start_matches('/')
+    }
+
+    fn fail(&self, e: &rootfs::Error) -> FsError {
+        if matches!(
+            e,
+            rootfs::Error::TotalBytes { .. }
+                | rootfs::Error::TotalFiles { .. }
+                | rootfs::Error::TimeLimit { .. }
+                | rootfs::Error::TooManyEntries { .. }
+        ) {
+            self.exhausted.borrow_mut().get_or_insert_with(|| e.to_string());
+        }
+        FsError(e.to_string())
+    }
+}
+
+impl Fs for RootFs<'_> {
+    fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError> {
+        match self.root.read_dir(Self::rel(path), self.budget) {
+            Ok(None) | Err(rootfs::Error::NotADirectory { .. }) => Ok(None),
+            Ok(Some(entries)) => Ok(Some(
+                entries
+                    .into_iter()
+                    .filter_map(|e| {
+                        let name = e.name.into_string().ok()?;
+                        let kind = match e.file_type {
+                            rootfs::FileType::Regular => EntryKind::File,
+                            rootfs::FileType::Directory => EntryKind::Dir,
+                            rootfs::FileType::Symlink => EntryKind::Symlink,
+                            _ => EntryKind::Other,
+                        };
+                        Some(DirEntry { name, kind })
+                    })
+                    .collect(),
+            )),
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    fn read_link(&self, path: &str) -> Result<Option<String>, FsError> {
+        match self.root.symlink_target(Self::rel(path)) {
+            Ok(t) => Ok(t.map(|t| t.to_string_lossy().into_owned())),
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    fn target(&self, path: &str) -> Result<Target, FsError> {
+        let rel = Self::rel(path);
+        if let Ok(Some(t)) = self.root.symlink_target(rel) {
+            let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+            let t = t.to_string_lossy();
+            let joined = if t.starts_with('/') {
+                t.into_owned()
+            } else {
+                format!("/{dir}/{t}")
+            };
+            if normalise(&joined) == "/dev/null" {
+                return Ok(Target::Null);
+            }
+        }
+        match self.root.metadata(rel) {
+            Ok(None) => Ok(Target::Missing),
+            Ok(Some(m)) => Ok(match m.file_type {
+                rootfs::FileType::Regular => Target::File(m.size),
+                rootfs::FileType::Directory => Target::Dir,
+                rootfs::FileType::CharDevice if path == "/dev/null" => Target::Null,
+                _ => Target::Other,
+            }),
+            // A loop or a file used as a directory: nothing systemd reads.
+            Err(rootfs::Error::Io { .. } | rootfs::Error::LinkLoop { .. }) => Ok(Target::Missing),
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        match self.root.read_file(Self::rel(path), self.budget) {
+            Ok(Some(b)) => Ok(b),
+            Ok(None) => Err(FsError(format!("{}: not found", self.display(path)))),
+            Err(e) => Err(self.fail(&e)),
+        }
+    }
+
+    fn display(&self, path: &str) -> String {
+        self.root.shown(Self::rel(path)).display().to_string()
     }
 }
 

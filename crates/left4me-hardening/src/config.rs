@@ -578,8 +578,12 @@ mod tests {
                 "invalid drop-in name",
             ),
             (
-                "[[waivers]]\nlint = \"x\"\nprofile = \"db\"\nreason = \"r\"\n",
+                "[[waivers]]\nlint = \"path-hidden\"\nprofile = \"db\"\nreason = \"r\"\n",
                 "line 3, column 11: unknown profile \"db\"",
+            ),
+            (
+                "[[waivers]]\nlint = \"no-such-lint\"\nreason = \"r\"\n",
+                "line 2, column 8: unknown lint id \"no-such-lint\": expected one of mdwx-text-relocations",
             ),
             (
                 "[server]\ntraits = [\"flying\"]\n",

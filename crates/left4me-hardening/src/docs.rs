@@ -66,7 +66,7 @@ pub fn directives_markdown() -> String {
     let _ = writeln!(
         out,
         "Generated from the directive registry (`crates/dropin/src/directive.rs`), the value \
-         types and the lint registry (`crates/left4me-hardening/src/lint.rs`); do not edit. \
+         types and the lint registry (`crates/left4me-hardening/src/lint/mod.rs`); do not edit. \
          Regenerate with `{REGENERATE}`."
     );
     let _ = writeln!(out);

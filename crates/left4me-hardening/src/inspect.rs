@@ -441,3 +441,73 @@ pub fn lint(host: &Host, fs: &dyn Fs, unit: &str, traits: &[Trait]) -> UnitLint 
         no_traits: traits.is_empty(),
     }
 }
+
+/// The directory units and drop-ins given as files are laid out in.
+const FILES_DIR: &str = "/etc/systemd/system";
+
+/// Lints drop-in files given by path (as installed or hand-written): each
+/// file's `NAME.service.d/` directory says which unit it is for; `bases`
+/// (base unit files, by file name) lie underneath. The files are laid out
+/// as a unit directory and each unit loaded as systemd would: an instance
+/// reads its template's files too (a file of the same name in the instance
+/// directory replacing the template's), and a template without one of its
+/// instances among the files is linted on its own (`%i` kept). Files
+/// outside a `.d` directory count for the one base unit given, or
+/// otherwise for a unit of their own.
+pub fn lint_files(
+    host: &Host,
+    files: &[(String, Vec<u8>)],
+    bases: &[(String, Vec<u8>)],
+    traits: &[Trait],
+) -> Result<Vec<UnitLint>> {
+    let mut fs = load::MemFs::new();
+    let mut units: BTreeSet<String> = BTreeSet::new();
+    let mut base_names = Vec::new();
+    for (path, bytes) in bases {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if load::unit_name_kind(name).is_none() {
+            return Err(Error::Show(format!(
+                "base unit {path}: {name:?} is not a unit file name"
+            )));
+        }
+        let at = format!("{FILES_DIR}/{name}");
+        fs.file(&at, bytes.clone()).show_as(&at, path);
+        base_names.push(name.to_owned());
+    }
+    let loose_unit = match base_names.as_slice() {
+        [one] => one.clone(),
+        _ => "unnamed.service".to_owned(),
+    };
+    for (path, bytes) in files {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        let dir_unit = path
+            .rsplit('/')
+            .nth(1)
+            .and_then(|d| d.strip_suffix(".d"))
+            .filter(|u| load::unit_name_kind(u).is_some());
+        let unit = dir_unit.map_or_else(|| loose_unit.clone(), str::to_owned);
+        let at = format!("{FILES_DIR}/{unit}.d/{name}");
+        fs.file(&at, bytes.clone()).show_as(&at, path);
+        units.insert(unit);
+    }
+    for b in &base_names {
+        if !units
+            .iter()
+            .any(|u| u == b || load::template_of(u).as_deref() == Some(b.as_str()))
+        {
+            return Err(Error::Show(format!(
+                "base unit {b} applies to none of the drop-ins: its file name must be the unit of \
+                 their NAME.service.d directory (or its template)"
+            )));
+        }
+    }
+    // A template is linted with each of its instances instead.
+    let linted: Vec<&String> = units
+        .iter()
+        .filter(|u| !units.iter().any(|i| load::template_of(i).as_deref() == Some(u.as_str())))
+        .collect();
+    Ok(linted
+        .into_iter()
+        .map(|u| lint(host, &fs, u, traits))
+        .collect())
+}

@@ -288,13 +288,13 @@ impl<'a> Subject<'a> {
         self.traits.contains(&t)
     }
 
-    /// The values of an untyped `[Service]` key, specifiers expanded for
-    /// the unit where systemd would expand them.
-    fn raw(&self, key: &str) -> Vec<String> {
+    /// The values of an untyped `[Service]` key as written, each with its
+    /// specifiers expanded for the unit as systemd expands them.
+    fn raw(&self, key: &str) -> Vec<(String, String)> {
         self.effective
             .service_values(key)
             .iter()
-            .map(|v| self.effective.expand(v).unwrap_or_else(|| v.clone()))
+            .map(|v| (v.clone(), self.effective.expand(v).unwrap_or_else(|| v.clone())))
             .collect()
     }
 }

@@ -178,8 +178,8 @@ impl Lint for PathHidden {
     fn check(&self, s: &Subject<'_>, out: &mut Vec<Finding>) {
         let view = View::of(s);
         for key in EXEC_KEYS {
-            for text in s.raw(key) {
-                let cmd = Command::parse(&text);
+            for (text, expanded) in s.raw(key) {
+                let cmd = Command::parse(&expanded);
                 if cmd.outside {
                     continue;
                 }
@@ -215,10 +215,10 @@ impl Lint for PathHidden {
                 });
             }
         }
-        if let Some(text) = s.raw("WorkingDirectory").last() {
-            let (optional, rest) = match text.strip_prefix('-') {
+        if let Some((text, expanded)) = s.raw("WorkingDirectory").last() {
+            let (optional, rest) = match expanded.strip_prefix('-') {
                 Some(rest) => (true, rest),
-                None => (false, text.as_str()),
+                None => (false, expanded.as_str()),
             };
             let Some(path) = absolute(rest) else { return };
             let Some(h) = view.hidden_by(&path) else {

@@ -9,9 +9,8 @@ mod snapshots;
 
 use std::path::Path;
 
-use dropin::diff::{LineTag, UnifiedDiff, semantic};
-use dropin::parse::{Key, service_assignments};
-use dropin::{Change, Directive, Effective, Instance, RenderOptions, UnitFile};
+use dropin::diff::{Delta, LineTag, UnifiedDiff};
+use dropin::{Directive, Effective, Instance, RenderOptions};
 use left4me_hardening::{Host, ProfileKind, config};
 
 const EXAMPLE: &str = concat!(
@@ -27,7 +26,9 @@ fn text(host: &Host, kind: ProfileKind, instance: Option<&str>) -> String {
 }
 
 fn effective(text: &str) -> Effective {
-    Effective::from_reads(&service_assignments(&UnitFile::parse("t", text).unwrap()).unwrap())
+    let mut e = Effective::new("left4me-server@1.service");
+    e.read("t", text.as_bytes());
+    e
 }
 
 /// The lines removed and added from `old` to `new`.
@@ -94,21 +95,16 @@ reason = "the host's chrony runs in this unit"
                 "# ProtectClock= removed by host config: the host's chrony runs in this unit",
             ]
         );
-        let changes = semantic(&effective(&old), &effective(&new));
-        let keys: Vec<&Key> = changes
-            .iter()
-            .map(|c| match c {
-                Change::Added(k, _) | Change::Removed(k, _) | Change::Changed(k, _, _) => k,
-            })
-            .collect();
+        let changes = effective(&old).changes(&effective(&new));
+        let keys: Vec<Option<Directive>> = changes.iter().map(|c| c.directive).collect();
         assert_eq!(
             keys,
             [
-                &Key::Known(Directive::BindReadOnlyPaths),
-                &Key::Known(Directive::ProtectClock)
+                Some(Directive::BindReadOnlyPaths),
+                Some(Directive::ProtectClock)
             ]
         );
-        assert!(matches!(changes[1], Change::Removed(..)));
+        assert_eq!(changes[1].delta, Delta::Removed("yes".to_owned()), "{changes:?}");
     }
     // The other profiles are untouched.
     for kind in [ProfileKind::Web, ProfileKind::Sysctl] {

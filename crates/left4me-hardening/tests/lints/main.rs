@@ -4,9 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use dropin::{Composed, Directive, Instance, Layer, Provenance, RenderOptions, UnitFile};
-use left4me_hardening::lint::files::{self, Source};
-use left4me_hardening::lint::{self, Severity};
+use dropin::{Composed, Directive, Instance, Layer, Provenance, RenderOptions};
+use left4me_hardening::inspect;
+use left4me_hardening::lint::{self, LintId, Severity};
 use left4me_hardening::{Content, Error, Host, ProfileKind, Waiver};
 
 const SERVER_UNIT: &str = include_str!("../fixtures/units/left4me-server@.service");
@@ -66,7 +66,7 @@ fn mdwx_on_the_server_is_refused_naming_the_lint_and_test6() {
 fn a_written_waiver_lets_it_through_as_a_comment() {
     let mut host = with_mdwx();
     host.waivers.push(Waiver {
-        lint: "mdwx-text-relocations".to_owned(),
+        lint: LintId::MdwxTextRelocations,
         profile: Some(ProfileKind::Web),
         reason: "wrong profile".to_owned(),
         origin: "host config".to_owned(),
@@ -76,7 +76,7 @@ fn a_written_waiver_lets_it_through_as_a_comment() {
             .is_err()
     );
     host.waivers.push(Waiver {
-        lint: "mdwx-text-relocations".to_owned(),
+        lint: LintId::MdwxTextRelocations,
         profile: Some(ProfileKind::Server),
         reason: "srcds rebuilt without text relocations\nBogus=1".to_owned(),
         origin: "host config".to_owned(),
@@ -96,7 +96,7 @@ fn a_written_waiver_lets_it_through_as_a_comment() {
     // A waiver for every profile works too.
     let mut host = with_mdwx();
     host.waivers.push(Waiver {
-        lint: "mdwx-text-relocations".to_owned(),
+        lint: LintId::MdwxTextRelocations,
         profile: None,
         reason: "everywhere".to_owned(),
         origin: "host config".to_owned(),
@@ -118,11 +118,11 @@ fn the_standard_profiles_pass_their_own_lints() {
     // namespace: its ProtectProc= does not hide srcds (Test 5's finding).
     // The web profile waives it, with the reason, as data.
     let web = host.lint(ProfileKind::Web, None).unwrap();
-    let ids: Vec<(&str, Severity)> = web.iter().map(|f| (f.lint, f.severity)).collect();
-    assert_eq!(ids, [(lint::HIDEPID_SAME_UID, Severity::Warning)]);
+    let ids: Vec<(LintId, Severity)> = web.iter().map(|f| (f.lint, f.severity)).collect();
+    assert_eq!(ids, [(LintId::HidepidSameUid, Severity::Warning)]);
     assert_eq!(host.warnings(ProfileKind::Web, None).unwrap(), []);
     let waiver = host
-        .waiver(Some(ProfileKind::Web), lint::HIDEPID_SAME_UID)
+        .waiver(Some(ProfileKind::Web), LintId::HidepidSameUid)
         .unwrap();
     assert_eq!(waiver.origin, "profile web");
 }
@@ -133,7 +133,7 @@ fn a_waived_warning_is_no_longer_printed_but_rendered() {
     host.waivers.clear();
     assert_eq!(host.warnings(ProfileKind::Web, None).unwrap().len(), 1);
     host.waivers.push(Waiver {
-        lint: "hidepid-same-uid".to_owned(),
+        lint: LintId::HidepidSameUid,
         profile: Some(ProfileKind::Web),
         reason: "gunicorn is the trusted side".to_owned(),
         origin: "host config".to_owned(),
@@ -219,38 +219,35 @@ fn a_newer_value_is_named_with_its_value() {
         err,
         "systemd 256 does not know: PrivateUsers=identity (systemd 257), PrivatePIDs= (systemd 257)"
     );
-    let errors = host
+    let too_new: Vec<String> = host
         .profile(ProfileKind::Server)
         .composed()
         .unwrap()
-        .check_version(256)
-        .unwrap_err();
+        .too_new(256)
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(
-        errors[0].to_string(),
-        "PrivateUsers=identity needs systemd 257, but the target is systemd 256"
-    );
-    assert_eq!(
-        errors[1].to_string(),
-        "PrivatePIDs= needs systemd 257, but the target is systemd 256"
+        too_new,
+        [
+            "PrivateUsers=identity (systemd 257)",
+            "PrivatePIDs= (systemd 257)"
+        ]
     );
 }
 
-fn source(path: &str, text: &str) -> Source {
-    Source {
-        path: path.to_owned(),
-        file: UnitFile::parse(path, text).unwrap(),
-    }
+fn source(path: &str, text: &str) -> (String, Vec<u8>) {
+    (path.to_owned(), text.as_bytes().to_vec())
 }
 
-fn lint_files(sources: &[Source], base: Option<(&str, &str)>) -> Vec<lint::Finding> {
+fn lint_files(sources: &[(String, Vec<u8>)], base: Option<(&str, &str)>) -> Vec<lint::Finding> {
     let host = Host::standard().unwrap();
-    let base = base.map(|(n, t)| UnitFile::parse(n, t).unwrap());
-    let mut out = Vec::new();
-    for t in files::targets(sources).unwrap() {
-        let (_, traits) = files::profile_of(&host, t.unit.as_ref().unwrap()).unwrap();
-        out.extend(t.check(base.as_ref(), traits).unwrap());
-    }
-    out
+    let bases: Vec<(String, Vec<u8>)> = base.iter().map(|(n, t)| source(n, t)).collect();
+    inspect::lint_files(&host, sources, &bases, &[])
+        .unwrap()
+        .into_iter()
+        .flat_map(|u| u.findings.into_iter().map(|(f, _)| f))
+        .collect()
 }
 
 #[test]
@@ -262,9 +259,9 @@ fn the_plans_original_test7_trips_the_i386_lint() {
         )],
         Some(("left4me-server@.service", SERVER_UNIT)),
     );
-    let ids: Vec<&str> = f.iter().map(|f| f.lint).collect();
+    let ids: Vec<LintId> = f.iter().map(|f| f.lint).collect();
     // Before the Results' amendments: native alone, no PrivatePIDs=.
-    assert_eq!(ids, [lint::I386_NATIVE_ONLY, lint::HIDEPID_SAME_UID]);
+    assert_eq!(ids, [LintId::I386NativeOnly, LintId::HidepidSameUid]);
 }
 
 #[test]
@@ -273,8 +270,8 @@ fn the_plans_test10_passes_the_web_lints_but_the_hidepid_warning() {
         &[source("left4me-web.service.d/test-10-web.conf", TEST10)],
         Some(("left4me-web.service", WEB_UNIT)),
     );
-    let ids: Vec<&str> = f.iter().map(|f| f.lint).collect();
-    assert_eq!(ids, [lint::HIDEPID_SAME_UID]);
+    let ids: Vec<LintId> = f.iter().map(|f| f.lint).collect();
+    assert_eq!(ids, [LintId::HidepidSameUid]);
 }
 
 #[test]
@@ -292,7 +289,7 @@ fn our_rendered_files_on_the_real_base_units_are_clean() {
         vec![source(&instance.path, &instance.text)],
     ] {
         let f = lint_files(&sources, Some(("left4me-server@.service", SERVER_UNIT)));
-        assert_eq!(f, [], "{}", sources[0].path);
+        assert_eq!(f, [], "{}", sources[0].0);
     }
     // Both as written: the instance file replaces the template's, by design.
     let f = lint_files(
@@ -302,8 +299,8 @@ fn our_rendered_files_on_the_real_base_units_are_clean() {
         ],
         Some(("left4me-server@.service", SERVER_UNIT)),
     );
-    let ids: Vec<(&str, Severity)> = f.iter().map(|f| (f.lint, f.severity)).collect();
-    assert_eq!(ids, [(lint::INSTANCE_REPLACES_TEMPLATE, Severity::Note)]);
+    let ids: Vec<(LintId, Severity)> = f.iter().map(|f| (f.lint, f.severity)).collect();
+    assert_eq!(ids, [(LintId::InstanceReplacesTemplate, Severity::Note)]);
     let web = host
         .generate(ProfileKind::Web, None, RenderOptions::default())
         .unwrap();
@@ -311,8 +308,8 @@ fn our_rendered_files_on_the_real_base_units_are_clean() {
         &[source(&web.path, &web.text)],
         Some(("left4me-web.service", WEB_UNIT)),
     );
-    let ids: Vec<&str> = f.iter().map(|f| f.lint).collect();
-    assert_eq!(ids, [lint::HIDEPID_SAME_UID]);
+    let ids: Vec<LintId> = f.iter().map(|f| f.lint).collect();
+    assert_eq!(ids, [LintId::HidepidSameUid]);
 }
 
 #[test]
@@ -340,7 +337,7 @@ fn hiding_the_game_from_the_base_unit_is_an_error() {
     assert_eq!(f.len(), 2, "{shown:#?}");
     assert_eq!(
         (f[0].lint, f[0].severity),
-        (lint::PATH_HIDDEN, Severity::Error)
+        (LintId::PathHidden, Severity::Error)
     );
     assert!(
         shown[0].contains("ExecStart=/var/lib/left4me/runtime/%i/merged/srcds_run"),
@@ -355,6 +352,6 @@ fn hiding_the_game_from_the_base_unit_is_an_error() {
     // WorkingDirectory=- is optional: a warning.
     assert_eq!(
         (f[1].lint, f[1].severity),
-        (lint::PATH_HIDDEN, Severity::Warning)
+        (LintId::PathHidden, Severity::Warning)
     );
 }

@@ -8,8 +8,7 @@
 #[path = "../support/snapshots.rs"]
 mod snapshots;
 
-use dropin::parse::service_assignments;
-use dropin::{Effective, Instance, RenderOptions, UnitFile};
+use dropin::{Effective, Instance, RenderOptions};
 use left4me_hardening::output::{self, Generated};
 use left4me_hardening::{Host, ProfileKind};
 
@@ -24,10 +23,21 @@ fn generate(kind: ProfileKind, instance: Option<&str>) -> Generated {
         .unwrap()
 }
 
-fn effective(name: &str, text: &str) -> Effective {
-    let file = UnitFile::parse(name, text).unwrap();
-    Effective::from_reads(&service_assignments(&file).unwrap())
+/// What systemd holds for `unit` reading `text` (named `name`); nothing
+/// in it may make systemd complain.
+fn effective_of(unit: &str, name: &str, text: &str) -> Effective {
+    let mut e = Effective::new(unit);
+    e.read(name, text.as_bytes());
+    assert_eq!(e.diagnostics(), &[], "{name}");
+    e
 }
+
+fn effective(name: &str, text: &str) -> Effective {
+    effective_of(UNIT, name, text)
+}
+
+/// The unit the comparisons read files for.
+const UNIT: &str = "left4me-server@1.service";
 
 /// Test 7's drop-in as the plan wrote it, with the two amendments of its
 /// Results section applied, for one instance.
@@ -64,7 +74,11 @@ fn server_template_keeps_the_specifier() {
         "\nSystemCallArchitectures=native\n",
         "\nSystemCallArchitectures=native x86\n",
     ) + "PrivatePIDs=true\n";
-    assert_eq!(effective("ours", &ours.text), effective("plan", &want));
+    let template = "left4me-server@.service";
+    assert_eq!(
+        effective_of(template, "ours", &ours.text),
+        effective_of(template, "plan", &want)
+    );
     assert!(
         ours.text
             .contains("BindPaths=/var/lib/left4me/runtime/%i\n")

@@ -9,8 +9,7 @@
 #[path = "../support/snapshots.rs"]
 mod snapshots;
 
-use dropin::parse::service_assignments;
-use dropin::{Effective, Instance, RenderOptions, UnitFile};
+use dropin::{Effective, Instance, RenderOptions};
 use left4me_hardening::output::{self, Generated};
 use left4me_hardening::{Host, ProfileKind, config};
 use serde_json::Value as Json;
@@ -69,9 +68,14 @@ fn reactor_render(unit: &Json) -> String {
     out
 }
 
+/// The unit the comparisons read files for.
+const UNIT: &str = "left4me-server@1.service";
+
 fn effective(name: &str, text: &str) -> Effective {
-    let file = UnitFile::parse(name, text).unwrap();
-    Effective::from_reads(&service_assignments(&file).unwrap())
+    let mut e = Effective::new(UNIT);
+    e.read(name, text.as_bytes());
+    assert_eq!(e.diagnostics(), &[], "{name}");
+    e
 }
 
 /// Every drop-in a host produces: template, instances 1 and 2, web.
@@ -125,7 +129,7 @@ fn assert_contract(host: &Host) {
         assert_eq!(theirs, ours, "{name}");
         assert_eq!(
             theirs,
-            Effective::of(g.composed.as_ref().unwrap()),
+            Effective::of(g.composed.as_ref().unwrap(), UNIT),
             "{name}"
         );
     }
