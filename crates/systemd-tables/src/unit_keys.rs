@@ -81,6 +81,94 @@ const LVALUE_ROLES: &[(&str, bool, &str)] = &[
     ),
 ];
 
+/// Parsers that write only part of the field their data argument names
+/// (bits of `syslog_priority`): their keys keep separate storage ids.
+const PARTIAL_WRITERS: &[&str] = &["config_parse_log_facility", "config_parse_log_level"];
+
+/// Different parsers writing the same field, checked in the C: they share
+/// the storage (an empty `Condition*=` of either kind resets the whole
+/// condition list; `OnFailureIsolate=` and `OnFailureJobMode=` both set the
+/// job mode; `[Service] RebootArgument=` is the old spelling of the
+/// `[Unit]` one). Any other sharing makes the generator fail until it is
+/// classified here or in [`PARTIAL_WRITERS`].
+const SHARED_ACROSS_PARSERS: &[&[&str]] = &[
+    &[
+        "config_parse_unit_condition_path",
+        "config_parse_unit_condition_string",
+    ],
+    &["config_parse_job_mode", "config_parse_job_mode_isolate"],
+    &[
+        "config_parse_reboot_parameter",
+        "config_parse_unit_string_printf",
+    ],
+];
+
+/// Classifications read off the C where the patterns fall short: (parser,
+/// what the patterns say, what the C does, why). The generator fails when
+/// the patterns stop saying what is recorded here, so a changed parser is
+/// reviewed again.
+const REVIEWED: &[(&str, (Empty, Repeat), (Empty, Repeat), &str)] = &[
+    (
+        "config_parse_capability_set",
+        (Empty::ToValueParser, Repeat::Accumulates),
+        (Empty::Resets, Repeat::MergesByPolarity),
+        "\"\" parses to the empty set and replaces the value: for CapabilityBoundingSet= that \
+         is no capabilities at all, not the default (all); \"~\" alone sets all. An \
+         assignment over an unset value replaces it; later ones OR in (or with ~ remove) \
+         their capabilities",
+    ),
+    (
+        "config_parse_syscall_filter",
+        (Empty::Resets, Repeat::Accumulates),
+        (Empty::Resets, Repeat::MergesByPolarity),
+        "the first assignment after a reset picks allow-list (plain, with @default added) or \
+         deny-list (~); later assignments add names of the same polarity and remove names of \
+         the other",
+    ),
+    (
+        "config_parse_syscall_log",
+        (Empty::Resets, Repeat::Accumulates),
+        (Empty::Resets, Repeat::MergesByPolarity),
+        "like SystemCallFilter=, without @default",
+    ),
+    (
+        "config_parse_address_families",
+        (Empty::Resets, Repeat::Accumulates),
+        (Empty::Resets, Repeat::MergesByPolarity),
+        "the first assignment after a reset picks allow-list or deny-list (~); later ones add \
+         families of the same polarity and remove the other's; `none` empties the set in \
+         allow-list mode",
+    ),
+    (
+        "config_parse_restrict_namespaces",
+        (Empty::Resets, Repeat::LastWins),
+        (Empty::Resets, Repeat::MergesByPolarity),
+        "empty resets to the default (unrestricted); yes/no replace everything; a list over \
+         the default replaces it (~list: all but those), later lists add (or with ~ remove) \
+         allowed namespaces",
+    ),
+    (
+        "config_parse_delegate",
+        (Empty::Resets, Repeat::Accumulates),
+        (Empty::Other, Repeat::Accumulates),
+        "empty means Delegate=yes with no controllers; a boolean replaces everything; a \
+         controller list turns delegation on and adds to the controllers",
+    ),
+    (
+        "config_parse_environ",
+        (Empty::Resets, Repeat::Accumulates),
+        (Empty::Resets, Repeat::Accumulates),
+        "a later assignment of the same variable replaces the earlier one",
+    ),
+    (
+        "config_parse_exec",
+        (Empty::Resets, Repeat::Accumulates),
+        (Empty::Resets, Repeat::Accumulates),
+        "commands accumulate; more than one ExecStart= is refused at load time unless \
+         Type=oneshot",
+    ),
+];
+
 /// How a key is handled by the manager.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
@@ -116,7 +204,9 @@ pub struct Key {
     pub documented: bool,
     /// Storage id: keys with the same id write the same field.
     pub storage: String,
-    /// Undocumented key sharing its storage with a documented one.
+    /// `Section.Key` this key is another spelling of: an undocumented key
+    /// sharing its storage with a documented one, or a `[Service]` key
+    /// that is the old place of a `[Unit]` one.
     pub alias_of: Option<String>,
 }
 
@@ -225,6 +315,10 @@ pub enum Repeat {
     LastWins,
     /// It adds to the value.
     Accumulates,
+    /// The first assignment (after a reset) picks allow- or deny-list mode
+    /// (`~`); later ones add items of the same polarity and remove items of
+    /// the other.
+    MergesByPolarity,
     /// Not recognised from the C.
     Unknown,
 }
@@ -246,12 +340,17 @@ pub struct Parser {
     pub repeat: Repeat,
     /// The calls that made `repeat` what it is.
     pub repeat_evidence: Vec<String>,
+    /// The parser it hands the (specifier-expanded) value to, if any; its
+    /// classification fills in what this body leaves open.
+    pub delegates_to: Option<String>,
     /// Calls a `unit_*printf*` function: expands `%` specifiers.
     pub specifiers: bool,
     /// Picks storage by `ltype` (`[ltype]`, `+= ltype`).
     pub indexes_by_ltype: bool,
     /// Compares `lvalue`.
     pub compares_lvalue: bool,
+    /// The note of a reviewed classification (see `REVIEWED`).
+    pub review: Option<String>,
 }
 
 /// Reads every parser the keys use, and fills in the keys' storage ids.
@@ -262,6 +361,23 @@ pub fn parsers(src: &Path, keys: &mut [Key]) -> Result<Vec<Parser>> {
     let mut out = Vec::new();
     for name in names {
         out.push(parser(name, &sources, &macros)?);
+    }
+    for (name, mechanical, reviewed, note) in REVIEWED {
+        let Some(p) = out.iter_mut().find(|p| p.name == *name) else {
+            continue;
+        };
+        if (p.empty, p.repeat) != *mechanical {
+            return Err(Error::shape(
+                &p.file,
+                *name,
+                format!(
+                    "the patterns now read ({:?}, {:?}), not {mechanical:?}: review REVIEWED",
+                    p.empty, p.repeat
+                ),
+            ));
+        }
+        (p.empty, p.repeat) = *reviewed;
+        p.review = Some((*note).to_owned());
     }
     let unclassified: BTreeSet<&str> = out
         .iter()
@@ -284,8 +400,14 @@ pub fn parsers(src: &Path, keys: &mut [Key]) -> Result<Vec<Parser>> {
             continue;
         };
         let info = out.iter().find(|x| x.name == p);
-        let mut id = format!("{p}:{}", k.data);
-        if info.is_some_and(|i| i.indexes_by_ltype) {
+        // A data argument naming a field is the storage; a whole context
+        // (or none) is not: the parser picks the field itself.
+        let mut id = if whole_context(&k.data) || PARTIAL_WRITERS.contains(&p) {
+            format!("{p}:{}", k.data)
+        } else {
+            k.data.clone()
+        };
+        if info.is_some_and(|i| i.indexes_by_ltype) || (k.data == "0" && k.ltype != "0") {
             let _ = write!(id, "[{}]", k.ltype);
         }
         if info.is_some_and(|i| i.compares_lvalue) {
@@ -308,18 +430,55 @@ pub fn parsers(src: &Path, keys: &mut [Key]) -> Result<Vec<Parser>> {
         }
         k.storage = id;
     }
-    let snapshot: Vec<(String, String, bool)> = keys
+    let mut writers: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for k in keys.iter() {
+        if let Some(p) = k.parser.as_deref()
+            && k.kind == KeyKind::Parsed
+            && !whole_context(&k.data)
+            && !PARTIAL_WRITERS.contains(&p)
+        {
+            writers.entry(k.data.as_str()).or_default().insert(p);
+        }
+    }
+    for (data, parsers) in &writers {
+        if parsers.len() > 1
+            && !SHARED_ACROSS_PARSERS
+                .iter()
+                .any(|set| parsers.iter().all(|p| set.contains(p)))
+        {
+            return Err(Error::shape(
+                GPERF,
+                *data,
+                format!(
+                    "written by several parsers ({}): classify them in SHARED_ACROSS_PARSERS \
+                     or PARTIAL_WRITERS",
+                    parsers.iter().copied().collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        }
+    }
+    let snapshot: Vec<(String, String, String, bool)> = keys
         .iter()
-        .map(|k| (k.name.clone(), k.storage.clone(), k.documented))
+        .map(|k| {
+            (
+                k.section.clone(),
+                k.name.clone(),
+                k.storage.clone(),
+                k.documented,
+            )
+        })
         .collect();
     for k in keys.iter_mut() {
-        if k.documented {
-            continue;
-        }
+        // An undocumented key sharing its storage with a documented one, or
+        // a [Service] key that is the old spelling of the [Unit] one.
         k.alias_of = snapshot
             .iter()
-            .find(|(n, s, d)| *d && *s == k.storage && *n != k.name)
-            .map(|(n, ..)| n.clone());
+            .find(|(sec, n, st, d)| {
+                *st == k.storage
+                    && ((!k.documented && *d && *n != k.name)
+                        || (k.section == "Service" && sec == "Unit" && *n == k.name))
+            })
+            .map(|(sec, n, ..)| format!("{sec}.{n}"));
     }
     Ok(out)
 }
@@ -430,6 +589,15 @@ fn parser(
     sources: &[(String, String)],
     macros: &BTreeMap<String, (Vec<String>, String)>,
 ) -> Result<Parser> {
+    parser_at(name, sources, macros, 0)
+}
+
+fn parser_at(
+    name: &str,
+    sources: &[(String, String)],
+    macros: &BTreeMap<String, (Vec<String>, String)>,
+    depth: usize,
+) -> Result<Parser> {
     let mut found: Option<(String, String, Option<String>)> = None;
     for (file, t) in sources {
         if let Some(body) = function_body(t, name) {
@@ -459,6 +627,8 @@ fn parser(
                 b = b.replace(&format!("{p}##"), a);
                 b = replace_word(&b, p, a);
             }
+            // DEFINE_CONFIG_PARSE_ENUM is DEFINE_CONFIG_PARSE_ENUM_FULL(...).
+            let b = expand_nested(&b, macros, file)?;
             found = Some((file.clone(), b, Some(mac.to_owned())));
             break;
         }
@@ -473,11 +643,34 @@ fn parser(
             "parser function not found",
         ));
     };
-    let (empty, empty_branch) = classify_empty(&body);
-    let (repeat, repeat_evidence) = classify_repeat(&body, empty_branch.as_deref());
-    let specifiers = body
+    let (mut empty, mut empty_branch) = classify_empty(&body);
+    let (mut repeat, mut repeat_evidence) = classify_repeat(&body, empty_branch.as_deref());
+    let mut specifiers = body
         .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
         .any(|w| w.starts_with("unit_") && w.contains("printf"));
+    // `return config_parse_string(..., k, data, userdata);` after turning
+    // rvalue into k: the delegate decides what is stored.
+    let delegates_to = body
+        .split("return config_parse_")
+        .nth(1)
+        .and_then(|r| r.split('(').next())
+        .map(|r| format!("config_parse_{}", r.trim()))
+        .filter(|d| d != name && d.bytes().all(text::is_ident));
+    if let Some(d) = &delegates_to {
+        if depth > 3 {
+            return Err(Error::shape(&file, name, "delegation too deep"));
+        }
+        let inner = parser_at(d, sources, macros, depth + 1)?;
+        if empty_branch.is_none() {
+            empty = inner.empty;
+            empty_branch = inner.empty_branch.clone();
+        }
+        if repeat == Repeat::Unknown {
+            repeat = inner.repeat;
+            repeat_evidence = inner.repeat_evidence.clone();
+        }
+        specifiers |= inner.specifiers;
+    }
     let squeezed: String = body.split_whitespace().collect();
     let indexes_by_ltype = squeezed.contains("[ltype]") || squeezed.contains("+=ltype");
     let compares_lvalue = [
@@ -499,10 +692,49 @@ fn parser(
         empty_branch,
         repeat,
         repeat_evidence,
+        delegates_to,
         specifiers,
         indexes_by_ltype,
         compares_lvalue,
+        review: None,
     })
+}
+
+/// Expands a `DEFINE_CONFIG_PARSE*` body that is itself another
+/// `DEFINE_CONFIG_PARSE*` invocation.
+fn expand_nested(
+    body: &str,
+    macros: &BTreeMap<String, (Vec<String>, String)>,
+    file: &str,
+) -> Result<String> {
+    let t = body.trim();
+    let Some(open) = t.find('(') else {
+        return Ok(body.to_owned());
+    };
+    let Some((params, inner)) = macros.get(&t[..open]) else {
+        return Ok(body.to_owned());
+    };
+    let (args, _) = balanced(t, open, file, &t[..open])?;
+    let args = split_top_level(args);
+    if args.len() != params.len() {
+        return Err(Error::shape(file, &t[..open], "argument count"));
+    }
+    let mut b = inner.clone();
+    for (p, a) in params.iter().zip(&args) {
+        b = b
+            .replace(&format!("{p}##"), a)
+            .replace(&format!("##{p}"), a);
+        b = replace_word(&b, p, a);
+    }
+    expand_nested(&b, macros, file)
+}
+
+/// `0`, or a data argument naming a whole context structure.
+fn whole_context(data: &str) -> bool {
+    data == "0"
+        || ["exec_context)", "cgroup_context)", "kill_context)"]
+            .iter()
+            .any(|c| data.ends_with(c))
 }
 
 fn replace_word(text: &str, word: &str, with: &str) -> String {
@@ -517,12 +749,16 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
     out
 }
 
-/// Finds the `if (isempty(rvalue))` branch and classifies it.
+/// Finds the `if (isempty(rvalue) ...)` branch and classifies it.
 fn classify_empty(body: &str) -> (Empty, Option<String>) {
-    let Some(at) = body.find("if (isempty(rvalue))") else {
+    let Some(at) = body.find("if (isempty(rvalue)") else {
         return (Empty::ToValueParser, None);
     };
-    let after = &body[at + "if (isempty(rvalue))".len()..];
+    let open = at + "if ".len();
+    let Ok((_, cond_end)) = balanced(body, open, "", "") else {
+        return (Empty::Other, None);
+    };
+    let after = &body[cond_end..];
     let trimmed = after.trim_start();
     let branch = if trimmed.starts_with('{') {
         let open = after.len() - trimmed.len();
@@ -581,27 +817,33 @@ const ACCUMULATE: &[&str] = &[
     "unit_add_dependency_by_name",
     "unit_add_mounts_for",
     "seccomp_parse_syscall_filter",
-    "in_addr_prefixes_reduce",
-    "config_parse_in_addr_prefixes",
+    "in_addr_prefix_add",
     "iovec_append",
     "|=",
     "memcpy(",
 ];
 
-/// Calls and statements that replace a value.
+/// Statements that replace a value (matched at the start of a statement).
 const REPLACE: &[&str] = &[
-    "free_and_replace",
-    "free_and_strdup",
-    "*b = r",
-    "*i = r",
-    "*i = x",
+    "*b = r;",
+    "*i = r;",
+    "*i = x;",
     "*t = ",
-    "*m = ",
     "*s = ",
-    "*u = ",
     "*usec = ",
     "*nsec = ",
     "*value = ",
+    "*capability_set = ",
+];
+
+/// Calls that replace a value (including the `DEFINE_CONFIG_PARSE_PTR`
+/// shape `r = parser(rvalue, i);`).
+const REPLACE_CALLS: &[&str] = &[
+    "free_and_replace(",
+    "free_and_strdup(",
+    "free_and_strdup_warn(",
+    "(rvalue, i);",
+    "(rvalue, t);",
 ];
 
 fn classify_repeat(body: &str, empty_branch: Option<&str>) -> (Repeat, Vec<String>) {
@@ -616,7 +858,12 @@ fn classify_repeat(body: &str, empty_branch: Option<&str>) -> (Repeat, Vec<Strin
         .collect();
     let rep: Vec<String> = REPLACE
         .iter()
-        .filter(|p| rest.contains(*p))
+        .filter(|p| {
+            ["; ", "{ ", "} "]
+                .iter()
+                .any(|start| rest.contains(&format!("{start}{p}")))
+        })
+        .chain(REPLACE_CALLS.iter().filter(|p| rest.contains(*p)))
         .map(|p| (*p).to_owned())
         .collect();
     match (acc.is_empty(), rep.is_empty()) {
@@ -627,7 +874,18 @@ fn classify_repeat(body: &str, empty_branch: Option<&str>) -> (Repeat, Vec<Strin
             all.extend(rep);
             (Repeat::Unknown, all)
         }
-        (true, true) => (Repeat::Unknown, Vec::new()),
+        (true, true) => {
+            // Only plain field stores (`c->nice = n;`): the last one wins.
+            let stores = rest
+                .split([';', '{', '}'])
+                .map(str::trim)
+                .any(|st| st.starts_with("c->") && st.contains(" = "));
+            if stores {
+                (Repeat::LastWins, vec!["c->field = value".to_owned()])
+            } else {
+                (Repeat::Unknown, Vec::new())
+            }
+        }
     }
 }
 
@@ -648,8 +906,10 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
              Debian's build features (HAVE_SECCOMP, HAVE_PAM, HAVE_SELINUX, HAVE_APPARMOR, \
              ENABLE_SMACK all on). `[Install]` keys have no parser: the manager ignores them \
              when it loads a unit; `systemctl enable` reads them (src/shared/install.c).",
-            "Storage ids are `parser:data`, plus `[ltype]` when the parser indexes by ltype \
-             and `<Key>` when it picks the field by the key name. The merge classification of \
+            "Storage ids are the data argument when it names a field, `parser:data` when it \
+             names a whole context (the parser picks the field) or is 0, plus `[ltype]` when \
+             the parser indexes by ltype (or has no data argument) and `<Key>` when it picks \
+             the field by the key name. The merge classification of \
              each parser is read off patterns in its C body; `Unknown`/`Other` mean no pattern \
              matched and the C must be read.",
         ],
@@ -688,7 +948,7 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
          \x20   pub(crate) documented: bool,\n\
          \x20   /// Keys with the same storage id write the same field.\n\
          \x20   pub(crate) storage: &'static str,\n\
-         \x20   /// For an undocumented key sharing storage with a documented one: that key.\n\
+         \x20   /// `Section.Key` this key is another spelling of (same storage).\n\
          \x20   pub(crate) alias_of: Option<&'static str>,\n\
          }\n\n",
     );
@@ -744,6 +1004,8 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
          \x20   LastWins,\n\
          \x20   /// Assignments accumulate.\n\
          \x20   Accumulates,\n\
+         \x20   /// The first assignment picks allow- or deny-list (`~`); later ones add or remove.\n\
+         \x20   MergesByPolarity,\n\
          \x20   /// Not recognised: read the C.\n\
          \x20   Unknown,\n\
          }\n\n\
@@ -764,12 +1026,16 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
          \x20   pub(crate) repeat: Repeat,\n\
          \x20   /// The calls `repeat` was read from.\n\
          \x20   pub(crate) repeat_evidence: &'static [&'static str],\n\
+         \x20   /// The parser it hands the value to after expanding it.\n\
+         \x20   pub(crate) delegates_to: Option<&'static str>,\n\
          \x20   /// Calls a `unit_*printf*` function: expands `%` specifiers.\n\
          \x20   pub(crate) specifiers: bool,\n\
          \x20   /// Picks its storage by ltype.\n\
          \x20   pub(crate) indexes_by_ltype: bool,\n\
          \x20   /// Compares the key name (lvalue).\n\
          \x20   pub(crate) compares_lvalue: bool,\n\
+         \x20   /// Set when `empty`/`repeat` were reviewed by reading the C: why.\n\
+         \x20   pub(crate) review: Option<&'static str>,\n\
          }\n\n",
     );
     out.push_str(&doc(
@@ -783,8 +1049,8 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
             out,
             "    ParserInfo {{\n        name: {},\n        file: {},\n        made_by: {},\n        \
              empty: Empty::{:?},\n        empty_branch: {},\n        repeat: Repeat::{:?},\n        \
-             repeat_evidence: &[{}],\n        specifiers: {},\n        indexes_by_ltype: {},\n        \
-             compares_lvalue: {},\n    }},\n",
+             repeat_evidence: &[{}],\n        delegates_to: {},\n        specifiers: {},\n        \
+             indexes_by_ltype: {},\n        compares_lvalue: {},\n        review: {},\n    }},\n",
             lit(&p.name),
             lit(&p.file),
             opt_lit(p.made_by.as_deref()),
@@ -792,9 +1058,11 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
             opt_lit(p.empty_branch.as_deref()),
             p.repeat,
             ev.join(", "),
+            opt_lit(p.delegates_to.as_deref()),
             p.specifiers,
             p.indexes_by_ltype,
             p.compares_lvalue,
+            opt_lit(p.review.as_deref()),
         );
     }
     out.push_str("];\n");
