@@ -103,11 +103,14 @@ const SHARED_ACROSS_PARSERS: &[&[&str]] = &[
     ],
 ];
 
+/// An (empty, repeat) classification.
+type MergeClass = (Empty, Repeat);
+
 /// Classifications read off the C where the patterns fall short: (parser,
 /// what the patterns say, what the C does, why). The generator fails when
 /// the patterns stop saying what is recorded here, so a changed parser is
 /// reviewed again.
-const REVIEWED: &[(&str, (Empty, Repeat), (Empty, Repeat), &str)] = &[
+const REVIEWED: &[(&str, MergeClass, MergeClass, &str)] = &[
     (
         "config_parse_capability_set",
         (Empty::ToValueParser, Repeat::Accumulates),
