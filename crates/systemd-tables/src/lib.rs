@@ -236,6 +236,17 @@ fn emit_mod(s: &Source, files: &BTreeMap<String, String>) -> String {
     out
 }
 
+/// Reads the name tables (capabilities, errno names, address families,
+/// architectures, namespaces) from `source` and the build headers.
+pub fn read_names(source: &Path, headers: &Path) -> Result<names::Names> {
+    let s = Source {
+        root: source,
+        headers,
+        version: source_version(source)?,
+    };
+    names::read(&s)
+}
+
 /// One generated file that differs from what is on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stale {

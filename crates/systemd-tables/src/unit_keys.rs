@@ -664,7 +664,16 @@ fn parser_at(
             return Err(Error::shape(&file, name, "delegation too deep"));
         }
         let inner = parser_at(d, sources, macros, depth + 1)?;
-        if empty_branch.is_none() {
+        // Only a wrapper that does nothing but expand specifiers passes ""
+        // through unchanged; one that checks the value first may refuse it.
+        let only_specifiers = body.split("log_syntax").skip(1).all(|call| {
+            call.split(';')
+                .next()
+                .is_some_and(|c| c.contains("specifier"))
+        });
+        if empty_branch.is_none() && !only_specifiers {
+            empty = Empty::Other;
+        } else if empty_branch.is_none() {
             empty = inner.empty;
             empty_branch = inner.empty_branch.clone();
         }
