@@ -301,11 +301,12 @@ fn documented_keys(src: &Path) -> Result<BTreeSet<String>> {
 pub enum Empty {
     /// The parser has an `isempty(rvalue)` branch that resets the value.
     Resets,
-    /// The parser has an `isempty(rvalue)` branch that only logs and
-    /// ignores the line.
+    /// Refused: an `isempty(rvalue)` branch that only logs, or no such
+    /// branch and a string-table lookup or `parse_boolean()` that fails on
+    /// "" (a warning; the line is ignored, or fatal where ltype says so).
     Refused,
-    /// No empty branch: the empty string goes to the value parser, which
-    /// refuses it (a warning, the line ignored) unless it accepts "".
+    /// No empty branch: the empty string goes to the value parser; what it
+    /// does with "" depends on that parser (many accept it).
     ToValueParser,
     /// Something else (see the C).
     Other,
@@ -646,7 +647,7 @@ fn parser_at(
             "parser function not found",
         ));
     };
-    let (mut empty, mut empty_branch) = classify_empty(&body);
+    let (mut empty, mut empty_branch) = classify_empty(&body, made_by.as_deref());
     let (mut repeat, mut repeat_evidence) = classify_repeat(&body, empty_branch.as_deref());
     let mut specifiers = body
         .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
@@ -762,8 +763,23 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
 }
 
 /// Finds the `if (isempty(rvalue) ...)` branch and classifies it.
-fn classify_empty(body: &str) -> (Empty, Option<String>) {
+fn classify_empty(body: &str, made_by: Option<&str>) -> (Empty, Option<String>) {
     let Some(at) = body.find("if (isempty(rvalue)") else {
+        // An enum's string table (DEFINE_CONFIG_PARSE_ENUM*) or a boolean
+        // never accepts "".
+        let squeezed: String = body.split_whitespace().collect();
+        if let Some(m) = made_by.filter(|m| m.starts_with("DEFINE_CONFIG_PARSE_ENUM")) {
+            return (
+                Empty::Refused,
+                Some(format!("no empty branch; {m}: \"\" is no enum value")),
+            );
+        }
+        if squeezed.contains("r=parse_boolean(rvalue);") {
+            return (
+                Empty::Refused,
+                Some("no empty branch; parse_boolean(\"\") fails".to_owned()),
+            );
+        }
         return (Empty::ToValueParser, None);
     };
     let open = at + "if ".len();
@@ -1002,9 +1018,10 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
          pub(crate) enum Empty {\n\
          \x20   /// The parser's `isempty(rvalue)` branch resets the value.\n\
          \x20   Resets,\n\
-         \x20   /// The parser's `isempty(rvalue)` branch logs and ignores the line.\n\
+         \x20   /// Refused with a warning (an empty branch that only logs, or a string-table or\n\
+         \x20   /// boolean parse that fails on \"\"); fatal for keys whose ltype is `true`.\n\
          \x20   Refused,\n\
-         \x20   /// No empty branch: \"\" goes to the value parser (usually refused with a warning).\n\
+         \x20   /// No empty branch: \"\" goes to the value parser, which may accept it: read the C.\n\
          \x20   ToValueParser,\n\
          \x20   /// Something else: read the C.\n\
          \x20   Other,\n\

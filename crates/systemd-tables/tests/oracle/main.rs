@@ -302,6 +302,27 @@ fn names_and_keys_are_accepted_by_verify() {
             _ => {}
         }
     }
+    // Every key whose parser refuses "" (the fatal ones, ltype true, aside:
+    // they would stop the parse): refused with a finding.
+    let to_value: BTreeSet<&str> = parsers
+        .iter()
+        .filter(|p| p.empty == Empty::Refused)
+        .map(|p| p.name.as_str())
+        .collect();
+    let mut expect_refused = BTreeSet::new();
+    for k in keys.iter().filter(|k| {
+        k.kind == KeyKind::Parsed
+            && k.ltype != "true"
+            && k.parser.as_deref().is_some_and(|p| to_value.contains(p))
+    }) {
+        let line = format!("{}=", k.name);
+        match k.section.as_str() {
+            "Unit" => unit.push(line),
+            "Service" => service.push(line),
+            _ => continue,
+        }
+        expect_refused.insert(k.name.clone());
+    }
     service.push("ExecStart=/bin/true".to_owned());
     let known = systemd_tables::syscalls::expand(&groups, "@known");
     let calls: Vec<&str> = known.iter().copied().chain(["bogus_call"]).collect();
@@ -359,6 +380,7 @@ fn names_and_keys_are_accepted_by_verify() {
     let mut refused: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut other = Vec::new();
     let mut deprecated = BTreeSet::new();
+    let mut refused_empty = BTreeSet::new();
     for (n, msg) in findings(&stderr) {
         let key = lines
             .get(n - 1)
@@ -370,7 +392,9 @@ fn names_and_keys_are_accepted_by_verify() {
             .and_then(|l| l.split_once('='))
             .map_or("", |(_, v)| v)
             .to_owned();
-        if let Some(call) = msg
+        if value.is_empty() && expect_refused.contains(&key) {
+            refused_empty.insert(key);
+        } else if let Some(call) = msg
             .strip_prefix("System call ")
             .and_then(|m| m.strip_suffix(" is not known, ignoring."))
         {
@@ -390,6 +414,11 @@ fn names_and_keys_are_accepted_by_verify() {
         }
     }
     assert_eq!(other, Vec::<String>::new(), "unexpected findings");
+    let accepted: Vec<&String> = expect_refused.difference(&refused_empty).collect();
+    assert!(
+        accepted.is_empty(),
+        "empty values the classification says are refused were accepted: {accepted:?}"
+    );
     assert!(
         deprecated
             .iter()
