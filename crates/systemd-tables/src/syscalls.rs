@@ -428,3 +428,80 @@ pub(crate) fn emit_numbers(s: &Source, tables: &[(&str, &str, &str, Numbers)]) -
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(name: &str, table: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("systemd-tables-{name}-{}", std::process::id()));
+        for (rel, text) in [
+            (
+                SECCOMP_H,
+                "enum {\n SYSCALL_FILTER_SET_DEFAULT,\n SYSCALL_FILTER_SET_KNOWN,\n _SYSCALL_FILTER_SET_MAX,\n};\n",
+            ),
+            (SECCOMP_C, table),
+            (SYSCALL_LIST, "read\nwrite\n"),
+        ] {
+            let path = dir.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    const HEAD: &str = "const SyscallFilterSet syscall_filter_sets[_SYSCALL_FILTER_SET_MAX] = {\n";
+    const KNOWN: &str = "[SYSCALL_FILTER_SET_KNOWN] = { .name = \"@known\", .help = \"All\",\n\
+                         .value =\n#include \"syscall-list.h\"\n },\n};\n";
+
+    #[test]
+    fn reads_a_table_and_builds_known() {
+        let dir = tree(
+            "ok",
+            &format!(
+                "{HEAD}[SYSCALL_FILTER_SET_DEFAULT] = {{ .name = \"@default\", .help = \"D\", .value = \"read\\0\" /* c */ \"@known\\0\" }},\n{KNOWN}"
+            ),
+        );
+        let g = groups(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].members, ["read", "@known"]);
+        assert_eq!(g[1].members, ["read", "write"]);
+        assert_eq!(
+            expand(&g, "@default").into_iter().collect::<Vec<_>>(),
+            ["read", "write"]
+        );
+    }
+
+    #[test]
+    fn an_unexpected_shape_is_an_error_naming_file_and_construct() {
+        for (name, entry) in [
+            (
+                "field",
+                "[SYSCALL_FILTER_SET_DEFAULT] = { .name = \"@default\", .help = \"D\", .value = \"read\\0\", .extra = 1 },\n",
+            ),
+            (
+                "designator",
+                "[SYSCALL_FILTER_SET_OTHER] = { .name = \"@x\", .help = \"D\", .value = \"read\\0\" },\n",
+            ),
+            (
+                "nested",
+                "[SYSCALL_FILTER_SET_DEFAULT] = { .name = \"@default\", .help = \"D\", .value = \"@nope\\0\" },\n",
+            ),
+            ("missing", ""),
+            (
+                "cpp",
+                "#if X\n[SYSCALL_FILTER_SET_DEFAULT] = { .name = \"@default\", .help = \"D\", .value = \"read\\0\" },\n#endif\n",
+            ),
+        ] {
+            let dir = tree(name, &format!("{HEAD}{entry}{KNOWN}"));
+            let err = groups(&dir).unwrap_err().to_string();
+            std::fs::remove_dir_all(&dir).unwrap();
+            assert!(
+                err.starts_with("src/shared/seccomp-util.c: syscall_filter_sets[]"),
+                "{name}: {err}"
+            );
+        }
+    }
+}
