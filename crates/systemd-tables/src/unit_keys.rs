@@ -805,7 +805,7 @@ fn classify_empty(body: &str, made_by: Option<&str>) -> (Empty, Option<String>) 
     let logs = squeezed.contains("log_syntax") || squeezed.contains("log_warning");
     let changes = squeezed.contains(" = ")
         || squeezed.starts_with('*')
-        || ["free", "_clear", "_reset", "_done", "zero("]
+        || ["free", "_clear", "_reset", "_done", "_remove", "zero("]
             .iter()
             .any(|p| squeezed.contains(p))
         || squeezed.contains("= NULL");
