@@ -938,8 +938,11 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
              names a whole context (the parser picks the field) or is 0, plus `[ltype]` when \
              the parser indexes by ltype (or has no data argument) and `<Key>` when it picks \
              the field by the key name. The merge classification of \
-             each parser is read off patterns in its C body; `Unknown`/`Other` mean no pattern \
-             matched and the C must be read.",
+             each parser is read off patterns in its C body; `Unknown`/`Other`/`ToValueParser` \
+             mean the patterns do not settle it and the C must be read. Where a parser was read \
+             by hand, `review` says what it does (the generator fails when the patterns drift \
+             from what was reviewed). A refused empty value is fatal (the unit fails to load) \
+             for keys whose ltype is `true`.",
         ],
     );
     out.push_str(
