@@ -57,6 +57,7 @@ pub mod directive;
 pub mod effective;
 mod error;
 pub mod filesystem;
+mod generated;
 pub mod identity;
 pub mod instance;
 pub mod ipc;
