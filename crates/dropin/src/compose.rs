@@ -509,11 +509,11 @@ impl Composed {
                 // may share (BindPaths= and BindReadOnlyPaths=): every
                 // sharing directive's lines go, and the reset is kept on the
                 // one rendered first, so that it also comes first in the file.
-                let storage = d.spec().storage;
+                let storage = d.storage();
                 let sharing: Vec<Directive> = Directive::ALL
                     .iter()
                     .copied()
-                    .filter(|o| o.spec().storage == storage)
+                    .filter(|o| o.storage() == storage)
                     .collect();
                 let cleared: Vec<Directive> = sharing
                     .iter()

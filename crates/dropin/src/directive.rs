@@ -104,11 +104,6 @@ pub struct Spec {
     pub group: Group,
     /// The value it takes.
     pub kind: Kind,
-    /// Where systemd keeps it (its field in systemd's unit structures, as
-    /// `load-fragment-gperf.gperf.in` and the parser name it). Directives
-    /// with the same storage share it: an empty assignment of one resets
-    /// the other too.
-    pub storage: &'static str,
     /// The value systemd starts from, as the assignment that produces it
     /// when it is not the kind's empty state.
     pub default: Option<&'static str>,
@@ -141,7 +136,7 @@ impl Spec {
 macro_rules! registry {
     (@opt) => { None };
     (@opt $d:literal) => { Some($d) };
-    ($( $(#[$m:meta])* $variant:ident = $name:literal, $group:ident, $kind:ident, $storage:literal $(default $default:literal)?, $since:literal, $page:ident, $summary:literal; )+) => {
+    ($( $(#[$m:meta])* $variant:ident = $name:literal, $group:ident, $kind:ident $(default $default:literal)?, $since:literal, $page:ident, $summary:literal; )+) => {
         /// A hardening directive the model knows. The declaration order is
         /// the render order.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -157,8 +152,7 @@ macro_rules! registry {
                 name: $name,
                 group: Group::$group,
                 kind: Kind::$kind,
-                storage: $storage,
-                default: registry!(@opt $($default)?),
+                                default: registry!(@opt $($default)?),
                 section: "Service",
                 since: $since,
                 page: ManPage::$page,
@@ -179,8 +173,7 @@ macro_rules! registry {
                             name: $name,
                             group: Group::$group,
                             kind: Kind::$kind,
-                            storage: $storage,
-                default: registry!(@opt $($default)?),
+                                            default: registry!(@opt $($default)?),
                 section: "Service",
                             since: $since,
                             page: ManPage::$page,
@@ -196,122 +189,144 @@ macro_rules! registry {
 
 registry! {
     /// [NoNewPrivileges=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#NoNewPrivileges=), systemd 187.
-    NoNewPrivileges = "NoNewPrivileges", Identity, Bool, "exec_context.no_new_privileges", 187, Exec,
+    NoNewPrivileges = "NoNewPrivileges", Identity, Bool, 187, Exec,
         "the service and its children can never gain privileges (setuid, file capabilities)";
     /// [RestrictSUIDSGID=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#RestrictSUIDSGID=), systemd 242.
-    RestrictSuidSgid = "RestrictSUIDSGID", Identity, Bool, "exec_context.restrict_suid_sgid", 242, Exec,
+    RestrictSuidSgid = "RestrictSUIDSGID", Identity, Bool, 242, Exec,
         "the service cannot create setuid or setgid files";
     /// [CapabilityBoundingSet=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#CapabilityBoundingSet=), systemd 13.
-    CapabilityBoundingSet = "CapabilityBoundingSet", Identity, Capabilities, "exec_context.capability_bounding_set" default "~", 13, Exec,
+    CapabilityBoundingSet = "CapabilityBoundingSet", Identity, Capabilities default "~", 13, Exec,
         "the capabilities the service can ever have; empty means none";
     /// [AmbientCapabilities=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#AmbientCapabilities=), systemd 229.
-    AmbientCapabilities = "AmbientCapabilities", Identity, Capabilities, "exec_context.capability_ambient_set", 229, Exec,
+    AmbientCapabilities = "AmbientCapabilities", Identity, Capabilities, 229, Exec,
         "capabilities passed to the service's unprivileged process; empty means none";
     /// [UMask=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#UMask=), systemd 12.
-    UMask = "UMask", Identity, UMask, "exec_context.umask" default "0022", 12, Exec,
+    UMask = "UMask", Identity, UMask default "0022", 12, Exec,
         "the file mode creation mask";
     /// [PrivateUsers=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#PrivateUsers=), systemd 232.
-    PrivateUsers = "PrivateUsers", Namespaces, PrivateUsers, "exec_context.private_users", 232, Exec,
+    PrivateUsers = "PrivateUsers", Namespaces, PrivateUsers, 232, Exec,
         "a user namespace that maps only root and the service's user";
     /// [PrivatePIDs=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#PrivatePIDs=), systemd 257.
-    PrivatePids = "PrivatePIDs", Namespaces, Bool, "exec_context.private_pids", 257, Exec,
+    PrivatePids = "PrivatePIDs", Namespaces, Bool, 257, Exec,
         "a private PID namespace: the service sees only its own processes";
     /// [PrivateTmp=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#PrivateTmp=), systemd 12.
-    PrivateTmp = "PrivateTmp", Namespaces, PrivateTmp, "exec_context.private_tmp", 12, Exec,
+    PrivateTmp = "PrivateTmp", Namespaces, PrivateTmp, 12, Exec,
         "private /tmp and /var/tmp";
     /// [PrivateDevices=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#PrivateDevices=), systemd 209.
-    PrivateDevices = "PrivateDevices", Namespaces, Bool, "exec_context.private_devices", 209, Exec,
+    PrivateDevices = "PrivateDevices", Namespaces, Bool, 209, Exec,
         "a minimal /dev without physical devices";
     /// [PrivateIPC=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#PrivateIPC=), systemd 248.
-    PrivateIpc = "PrivateIPC", Namespaces, Bool, "exec_context.private_ipc", 248, Exec,
+    PrivateIpc = "PrivateIPC", Namespaces, Bool, 248, Exec,
         "a private IPC namespace (System V IPC, POSIX message queues)";
     /// [ProtectHome=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectHome=), systemd 214.
-    ProtectHome = "ProtectHome", Namespaces, ProtectHome, "exec_context.protect_home", 214, Exec,
+    ProtectHome = "ProtectHome", Namespaces, ProtectHome, 214, Exec,
         "/home, /root and /run/user are hidden or read-only";
     /// [ReadOnlyPaths=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ReadOnlyPaths=), systemd 231.
-    ReadOnlyPaths = "ReadOnlyPaths", Filesystem, Paths, "exec_context.read_only_paths", 231, Exec,
+    ReadOnlyPaths = "ReadOnlyPaths", Filesystem, Paths, 231, Exec,
         "paths made read-only in the service's view";
     /// [ReadWritePaths=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ReadWritePaths=), systemd 231.
-    ReadWritePaths = "ReadWritePaths", Filesystem, Paths, "exec_context.read_write_paths", 231, Exec,
+    ReadWritePaths = "ReadWritePaths", Filesystem, Paths, 231, Exec,
         "paths kept writable in the service's view";
     /// [TemporaryFileSystem=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#TemporaryFileSystem=), systemd 238.
-    TemporaryFileSystem = "TemporaryFileSystem", Filesystem, Tmpfs, "exec_context.temporary_filesystems", 238, Exec,
+    TemporaryFileSystem = "TemporaryFileSystem", Filesystem, Tmpfs, 238, Exec,
         "empty tmpfs mounted over these paths";
     /// [BindReadOnlyPaths=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#BindReadOnlyPaths=), systemd 233.
-    BindReadOnlyPaths = "BindReadOnlyPaths", Filesystem, Binds, "exec_context.bind_mounts", 233, Exec,
+    BindReadOnlyPaths = "BindReadOnlyPaths", Filesystem, Binds, 233, Exec,
         "paths bound back read-only";
     /// [BindPaths=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#BindPaths=), systemd 233.
-    BindPaths = "BindPaths", Filesystem, Binds, "exec_context.bind_mounts", 233, Exec,
+    BindPaths = "BindPaths", Filesystem, Binds, 233, Exec,
         "paths bound back writable";
     /// [ProtectSystem=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectSystem=), systemd 214.
-    ProtectSystem = "ProtectSystem", Filesystem, ProtectSystem, "exec_context.protect_system", 214, Exec,
+    ProtectSystem = "ProtectSystem", Filesystem, ProtectSystem, 214, Exec,
         "the operating system's trees are read-only";
     /// [ProtectProc=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectProc=), systemd 247.
-    ProtectProc = "ProtectProc", ProcKernel, ProtectProc, "exec_context.protect_proc", 247, Exec,
+    ProtectProc = "ProtectProc", ProcKernel, ProtectProc, 247, Exec,
         "hidepid= for the service's /proc";
     /// [ProcSubset=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProcSubset=), systemd 247.
-    ProcSubset = "ProcSubset", ProcKernel, ProcSubset, "exec_context.proc_subset", 247, Exec,
+    ProcSubset = "ProcSubset", ProcKernel, ProcSubset, 247, Exec,
         "subset= for the service's /proc";
     /// [ProtectKernelTunables=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectKernelTunables=), systemd 232.
-    ProtectKernelTunables = "ProtectKernelTunables", ProcKernel, Bool, "exec_context.protect_kernel_tunables", 232, Exec,
+    ProtectKernelTunables = "ProtectKernelTunables", ProcKernel, Bool, 232, Exec,
         "/proc/sys, /sys and friends are read-only";
     /// [ProtectKernelModules=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectKernelModules=), systemd 232.
-    ProtectKernelModules = "ProtectKernelModules", ProcKernel, Bool, "exec_context.protect_kernel_modules", 232, Exec,
+    ProtectKernelModules = "ProtectKernelModules", ProcKernel, Bool, 232, Exec,
         "no kernel module loading";
     /// [ProtectKernelLogs=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectKernelLogs=), systemd 244.
-    ProtectKernelLogs = "ProtectKernelLogs", ProcKernel, Bool, "exec_context.protect_kernel_logs", 244, Exec,
+    ProtectKernelLogs = "ProtectKernelLogs", ProcKernel, Bool, 244, Exec,
         "no access to the kernel log ring buffer";
     /// [ProtectClock=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectClock=), systemd 245.
-    ProtectClock = "ProtectClock", ProcKernel, Bool, "exec_context.protect_clock", 245, Exec,
+    ProtectClock = "ProtectClock", ProcKernel, Bool, 245, Exec,
         "no changes to the system or hardware clock";
     /// [ProtectControlGroups=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectControlGroups=), systemd 232.
-    ProtectControlGroups = "ProtectControlGroups", ProcKernel, ProtectControlGroups, "exec_context.protect_control_groups", 232, Exec,
+    ProtectControlGroups = "ProtectControlGroups", ProcKernel, ProtectControlGroups, 232, Exec,
         "the cgroup hierarchy is read-only";
     /// [ProtectHostname=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#ProtectHostname=), systemd 242.
-    ProtectHostname = "ProtectHostname", ProcKernel, Bool, "exec_context.protect_hostname", 242, Exec,
+    ProtectHostname = "ProtectHostname", ProcKernel, Bool, 242, Exec,
         "no changes to the hostname";
     /// [LockPersonality=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#LockPersonality=), systemd 235.
-    LockPersonality = "LockPersonality", ProcKernel, Bool, "exec_context.lock_personality", 235, Exec,
+    LockPersonality = "LockPersonality", ProcKernel, Bool, 235, Exec,
         "the execution domain (personality) cannot change";
     /// [SystemCallArchitectures=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#SystemCallArchitectures=), systemd 209.
-    SystemCallArchitectures = "SystemCallArchitectures", Syscall, Architectures, "exec_context.syscall_archs", 209, Exec,
+    SystemCallArchitectures = "SystemCallArchitectures", Syscall, Architectures, 209, Exec,
         "system calls of other architectures are refused";
     /// [SystemCallFilter=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#SystemCallFilter=), systemd 187.
-    SystemCallFilter = "SystemCallFilter", Syscall, Syscalls, "exec_context.syscall_filter", 187, Exec,
+    SystemCallFilter = "SystemCallFilter", Syscall, Syscalls, 187, Exec,
         "the system calls the service may make";
     /// [SystemCallLog=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#SystemCallLog=), systemd 247.
-    SystemCallLog = "SystemCallLog", Syscall, SyscallLog, "exec_context.syscall_log", 247, Exec,
+    SystemCallLog = "SystemCallLog", Syscall, SyscallLog, 247, Exec,
         "system calls logged (not blocked) when made";
     /// [SystemCallErrorNumber=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#SystemCallErrorNumber=), systemd 209.
-    SystemCallErrorNumber = "SystemCallErrorNumber", Syscall, Errno, "exec_context.syscall_errno", 209, Exec,
+    SystemCallErrorNumber = "SystemCallErrorNumber", Syscall, Errno, 209, Exec,
         "what a filtered system call returns instead of killing the process";
     /// [RestrictAddressFamilies=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#RestrictAddressFamilies=), systemd 211.
-    RestrictAddressFamilies = "RestrictAddressFamilies", Network, AddressFamilies, "exec_context.address_families", 211, Exec,
+    RestrictAddressFamilies = "RestrictAddressFamilies", Network, AddressFamilies, 211, Exec,
         "the socket address families the service may use";
     /// [SocketBindAllow=](https://www.freedesktop.org/software/systemd/man/257/systemd.resource-control.html#SocketBindAllow=), systemd 249.
-    SocketBindAllow = "SocketBindAllow", Network, SocketBind, "cgroup_context.socket_bind_allow", 249, ResourceControl,
+    SocketBindAllow = "SocketBindAllow", Network, SocketBind, 249, ResourceControl,
         "ports the service may bind, taking precedence over SocketBindDeny=";
     /// [SocketBindDeny=](https://www.freedesktop.org/software/systemd/man/257/systemd.resource-control.html#SocketBindDeny=), systemd 249.
-    SocketBindDeny = "SocketBindDeny", Network, SocketBind, "cgroup_context.socket_bind_deny", 249, ResourceControl,
+    SocketBindDeny = "SocketBindDeny", Network, SocketBind, 249, ResourceControl,
         "ports the service may not bind";
     /// [RestrictNamespaces=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#RestrictNamespaces=), systemd 233.
-    RestrictNamespaces = "RestrictNamespaces", Ipc, Namespaces, "exec_context.restrict_namespaces", 233, Exec,
+    RestrictNamespaces = "RestrictNamespaces", Ipc, Namespaces, 233, Exec,
         "the namespace types the service may create";
     /// [RestrictRealtime=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#RestrictRealtime=), systemd 231.
-    RestrictRealtime = "RestrictRealtime", Ipc, Bool, "exec_context.restrict_realtime", 231, Exec,
+    RestrictRealtime = "RestrictRealtime", Ipc, Bool, 231, Exec,
         "no realtime scheduling";
     /// [RemoveIPC=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#RemoveIPC=), systemd 232.
-    RemoveIpc = "RemoveIPC", Ipc, Bool, "exec_context.remove_ipc", 232, Exec,
+    RemoveIpc = "RemoveIPC", Ipc, Bool, 232, Exec,
         "the user's System V and POSIX IPC objects are removed when it stops";
     /// [KeyringMode=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#KeyringMode=), systemd 235.
-    KeyringMode = "KeyringMode", Ipc, KeyringMode, "exec_context.keyring_mode" default "private", 235, Exec,
+    KeyringMode = "KeyringMode", Ipc, KeyringMode default "private", 235, Exec,
         "the kernel session keyring of the service";
     /// [MemoryDenyWriteExecute=](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#MemoryDenyWriteExecute=), systemd 231.
-    MemoryDenyWriteExecute = "MemoryDenyWriteExecute", Ipc, Bool, "exec_context.memory_deny_write_execute", 231, Exec,
+    MemoryDenyWriteExecute = "MemoryDenyWriteExecute", Ipc, Bool, 231, Exec,
         "no memory mapping that is both writable and executable";
 }
 
 impl Directive {
+    /// Where systemd keeps the directive's value: the storage id of its key
+    /// in systemd 257's own key table (`load-fragment-gperf.gperf.in`, as
+    /// generated into `generated/unit_keys.rs`). Directives with the same
+    /// storage share it, as `BindPaths=` and `BindReadOnlyPaths=` share one
+    /// bind list: an empty assignment of one resets the other too.
+    pub fn storage(self) -> &'static str {
+        static STORAGE: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+        let all = STORAGE.get_or_init(|| {
+            Directive::ALL
+                .iter()
+                .map(|d| {
+                    let spec = d.spec();
+                    crate::generated::unit_keys::UNIT_KEYS
+                        .iter()
+                        .find(|k| k.section == spec.section && k.name == spec.name)
+                        .map_or(spec.name, |k| k.storage)
+                })
+                .collect()
+        });
+        all.get(self as usize).copied().unwrap_or(self.spec().name)
+    }
+
     /// The directive's name as written in unit files.
     pub fn name(self) -> &'static str {
         self.spec().name
@@ -417,6 +432,24 @@ mod tests {
             assert_eq!(d.spec(), spec);
             assert_eq!(Directive::from_name(spec.name), Some(*d));
         }
+    }
+
+    #[test]
+    fn every_directive_is_a_key_systemd_parses() {
+        use crate::generated::unit_keys::{KeyKind, UNIT_KEYS};
+        for d in Directive::ALL {
+            let spec = d.spec();
+            let key = UNIT_KEYS
+                .iter()
+                .find(|k| k.section == spec.section && k.name == spec.name)
+                .unwrap_or_else(|| panic!("{d} is not a key of systemd 257's table"));
+            assert_eq!(key.kind, KeyKind::Parsed, "{d}");
+            assert_eq!(d.storage(), key.storage, "{d}");
+        }
+        // Shared storage, as systemd's own table says.
+        assert_eq!(Directive::BindPaths.storage(), Directive::BindReadOnlyPaths.storage());
+        assert_ne!(Directive::ReadOnlyPaths.storage(), Directive::ReadWritePaths.storage());
+        assert_ne!(Directive::SocketBindAllow.storage(), Directive::SocketBindDeny.storage());
     }
 
     #[test]

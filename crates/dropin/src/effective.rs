@@ -100,7 +100,7 @@ impl Effective {
         let mut fresh: BTreeMap<&'static str, State> = BTreeMap::new();
         for d in Directive::ALL {
             let spec = d.spec();
-            if fresh.contains_key(spec.storage) {
+            if fresh.contains_key(d.storage()) {
                 continue;
             }
             let mut state = spec.kind.fresh();
@@ -116,7 +116,7 @@ impl Effective {
                 };
                 state.apply(&mut cx, default);
             }
-            fresh.insert(spec.storage, state);
+            fresh.insert(d.storage(), state);
         }
         let typed = fresh
             .iter()
@@ -180,24 +180,11 @@ impl Effective {
         let directive =
             Directive::from_name(&a.key).filter(|d| d.spec().section == a.section.as_str());
         let Some(d) = directive else {
-            let raw = self
-                .raw
-                .entry((a.section.clone(), a.key.clone()))
-                .or_default();
-            if a.value.is_empty() {
-                *raw = Raw {
-                    reset: true,
-                    values: Vec::new(),
-                    origins: vec![origin],
-                };
-            } else {
-                raw.values.push(a.value.clone());
-                raw.origins.push(origin);
-            }
+            self.apply_untyped(a, origin);
             return;
         };
         let spec = d.spec();
-        let Some(slot) = self.typed.get_mut(spec.storage) else {
+        let Some(slot) = self.typed.get_mut(d.storage()) else {
             return;
         };
         let mut cx = Apply {
@@ -233,7 +220,7 @@ impl Effective {
     /// The values assigned to `directive`'s storage that count, as written.
     pub fn origin_values(&self, directive: Directive) -> &[String] {
         self.typed
-            .get(directive.spec().storage)
+            .get(directive.storage())
             .map_or(&[], |s| s.values.as_slice())
     }
 
@@ -241,13 +228,101 @@ impl Effective {
     /// before the values that count.
     pub fn was_reset(&self, directive: Directive) -> bool {
         self.typed
-            .get(directive.spec().storage)
+            .get(directive.storage())
             .is_some_and(|s| s.reset)
+    }
+
+    /// Applies an assignment of a key the model does not type, as systemd's
+    /// key table (generated from systemd 257) says: an unknown key is
+    /// logged and ignored, a removed one too; otherwise its values are
+    /// kept as text, an empty assignment resetting or being refused as its
+    /// parser does, a repeated one replacing or adding as its parser does.
+    fn apply_untyped(&mut self, a: &lexer::Assignment, origin: Origin) {
+        use crate::generated::unit_keys::{Empty, KeyKind, PARSERS, Repeat, UNIT_KEYS};
+        let warn = |e: &mut Effective, message: String| {
+            e.diagnostics.push(Diagnostic::new(
+                &origin.file,
+                origin.line,
+                lexer::Level::Warning,
+                message,
+            ));
+        };
+        let Some(key) = UNIT_KEYS
+            .iter()
+            .find(|k| k.section == a.section && k.name == a.key)
+        else {
+            if !a.key.starts_with("X-") {
+                warn(
+                    self,
+                    format!(
+                        "Unknown key '{}' in section [{}], ignoring.",
+                        a.key, a.section
+                    ),
+                );
+            }
+            return;
+        };
+        match key.kind {
+            KeyKind::Parsed => {}
+            KeyKind::RemovedLegacy => {
+                warn(
+                    self,
+                    format!(
+                        "Support for option {}= has been removed and it is ignored",
+                        a.key
+                    ),
+                );
+                return;
+            }
+            KeyKind::Unsupported => {
+                warn(
+                    self,
+                    format!(
+                        "Support for option {}= has not yet been enabled and it is ignored",
+                        a.key
+                    ),
+                );
+                return;
+            }
+            KeyKind::CompiledOut | KeyKind::InstallOnly => return,
+        }
+        let (section, name) = key
+            .alias_of
+            .and_then(|k| k.split_once('.'))
+            .unwrap_or((key.section, key.name));
+        let parser = key
+            .parser
+            .and_then(|p| PARSERS.iter().find(|x| x.name == p));
+        let (empty, repeat) = parser.map_or((Empty::Other, Repeat::Unknown), |p| (p.empty, p.repeat));
+        if a.value.is_empty() && empty == Empty::Refused {
+            warn(
+                self,
+                format!("Failed to parse {}=, ignoring: Invalid argument", a.key),
+            );
+            return;
+        }
+        let raw = self
+            .raw
+            .entry((section.to_owned(), name.to_owned()))
+            .or_default();
+        if a.value.is_empty() && empty == Empty::Resets {
+            *raw = Raw {
+                reset: true,
+                values: Vec::new(),
+                origins: vec![origin],
+            };
+        } else if repeat == Repeat::LastWins {
+            raw.values = vec![a.value.clone()];
+            raw.origins = vec![origin];
+        } else {
+            raw.values.push(a.value.clone());
+            raw.origins.push(origin);
+        }
     }
 
     /// What systemd holds for `directive`'s storage.
     pub fn state(&self, directive: Directive) -> Option<&State> {
-        self.typed.get(directive.spec().storage).map(|s| &s.state)
+        self.typed.get(directive.storage()).map(|s| &s.state)
     }
 
     /// The state of `directive` as its kind's type.
@@ -265,7 +340,7 @@ impl Effective {
     /// Whether any assignment touched `directive`'s storage, or it differs
     /// from where systemd starts.
     pub fn is_set(&self, directive: Directive) -> bool {
-        let storage = directive.spec().storage;
+        let storage = directive.storage();
         match (self.typed.get(storage), self.fresh.get(storage)) {
             (Some(slot), Some(fresh)) => {
                 !slot.origins.is_empty() || slot.state.lines(directive) != fresh.lines(directive)
@@ -277,7 +352,7 @@ impl Effective {
     /// Where the assignments that count for `directive`'s storage came from.
     pub fn origins(&self, directive: Directive) -> &[Origin] {
         self.typed
-            .get(directive.spec().storage)
+            .get(directive.storage())
             .map_or(&[], |s| s.origins.as_slice())
     }
 
@@ -339,7 +414,7 @@ impl Effective {
             let (Some(old), Some(n), Some(fresh)) = (
                 self.state(*d),
                 new.state(*d),
-                self.fresh.get(d.spec().storage),
+                self.fresh.get(d.storage()),
             ) else {
                 continue;
             };

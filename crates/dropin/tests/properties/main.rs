@@ -213,14 +213,14 @@ proptest! {
         // Rendered, the lines of the storage (which directives may share:
         // BindPaths= and BindReadOnlyPaths=) start with the one reset,
         // which empties all of it, and only d's items follow.
-        let storage = d.spec().storage;
+        let storage = d.storage();
         let text = dropin::render::dropin(&[], &composed, RenderOptions { comments: false });
         let lines: Vec<&str> = text
             .lines()
             .filter(|l| {
                 l.split_once('=')
                     .and_then(|(k, _)| Directive::from_name(k))
-                    .is_some_and(|k| k.spec().storage == storage)
+                    .is_some_and(|k| k.storage() == storage)
             })
             .collect();
         prop_assert!(lines.first().is_some_and(|l| l.ends_with('=')), "{}", text);
