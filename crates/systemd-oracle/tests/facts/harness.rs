@@ -74,12 +74,18 @@ fn hostile_bytes_are_staged_exactly() {
     assert_eq!(u.log()[0].line, Some(3));
 }
 
-/// 2,000 units in one dump: every unit comes back from its own call, with
-/// its own values. Prints the time taken (never asserted).
+/// Many units in one dump (600, three systemd calls, the last one
+/// partial; `LEFT4ME_ORACLE_UNITS=2000` for the throughput figure): every
+/// unit comes back from its own call, with its own values and warnings.
+/// Prints the time taken (never asserted).
 #[test]
-fn two_thousand_units_in_one_dump() {
+fn many_units_in_one_dump() {
+    let n: usize = std::env::var("LEFT4ME_ORACLE_UNITS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600);
     let mut t = Tree::new();
-    let names: Vec<String> = (0..2000).map(|i| format!("many-{i}.service")).collect();
+    let names: Vec<String> = (0..n).map(|i| format!("many-{i}.service")).collect();
     for (i, name) in names.iter().enumerate() {
         t.file(
             &format!("/etc/systemd/system/{name}"),
@@ -104,11 +110,8 @@ fn two_thousand_units_in_one_dump() {
         dump.calls(),
         elapsed.as_secs_f64()
     );
-    assert_eq!(dump.units().count(), 2000);
-    assert_eq!(
-        dump.calls(),
-        2000usize.div_ceil(DumpOptions::default().chunk)
-    );
+    assert_eq!(dump.units().count(), n);
+    assert_eq!(dump.calls(), n.div_ceil(DumpOptions::default().chunk));
     for (i, name) in names.iter().enumerate() {
         let u = dump.unit(name).unwrap();
         assert_eq!(u.get("Description"), Some(format!("many {i}").as_str()));
