@@ -72,3 +72,53 @@ fn messages(path: &str) -> Vec<String> {
     });
     out
 }
+
+/// `docs/systemd-257-loading.md` names every fact test here, and only
+/// tests that exist.
+#[test]
+fn the_doc_names_every_fact_test() {
+    const DOC: &str = include_str!("../../../../docs/systemd-257-loading.md");
+    const SOURCES: &[(&str, &str)] = &[
+        ("dirs", include_str!("dirs.rs")),
+        ("loading", include_str!("loading.rs")),
+        ("lexer", include_str!("lexer.rs")),
+        ("merge", include_str!("merge.rs")),
+        ("format", include_str!("format.rs")),
+    ];
+    let mut tests = Vec::new();
+    for (module, source) in SOURCES {
+        let mut after_attribute = false;
+        for line in source.lines() {
+            if line.trim() == "#[test]" {
+                after_attribute = true;
+            } else if after_attribute && let Some(rest) = line.strip_prefix("fn ") {
+                let name = rest.split('(').next().unwrap_or_default();
+                tests.push(format!("{module}::{name}"));
+                after_attribute = false;
+            }
+        }
+    }
+    assert!(tests.len() > 40, "{tests:?}");
+    for test in &tests {
+        assert!(
+            DOC.contains(&format!("`{test}`")),
+            "the doc does not name {test}"
+        );
+    }
+    // Every `module::name` the doc names is one of them.
+    let named: Vec<&str> = DOC
+        .split('`')
+        .filter(|w| {
+            SOURCES
+                .iter()
+                .any(|(m, _)| w.strip_prefix(m).is_some_and(|r| r.starts_with("::")))
+        })
+        .collect();
+    assert!(!named.is_empty());
+    for name in named {
+        assert!(
+            tests.iter().any(|t| t == name),
+            "the doc names {name}, no such test"
+        );
+    }
+}
