@@ -25,6 +25,10 @@ pub enum Error {
         /// Why it was refused.
         reason: &'static str,
     },
+    /// A unit name with characters no unit name has (it would be written
+    /// into a generated unit file).
+    #[error("not a unit name: {0:?}")]
+    BadUnit(String),
     /// Writing the staged tree or reading the oracle's output failed.
     #[error("{what} {path}: {source}")]
     Io {

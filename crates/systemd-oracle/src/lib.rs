@@ -240,6 +240,16 @@ impl Oracle {
 
     /// [`dump`](Self::dump) with explicit options.
     pub fn dump_with(&self, tree: &Tree, units: &[&str], options: &DumpOptions) -> Result<Dump> {
+        if let Some(bad) = units.iter().find(|u| !is_unit_name(u)) {
+            return Err(Error::BadUnit((*bad).to_owned()));
+        }
+        if units.is_empty() {
+            return Ok(Dump {
+                units: BTreeMap::new(),
+                log: Vec::new(),
+                calls: 0,
+            });
+        }
         let scratch = Scratch::new()?;
         let stage = scratch.0.join("stage");
         let raw = scratch.0.join("raw");
@@ -316,6 +326,15 @@ impl Oracle {
             stderr: stderr.replace(&host, ""),
         })
     }
+}
+
+/// Whether `name` has only the characters of a unit name (what the
+/// script also checks before writing it into a batch target).
+fn is_unit_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":_.@\\-".contains(&b))
 }
 
 /// A scratch directory on the host, removed when dropped.
@@ -417,4 +436,55 @@ fn read_raw(raw: &Path) -> Result<Dump> {
         log.extend(call_log);
     }
     Ok(Dump { units, log, calls })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn unit_names_that_could_not_break_a_batch_target() {
+        for ok in [
+            "a.service",
+            "left4me-server@1.service",
+            "a\\x2db@c:d_e.target",
+            "-.slice",
+        ] {
+            assert!(is_unit_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a b.service",
+            "a.service\nExecStart=/x",
+            "a%i.service",
+            "a/b.service",
+        ] {
+            assert!(!is_unit_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn security_checks_and_exposure_are_read() {
+        let a = Analysis {
+            status: Some(0),
+            stdout: r#"[{"set":true,"name":"NoNewPrivileges=","json_field":"NoNewPrivileges","description":"d","exposure":null},{"set":null,"name":"RemoveIPC=","json_field":"RemoveIPC","description":"e","exposure":"0.1"}]"#.to_owned(),
+            stderr: String::new(),
+        };
+        let checks = a.security_checks().unwrap();
+        assert_eq!(checks[0].name, "NoNewPrivileges=");
+        assert_eq!(checks[0].set, Some(true));
+        assert_eq!(checks[1].set, None);
+        assert_eq!(checks[1].exposure.as_deref(), Some("0.1"));
+        let table = Analysis {
+            status: Some(0),
+            stdout: "x\n\u{2192} Overall exposure level for a.service: 1.3 OK \u{1f642}\n"
+                .to_owned(),
+            stderr: String::new(),
+        };
+        assert_eq!(table.overall_exposure(), Some(1.3));
+        assert!(a.overall_exposure().is_none());
+        assert!(table.security_checks().is_err());
+    }
 }

@@ -183,3 +183,79 @@ fn the_cached_root_and_the_host_are_left_as_they_were() {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains("left4me-oracle"), "{mounts}");
 }
+
+/// Processes whose root directory is below `dir` (an oracle run's
+/// chroot is its scratch directory's `mnt/root`).
+fn processes_below(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(root) = std::fs::read_link(entry.path().join("root"))
+            && root.starts_with(dir)
+        {
+            found.push(format!("{}: {}", entry.path().display(), root.display()));
+        }
+    }
+    found
+}
+
+/// A run killed by its timeout leaves no process, mount or scratch
+/// directory behind; the check sees the run's processes while it runs.
+#[test]
+fn a_killed_run_leaves_nothing_behind() {
+    let scratch = std::env::temp_dir().join(format!("oracle-killed-{}", std::process::id()));
+    let tmp = scratch.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut t = Tree::new();
+    let names: Vec<String> = (0..1500).map(|i| format!("slow-{i}.service")).collect();
+    for name in &names {
+        t.file(
+            &format!("/etc/systemd/system/{name}"),
+            format!("[Unit]\nDescription=slow\n{SERVICE}"),
+        );
+    }
+    t.write_to(&scratch.join("stage")).unwrap();
+    Oracle::get().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/systemd-oracle");
+    // One call for all units: far longer than the 1 s allowed.
+    let child = Command::new(script)
+        .args(["dump", "--chunk", "1500"])
+        .arg(scratch.join("stage"))
+        .args(&names)
+        .env("TMPDIR", &tmp)
+        .env("LEFT4ME_ORACLE_TIMEOUT", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Negative control: while it runs, its processes are seen.
+    let mut seen = false;
+    for _ in 0..100 {
+        if !processes_below(&tmp).is_empty() {
+            seen = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(seen, "the run's processes were never seen");
+    assert!(!out.status.success());
+    assert!(stderr.contains("killed after 1s"), "{stderr}");
+    // The namespace's processes die with its init; give the kernel a
+    // moment to reap them (bounded).
+    for _ in 0..100 {
+        if processes_below(&tmp).is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(processes_below(&tmp), Vec::<String>::new());
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "scratch left in {tmp:?}"
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(tmp.to_str().unwrap()), "{mounts}");
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
