@@ -331,7 +331,8 @@ impl Oracle {
 /// Whether `name` has only the characters of a unit name (what the
 /// script also checks before writing it into a batch target).
 fn is_unit_name(name: &str) -> bool {
-    !name.is_empty()
+    // A trailing backslash would continue the generated line.
+    name.ends_with(|c: char| c.is_ascii_alphanumeric())
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b":_.@\\-".contains(&b))
