@@ -117,6 +117,10 @@ pub(crate) fn stage(t: &mut Tree) -> Vec<String> {
         doc("left4me-@"),
     )
     .file(
+        &format!("{ETC}/left4me-@1.service.d/09-dash-at-1.conf"),
+        doc("left4me-@1"),
+    )
+    .file(
         &format!("{ETC}/left4me-server-.service.d/07.conf"),
         doc("left4me-server-"),
     )
@@ -128,6 +132,18 @@ pub(crate) fn stage(t: &mut Tree) -> Vec<String> {
         &format!("{ETC}/left4me-server@2.service"),
         fragment("instance 2"),
     );
+    // For one file name: which of an instance's five directories wins.
+    let dirs = ["{p}-x@1", "{p}-x@", "{p}-", "{p}-@1", "{p}-@"];
+    for (p, from) in [("pb", 0), ("pc", 1), ("pd", 2), ("pe", 3)] {
+        t.file(&format!("{ETC}/{p}-x@.service"), fragment(p));
+        for dir in &dirs[from..] {
+            let dir = dir.replace("{p}", p);
+            t.file(
+                &format!("{ETC}/{dir}.service.d/50-same.conf"),
+                describe(&dir),
+            );
+        }
+    }
     // A dash in the instance is not a prefix.
     t.file(&format!("{ETC}/dp-foo@.service"), fragment("foo"))
         .file(&format!("{ETC}/dp-foo@x-y.service.d/10.conf"), doc("x-y"))
@@ -194,6 +210,10 @@ pub(crate) fn stage(t: &mut Tree) -> Vec<String> {
         "left4me-server@3.service",
         "left4me-server@.service",
         "dp-foo@x-y.service",
+        "pb-x@1.service",
+        "pc-x@1.service",
+        "pd-x@1.service",
+        "pe-x@1.service",
         "mk-dropin.service",
         "mk-empty.service",
         "mk-unit.service",
@@ -281,13 +301,15 @@ fn instances_read_prefix_template_and_instance_dirs() {
         Some(format!("{ETC}/left4me-server@.service").as_str())
     );
     assert_eq!(u.get("Instance"), Some("1"));
-    // left4me-server-.service.d and left4me-server@1-.service.d do not
-    // apply: the prefix is cut at dashes of the part before the "@".
+    // The prefix is cut at dashes of the part before the "@", with and
+    // without the instance; left4me-server-.service.d and
+    // left4me-server@1-.service.d do not apply.
     assert_eq!(
         u.dropin_paths(),
         [
             format!("{ETC}/left4me-.service.d/05-dash.conf"),
             format!("{ETC}/left4me-@.service.d/06-dash-at.conf"),
+            format!("{ETC}/left4me-@1.service.d/09-dash-at-1.conf"),
             format!("{ETC}/left4me-server@.service.d/10-t.conf"),
             format!("{ETC}/left4me-server@1.service.d/20-i.conf"),
         ]
@@ -301,6 +323,27 @@ fn instances_read_prefix_template_and_instance_dirs() {
     // A dash inside the instance is no prefix either.
     let u = unit("dp-foo@x-y.service");
     assert_eq!(u.all("Documentation"), ["man:x-y"]);
+}
+
+/// For one file name, an instance's directories rank: its own, the
+/// template's, the template's dash prefix, then the instance's dash
+/// prefix with and without the instance.
+#[test]
+fn same_dropin_name_instance_template_prefix_then_instance_prefix() {
+    for (p, winner) in [
+        ("pb", "pb-x@1"),
+        ("pc", "pc-x@"),
+        ("pd", "pd-"),
+        ("pe", "pe-@1"),
+    ] {
+        let u = unit(&format!("{p}-x@1.service"));
+        assert_eq!(u.get("Description"), Some(winner), "{p}");
+        assert_eq!(
+            u.dropin_paths(),
+            [format!("{ETC}/{winner}.service.d/50-same.conf")],
+            "{p}"
+        );
+    }
 }
 
 #[test]
