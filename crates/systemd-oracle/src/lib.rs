@@ -38,6 +38,12 @@
 //! - Units are loaded through generated `left4me-oracle-batch-N.target`
 //!   units in `/usr/lib/systemd/system` (`After=` each unit); a type-wide
 //!   `target.d/` drop-in applies to them too.
+//! - Like a booting manager, test mode empties the transient directory
+//!   before loading: nothing staged in `/run/systemd/transient/` is read.
+//! - The dump and the log are read as UTF-8, invalid bytes replaced by
+//!   U+FFFD (systemd itself refuses invalid UTF-8 in assignments).
+//! - A few lines (`TasksMax`, `Limit*`) reflect the host running the
+//!   oracle.
 
 mod dump;
 mod error;
