@@ -1,28 +1,18 @@
 //! The files `write` puts on a host, checked by real systemd 257 (Debian
-//! 13) through `scripts/systemd-oracle`, as an operator would deploy them.
+//! 13) through the `systemd-oracle` crate, as an operator would deploy them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use systemd_oracle::{Oracle, Tree};
+
 const BIN: &str = env!("CARGO_BIN_EXE_left4me-harden");
 const UNITS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../left4me-hardening/tests/fixtures/units"
 );
-
-fn oracle(args: &[&str]) -> Output {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/systemd-oracle");
-    let out = Command::new(script).args(args).output().unwrap();
-    assert_ne!(
-        out.status.code(),
-        Some(2),
-        "oracle usage: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn text(out: &Output) -> String {
     format!(
@@ -34,16 +24,11 @@ fn text(out: &Output) -> String {
 
 #[test]
 fn written_files_pass_systemd_257() {
-    let version = oracle(&["ensure"]);
+    let oracle = Oracle::get().unwrap_or_else(|e| panic!("oracle could not be built: {e}"));
     assert!(
-        version.status.success(),
-        "oracle could not be built: {}",
-        text(&version)
-    );
-    assert!(
-        text(&version).contains("systemd 257 "),
+        oracle.version().contains("systemd 257 "),
         "{}",
-        text(&version)
+        oracle.version()
     );
 
     let root: PathBuf =
@@ -59,17 +44,20 @@ fn written_files_pass_systemd_257() {
         .output()
         .unwrap();
     assert!(write.status.success(), "{}", text(&write));
-    let root_arg = root.to_str().unwrap();
+    // Exactly what `write` put on disk, staged for systemd.
+    let tree = Tree::read_dir(&root).unwrap();
 
-    let verify = oracle(&[
-        "verify",
-        root_arg,
-        "left4me-server@.service",
-        "left4me-server@1.service",
-        "left4me-server@2.service",
-        "left4me-web.service",
-    ]);
-    let verify = text(&verify);
+    let verify = oracle
+        .verify(
+            &tree,
+            &[
+                "left4me-server@.service",
+                "left4me-server@1.service",
+                "left4me-server@2.service",
+                "left4me-web.service",
+            ],
+        )
+        .unwrap();
     let complaints: Vec<&str> = verify
         .lines()
         .filter(|l| l.contains(".service.d/"))
@@ -80,19 +68,10 @@ fn written_files_pass_systemd_257() {
         ("left4me-server@1.service", 1.3),
         ("left4me-web.service", 4.3),
     ] {
-        let security = oracle(&["security", root_arg, unit]);
-        let out = text(&security);
-        let overall = out
-            .lines()
-            .find_map(|l| l.split_once(&format!("Overall exposure level for {unit}: ")))
-            .map(|(_, rest)| {
-                rest.split_whitespace()
-                    .next()
-                    .unwrap()
-                    .parse::<f64>()
-                    .unwrap()
-            })
-            .unwrap_or_else(|| panic!("no overall exposure:\n{out}"));
+        let security = oracle.security(&tree, unit, &[]).unwrap();
+        let overall = security
+            .overall_exposure()
+            .unwrap_or_else(|| panic!("no overall exposure:\n{}", security.stdout));
         println!("{unit}: {overall}");
         assert!(
             overall <= limit,

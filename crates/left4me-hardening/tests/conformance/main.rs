@@ -1,5 +1,6 @@
 //! Conformance: every generated file, layered on the reference base units,
-//! checked by real systemd 257 (Debian 13) through `scripts/systemd-oracle`.
+//! checked by real systemd 257 (Debian 13) through the `systemd-oracle`
+//! crate.
 //!
 //! Nothing here is skipped: if the oracle cannot be built the tests fail.
 
@@ -9,61 +10,37 @@
 #[path = "../support/snapshots.rs"]
 mod snapshots;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::RefCell;
+use std::path::Path;
 
 use dropin::{Composed, Directive, Instance, Layer, Provenance, RenderOptions};
 use left4me_hardening::output::Generated;
 use left4me_hardening::{Content, Host, ProfileKind};
+use systemd_oracle::{Oracle, Tree};
 
 const UNITS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/units");
 
-fn oracle_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/systemd-oracle")
+/// Builds the oracle once (or finds it cached) and returns it.
+fn oracle() -> &'static Oracle {
+    Oracle::get().expect("the systemd 257 oracle could not be built")
 }
 
-/// Builds the oracle once (or finds it cached) and returns its version line.
-fn oracle_version() -> &'static str {
-    static VERSION: OnceLock<String> = OnceLock::new();
-    VERSION.get_or_init(|| {
-        let out = Command::new(oracle_script())
-            .arg("ensure")
-            .output()
-            .expect("run systemd-oracle");
-        assert!(
-            out.status.success(),
-            "the systemd 257 oracle could not be built:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    })
-}
-
-/// A fake root under the temp directory, removed when dropped.
-struct FakeRoot(PathBuf);
+/// A fake root: the reference base units plus what a test puts there,
+/// staged for systemd-analyze's --root.
+struct FakeRoot(RefCell<Tree>);
 
 impl FakeRoot {
-    fn new(tag: &str) -> FakeRoot {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "left4me-conformance-{}-{}-{tag}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let units = dir.join("etc/systemd/system");
-        std::fs::create_dir_all(&units).unwrap();
+    fn new(_tag: &str) -> FakeRoot {
+        let mut tree = Tree::new();
         for unit in ["left4me-server@.service", "left4me-web.service"] {
-            std::fs::copy(Path::new(UNITS).join(unit), units.join(unit)).unwrap();
+            let text = std::fs::read(Path::new(UNITS).join(unit)).unwrap();
+            tree.file(&format!("/etc/systemd/system/{unit}"), text);
         }
-        FakeRoot(dir)
+        FakeRoot(RefCell::new(tree))
     }
 
     fn put(&self, relative: &str, text: &str) {
-        let path = self.0.join(relative);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
+        self.0.borrow_mut().file(&format!("/{relative}"), text);
     }
 
     fn put_all(&self, files: &[Generated]) {
@@ -74,18 +51,8 @@ impl FakeRoot {
 
     /// `systemd-analyze verify` output (stdout and stderr), one line each.
     fn verify(&self, units: &[&str]) -> Vec<String> {
-        oracle_version();
-        let out = Command::new(oracle_script())
-            .arg("verify")
-            .arg(&self.0)
-            .args(units)
-            .output()
-            .unwrap();
-        let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .chain(String::from_utf8_lossy(&out.stderr).lines())
-            .map(str::to_owned)
-            .collect();
+        let out = oracle().verify(&self.0.borrow(), units).unwrap();
+        let mut lines: Vec<String> = out.lines().map(str::to_owned).collect();
         lines.sort();
         lines
     }
@@ -98,67 +65,36 @@ impl FakeRoot {
             .collect()
     }
 
-    fn security(&self, unit: &str, args: &[&str]) -> String {
-        oracle_version();
-        let out = Command::new(oracle_script())
-            .arg("security")
-            .arg(&self.0)
-            .arg(unit)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "security {unit}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+    fn security(&self, unit: &str, args: &[&str]) -> systemd_oracle::Analysis {
+        let out = oracle().security(&self.0.borrow(), unit, args).unwrap();
+        assert_eq!(out.status, Some(0), "security {unit}: {}", out.stderr);
+        out
     }
 
     /// The overall exposure systemd gives `unit`.
     fn exposure(&self, unit: &str) -> f64 {
-        let text = self.security(unit, &[]);
-        let line = text
-            .lines()
-            .find(|l| l.contains("Overall exposure level for"))
-            .unwrap_or_else(|| panic!("no overall exposure in:\n{text}"));
-        let figure = line
-            .rsplit(": ")
-            .next()
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap();
-        figure.parse().unwrap()
+        let out = self.security(unit, &[]);
+        out.overall_exposure()
+            .unwrap_or_else(|| panic!("no overall exposure in:\n{}", out.stdout))
     }
 
     /// The per-check result of `security --json=short`, one line per check,
     /// sorted, for a snapshot a reviewer can read.
     fn checks(&self, unit: &str) -> String {
-        let json: serde_json::Value =
-            serde_json::from_str(&self.security(unit, &["--json=short"])).unwrap();
-        let mut lines: Vec<String> = json
-            .as_array()
-            .unwrap()
+        let checks = self
+            .security(unit, &["--json=short"])
+            .security_checks()
+            .unwrap();
+        let mut lines: Vec<String> = checks
             .iter()
             .map(|c| {
-                let exposure = c["exposure"].as_str().unwrap_or("-");
-                let mark = if c["set"].as_bool() == Some(true) {
-                    "✓"
-                } else {
-                    "✗"
-                };
-                format!("{mark} {:<45} {exposure}", c["name"].as_str().unwrap())
+                let exposure = c.exposure.as_deref().unwrap_or("-");
+                let mark = if c.set == Some(true) { "✓" } else { "✗" };
+                format!("{mark} {:<45} {exposure}", c.name)
             })
             .collect();
         lines.sort();
         lines.join("\n") + "\n"
-    }
-}
-
-impl Drop for FakeRoot {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -183,7 +119,7 @@ const ALL_UNITS: &[&str] = &[
 
 #[test]
 fn the_oracle_is_systemd_257() {
-    let version = oracle_version();
+    let version = oracle().version();
     println!("oracle: {version}");
     assert!(version.starts_with("systemd 257 "), "{version}");
 }
