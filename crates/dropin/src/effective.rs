@@ -158,6 +158,7 @@ impl Effective {
                 },
             );
         }
+        e.finish();
         e
     }
 
@@ -230,6 +231,39 @@ impl Effective {
         self.typed
             .get(directive.storage())
             .is_some_and(|s| s.reset)
+    }
+
+    /// What systemd changes once every file is read
+    /// (`unit_patch_contexts()` of `src/core/unit.c`): `PrivateDevices=`,
+    /// `ProtectKernelModules=`, `ProtectKernelLogs=` and `ProtectClock=`
+    /// take the capabilities they make useless out of the bounding set.
+    pub fn finish(&mut self) {
+        use crate::identity::CapabilityList;
+        use crate::value::Boolean;
+        const DROPS: &[(Directive, &[u32])] = &[
+            // CAP_MKNOD, CAP_SYS_RAWIO
+            (Directive::PrivateDevices, &[27, 17]),
+            // CAP_SYS_MODULE
+            (Directive::ProtectKernelModules, &[16]),
+            // CAP_SYSLOG
+            (Directive::ProtectKernelLogs, &[34]),
+            // CAP_SYS_TIME, CAP_WAKE_ALARM
+            (Directive::ProtectClock, &[25, 35]),
+        ];
+        let mut drop = 0u64;
+        for (d, caps) in DROPS {
+            if self.get::<Boolean>(*d) == Some(&Some(true)) {
+                drop |= caps.iter().fold(0, |m, c| m | (1 << c));
+            }
+        }
+        if drop == 0 {
+            return;
+        }
+        if let Some(slot) = self.typed.get_mut(Directive::CapabilityBoundingSet.storage())
+            && let State::Capabilities(mask) = &mut slot.state
+        {
+            *mask &= !drop;
+        }
     }
 
     /// Applies an assignment of a key the model does not type, as systemd's

@@ -1015,6 +1015,7 @@ pub fn load(fs: &dyn Fs, name: &str, options: &LoadOptions) -> Loaded {
             }
         }
     }
+    effective.finish();
     diagnostics.extend(effective.diagnostics().iter().cloned());
     Loaded {
         name: name.to_owned(),

@@ -146,30 +146,24 @@ impl fmt::Display for RestrictNamespaces {
 }
 
 /// The namespace types systemd knows (`namespace_info[]` of
-/// `src/basic/namespace-util.c`) with their clone flags; `time` is known but
-/// not part of `NAMESPACE_FLAGS_ALL`.
-const NAMESPACE_FLAGS: &[(&str, u64)] = &[
-    ("cgroup", 0x0200_0000),
-    ("ipc", 0x0800_0000),
-    ("net", 0x4000_0000),
-    ("mnt", 0x0002_0000),
-    ("pid", 0x2000_0000),
-    ("user", 0x1000_0000),
-    ("uts", 0x0400_0000),
-    ("time", 0x0000_0080),
-];
+/// `src/basic/namespace-util.c`, generated) with their clone flags.
+fn namespace_flags() -> impl Iterator<Item = (&'static str, u64)> {
+    crate::generated::names::NAMESPACES
+        .iter()
+        .map(|n| (n.name, n.value))
+}
 
-/// `NAMESPACE_FLAGS_ALL`: every type but `time`.
+/// `NAMESPACE_FLAGS_ALL` of `src/shared/nsflags.h`: every type but `time`,
+/// which `RestrictNamespaces=` accepts but the set of all leaves out.
 const NAMESPACE_FLAGS_ALL: u64 =
     0x0200_0000 | 0x0800_0000 | 0x4000_0000 | 0x0002_0000 | 0x2000_0000 | 0x1000_0000 | 0x0400_0000;
 
 /// The namespace types a `RestrictNamespaces=` state still allows.
 pub fn allowed_namespaces(state: &Option<u64>) -> Vec<&'static str> {
     let flags = state.unwrap_or(NAMESPACE_FLAGS_ALL);
-    NAMESPACE_FLAGS
-        .iter()
+    namespace_flags()
         .filter(|(_, f)| flags & f != 0)
-        .map(|(n, _)| *n)
+        .map(|(n, _)| n)
         .collect()
 }
 
@@ -214,7 +208,7 @@ impl ValueKind for RestrictNamespaces {
         let mut words = Cursor::new(rest);
         loop {
             let known = match words.next_word(None, Flags::NONE) {
-                Ok(Some(w)) => NAMESPACE_FLAGS.iter().find(|(n, _)| *n == w),
+                Ok(Some(w)) => namespace_flags().find(|(n, _)| *n == w),
                 Ok(None) => break,
                 Err(_) => None,
             };
@@ -249,8 +243,7 @@ impl ValueKind for RestrictNamespaces {
             "yes" => Some(0),
             "no" => Some(NAMESPACE_FLAGS_ALL),
             other => other.split_whitespace().try_fold(0u64, |acc, t| {
-                NAMESPACE_FLAGS
-                    .iter()
+                namespace_flags()
                     .find(|(n, _)| *n == t)
                     .map(|(_, f)| acc | f)
             }),
@@ -280,5 +273,18 @@ impl ValueKind for RestrictNamespaces {
             Some(NAMESPACE_FLAGS_ALL) => vec!["no".to_owned()],
             Some(_) => vec![allowed_namespaces(state).join(" ")],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_is_every_generated_type_but_time() {
+        let all = namespace_flags()
+            .filter(|(n, _)| *n != "time")
+            .fold(0, |m, (_, f)| m | f);
+        assert_eq!(all, NAMESPACE_FLAGS_ALL);
     }
 }

@@ -224,25 +224,25 @@ impl fmt::Display for SocketBind {
     }
 }
 
-/// The canonical name of an address family, in any case, aliases
-/// (`AF_LOCAL`, `AF_FILE`, `AF_ROUTE`) resolved as systemd's `af_from_name()`
-/// resolves them to the same number.
+/// The canonical name of an address family given in any case, aliases
+/// (`AF_LOCAL`, `AF_FILE`, `AF_ROUTE`) resolved to the number systemd's
+/// `af_from_name()` gives them (generated from the headers systemd is
+/// built with).
 fn canonical_family(name: &str) -> Option<&'static str> {
-    const ALIASES: &[(&str, &str)] = &[
-        ("AF_LOCAL", "AF_UNIX"),
-        ("AF_FILE", "AF_UNIX"),
-        ("AF_ROUTE", "AF_NETLINK"),
-    ];
-    ALIASES
+    use crate::generated::names::ADDRESS_FAMILY_NUMBERS;
+    let (_, number) = ADDRESS_FAMILY_NUMBERS
         .iter()
-        .find(|(a, _)| a.eq_ignore_ascii_case(name))
-        .map(|(_, c)| *c)
-        .or_else(|| {
-            ADDRESS_FAMILIES
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))?;
+    // The kernel's primary name of the number: its socket.h documents
+    // AF_LOCAL and AF_FILE as other names of AF_UNIX and AF_ROUTE as one
+    // of AF_NETLINK.
+    const ALIASES: &[&str] = &["AF_LOCAL", "AF_FILE", "AF_ROUTE"];
+    ADDRESS_FAMILIES.iter().copied().find(|f| {
+        !ALIASES.contains(f)
+            && ADDRESS_FAMILY_NUMBERS
                 .iter()
-                .find(|f| f.eq_ignore_ascii_case(name))
-                .copied()
-        })
+                .any(|(n, v)| n == f && v == number)
+    })
 }
 
 /// `RestrictAddressFamilies=` as systemd holds it.

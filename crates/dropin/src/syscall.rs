@@ -298,19 +298,29 @@ impl ValueKind for ArchList {
     }
 }
 
-/// An error number or action of a filter entry as systemd holds it: an
-/// errno name in upper case, a number, or `kill`.
+/// An error number or action of a filter entry as systemd holds it
+/// (`seccomp_parse_errno_or_action()`), spelled canonically so that two
+/// spellings of one number compare equal: `kill`, or the first name of the
+/// number (`EWOULDBLOCK` is `EAGAIN`), or the number where it has no name.
 fn errno_or_action(text: &str) -> Option<String> {
+    use crate::generated::names::ERRNO_NUMBERS;
     if text == "kill" {
         return Some("kill".to_owned());
     }
-    if let Some(name) = ERRNO_NAMES.iter().find(|e| e.eq_ignore_ascii_case(text)) {
-        return Some((*name).to_owned());
-    }
-    // safe_atoi(): 0 and 1..4095 are valid.
-    safe_atou(text, 0, AtoFlags::default(), 4095)
-        .ok()
-        .map(|n| n.to_string())
+    let number = match ERRNO_NUMBERS
+        .iter()
+        .find(|(e, _)| e.eq_ignore_ascii_case(text))
+    {
+        Some((_, n)) => u64::from(*n),
+        // safe_atoi(): 0 and 1..4095 are valid.
+        None => safe_atou(text, 0, AtoFlags::default(), 4095).ok()?,
+    };
+    Some(
+        ERRNO_NUMBERS
+            .iter()
+            .find(|(_, n)| u64::from(*n) == number)
+            .map_or_else(|| number.to_string(), |(e, _)| (*e).to_owned()),
+    )
 }
 
 /// A system call filter as systemd holds it (`SystemCallFilter=`,

@@ -136,6 +136,7 @@ const UNIT: &str = "left4me-server@7.service";
 fn read_back(text: &str) -> Effective {
     let mut e = Effective::new(UNIT);
     e.read("rendered.conf", text.as_bytes());
+    e.finish();
     e
 }
 

@@ -28,6 +28,7 @@ fn text(host: &Host, kind: ProfileKind, instance: Option<&str>) -> String {
 fn effective(text: &str) -> Effective {
     let mut e = Effective::new("left4me-server@1.service");
     e.read("t", text.as_bytes());
+    e.finish();
     e
 }
 

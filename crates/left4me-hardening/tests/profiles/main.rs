@@ -28,6 +28,7 @@ fn generate(kind: ProfileKind, instance: Option<&str>) -> Generated {
 fn effective_of(unit: &str, name: &str, text: &str) -> Effective {
     let mut e = Effective::new(unit);
     e.read(name, text.as_bytes());
+    e.finish();
     assert_eq!(e.diagnostics(), &[], "{name}");
     e
 }

@@ -74,6 +74,7 @@ const UNIT: &str = "left4me-server@1.service";
 fn effective(name: &str, text: &str) -> Effective {
     let mut e = Effective::new(UNIT);
     e.read(name, text.as_bytes());
+    e.finish();
     assert_eq!(e.diagnostics(), &[], "{name}");
     e
 }
