@@ -484,7 +484,13 @@ impl Composed {
                     action: NoteAction::Excluded,
                     provenance: provenance.clone(),
                 });
-                self.event(layer, *directive, Action::Exclude, String::new(), provenance);
+                self.event(
+                    layer,
+                    *directive,
+                    Action::Exclude,
+                    String::new(),
+                    provenance,
+                );
             }
         }
     }

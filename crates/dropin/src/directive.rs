@@ -447,9 +447,18 @@ mod tests {
             assert_eq!(d.storage(), key.storage, "{d}");
         }
         // Shared storage, as systemd's own table says.
-        assert_eq!(Directive::BindPaths.storage(), Directive::BindReadOnlyPaths.storage());
-        assert_ne!(Directive::ReadOnlyPaths.storage(), Directive::ReadWritePaths.storage());
-        assert_ne!(Directive::SocketBindAllow.storage(), Directive::SocketBindDeny.storage());
+        assert_eq!(
+            Directive::BindPaths.storage(),
+            Directive::BindReadOnlyPaths.storage()
+        );
+        assert_ne!(
+            Directive::ReadOnlyPaths.storage(),
+            Directive::ReadWritePaths.storage()
+        );
+        assert_ne!(
+            Directive::SocketBindAllow.storage(),
+            Directive::SocketBindDeny.storage()
+        );
     }
 
     #[test]

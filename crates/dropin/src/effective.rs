@@ -86,6 +86,16 @@ impl PartialEq for Effective {
 
 impl Eq for Effective {}
 
+/// The registry directive `key` of `section` is another spelling of, by
+/// systemd's key table (`ReadWriteDirectories=` is `ReadWritePaths=`).
+fn alias_directive(section: &str, key: &str) -> Option<Directive> {
+    let k = crate::generated::unit_keys::UNIT_KEYS
+        .iter()
+        .find(|k| k.section == section && k.name == key)?;
+    let (s, n) = k.alias_of?.split_once('.')?;
+    Directive::from_name(n).filter(|d| d.spec().section == s)
+}
+
 /// The sections of a service unit.
 pub const SERVICE_SECTIONS: &[&str] = &["Unit", "Service", "Install"];
 
@@ -163,13 +173,16 @@ impl Effective {
     }
 
     /// Reads a whole file (lexed as systemd lexes it) on top of what is
-    /// there.
-    pub fn read(&mut self, file: &str, bytes: &[u8]) {
+    /// there. Returns whether reading stopped before the end of the file
+    /// (invalid UTF-8, a bad section header, a line of 1 MiB), which makes
+    /// systemd refuse a unit's fragment; a drop-in just ends there.
+    pub fn read(&mut self, file: &str, bytes: &[u8]) -> bool {
         let lexed = lexer::lex(file, bytes, SERVICE_SECTIONS);
         self.diagnostics.extend(lexed.diagnostics);
         for a in &lexed.assignments {
             self.apply(file, a);
         }
+        lexed.stopped
     }
 
     /// Applies one assignment, as systemd's parser for its key does.
@@ -178,8 +191,9 @@ impl Effective {
             file: file.to_owned(),
             line: a.line,
         };
-        let directive =
-            Directive::from_name(&a.key).filter(|d| d.spec().section == a.section.as_str());
+        let directive = Directive::from_name(&a.key)
+            .filter(|d| d.spec().section == a.section.as_str())
+            .or_else(|| alias_directive(&a.section, &a.key));
         let Some(d) = directive else {
             self.apply_untyped(a, origin);
             return;
@@ -228,9 +242,7 @@ impl Effective {
     /// Whether `directive`'s storage was reset by an empty assignment
     /// before the values that count.
     pub fn was_reset(&self, directive: Directive) -> bool {
-        self.typed
-            .get(directive.storage())
-            .is_some_and(|s| s.reset)
+        self.typed.get(directive.storage()).is_some_and(|s| s.reset)
     }
 
     /// What systemd changes once every file is read
@@ -259,7 +271,9 @@ impl Effective {
         if drop == 0 {
             return;
         }
-        if let Some(slot) = self.typed.get_mut(Directive::CapabilityBoundingSet.storage())
+        if let Some(slot) = self
+            .typed
+            .get_mut(Directive::CapabilityBoundingSet.storage())
             && let State::Capabilities(mask) = &mut slot.state
         {
             *mask &= !drop;
@@ -327,7 +341,8 @@ impl Effective {
         let parser = key
             .parser
             .and_then(|p| PARSERS.iter().find(|x| x.name == p));
-        let (empty, repeat) = parser.map_or((Empty::Other, Repeat::Unknown), |p| (p.empty, p.repeat));
+        let (empty, repeat) =
+            parser.map_or((Empty::Other, Repeat::Unknown), |p| (p.empty, p.repeat));
         if a.value.is_empty() && empty == Empty::Refused {
             warn(
                 self,
@@ -427,7 +442,8 @@ impl Effective {
 
     /// The values of an untyped `[Service]` key after the last reset.
     pub fn service_values(&self, key: &str) -> &[String] {
-        self.raw("Service", key).map_or(&[], |r| r.values.as_slice())
+        self.raw("Service", key)
+            .map_or(&[], |r| r.values.as_slice())
     }
 
     /// Every untyped key.
@@ -445,11 +461,9 @@ impl Effective {
     pub fn changes(&self, new: &Effective) -> Vec<Change> {
         let mut out = Vec::new();
         for d in Directive::ALL {
-            let (Some(old), Some(n), Some(fresh)) = (
-                self.state(*d),
-                new.state(*d),
-                self.fresh.get(d.storage()),
-            ) else {
+            let (Some(old), Some(n), Some(fresh)) =
+                (self.state(*d), new.state(*d), self.fresh.get(d.storage()))
+            else {
                 continue;
             };
             let touched = |e: &Effective| !e.origins(*d).is_empty();

@@ -123,20 +123,32 @@ const CAP_LIMIT: u64 = 62;
 /// `capability_from_name()`: a number up to `CAP_LIMIT` or a name, in any
 /// case.
 fn capability_from_name(word: &str) -> Option<u32> {
+    use crate::generated::names::CAPABILITY_NUMBERS;
     if let Ok(n) = safe_atou(word, 0, AtoFlags::default(), u64::from(u32::MAX)) {
         return (n <= CAP_LIMIT).then(|| u32::try_from(n).ok()).flatten();
     }
-    CAPABILITIES
+    CAPABILITY_NUMBERS
         .iter()
-        .position(|c| c.eq_ignore_ascii_case(word))
-        .and_then(|i| u32::try_from(i).ok())
+        .find(|(c, _)| c.eq_ignore_ascii_case(word))
+        .map(|(_, n)| *n)
 }
 
-fn capability_name(bit: u32) -> String {
-    usize::try_from(bit)
-        .ok()
-        .and_then(|i| CAPABILITIES.get(i))
-        .map_or_else(|| bit.to_string(), |c| (*c).to_owned())
+/// The name of capability `bit` (upper case), or its number.
+pub fn capability_name(bit: u32) -> String {
+    use crate::generated::names::CAPABILITY_NUMBERS;
+    CAPABILITY_NUMBERS
+        .iter()
+        .find(|(_, n)| *n == bit)
+        .map_or_else(|| bit.to_string(), |(c, _)| c.to_ascii_uppercase())
+}
+
+/// The highest capability number systemd 257 has a name for.
+pub fn last_named_capability() -> u32 {
+    crate::generated::names::CAPABILITY_NUMBERS
+        .iter()
+        .map(|(_, n)| *n)
+        .max()
+        .unwrap_or(0)
 }
 
 impl ValueKind for CapabilityList {
@@ -220,7 +232,7 @@ impl ValueKind for CapabilityList {
                 }
             }
         }
-        let known = (1u64 << CAPABILITIES.len()) - 1;
+        let known = (1u64 << (last_named_capability() + 1)) - 1;
         let want = *state & known;
         let wanted: Vec<String> = (0..64u32)
             .filter(|b| want & (1 << b) != 0)

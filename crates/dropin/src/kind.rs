@@ -183,7 +183,11 @@ pub trait ValueKind: 'static {
             .filter(|l| !n.contains(l))
             .map(|l| Delta::Removed(l.clone()))
             .collect();
-        out.extend(n.iter().filter(|l| !o.contains(l)).map(|l| Delta::Added(l.clone())));
+        out.extend(
+            n.iter()
+                .filter(|l| !o.contains(l))
+                .map(|l| Delta::Added(l.clone())),
+        );
         if out.is_empty() {
             // Same lines in another order.
             out.push(Delta::Changed(o.join(" "), n.join(" ")));
@@ -241,8 +245,16 @@ impl Verdict {
             Verdict::Same
         } else {
             Verdict::Differs {
-                shown: if shown.is_empty() { "\"\"".to_owned() } else { shown.to_owned() },
-                wanted: if wanted.is_empty() { "\"\"".to_owned() } else { wanted.to_owned() },
+                shown: if shown.is_empty() {
+                    "\"\"".to_owned()
+                } else {
+                    shown.to_owned()
+                },
+                wanted: if wanted.is_empty() {
+                    "\"\"".to_owned()
+                } else {
+                    wanted.to_owned()
+                },
             }
         }
     }
@@ -404,7 +416,6 @@ macro_rules! kinds {
 
     };
 }
-
 
 /// Typed access to a [`State`] of one kind.
 pub trait StateOf: ValueKind {

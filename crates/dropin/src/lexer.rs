@@ -46,6 +46,9 @@ const BOM: &[u8] = b"\xef\xbb\xbf";
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
+    /// systemd does something silently (it logs nothing at its default
+    /// level); the model says what, because it matters to the reader.
+    Note,
     /// systemd logs a warning and ignores the line (or the item).
     Warning,
     /// systemd logs an error; for a lexer error the rest of the file is
@@ -56,6 +59,7 @@ pub enum Level {
 impl fmt::Display for Level {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Level::Note => "note",
             Level::Warning => "warning",
             Level::Error => "error",
         })
@@ -189,20 +193,42 @@ pub fn systemd_utf8(bytes: &[u8]) -> Option<&str> {
     (!text.chars().any(bad)).then_some(text)
 }
 
-/// systemd's `utf8_escape_invalid()`, as used in its messages: invalid
-/// sequences become U+FFFD.
+/// The length of the valid character at the start of `b` in systemd's
+/// sense (`utf8_encoded_valid_unichar()`): 1 to 4, or `None`.
+fn valid_char_len(b: &[u8]) -> Option<usize> {
+    let first = *b.first()?;
+    let len = match first {
+        0x00..=0x7f => return Some(1),
+        _ if first & 0xe0 == 0xc0 => 2,
+        _ if first & 0xf0 == 0xe0 => 3,
+        _ if first & 0xf8 == 0xf0 => 4,
+        _ if first & 0xfc == 0xf8 => 5,
+        _ if first & 0xfe == 0xfc => 6,
+        _ => return None,
+    };
+    let bytes = b.get(..len)?;
+    let text = std::str::from_utf8(bytes).ok()?;
+    systemd_utf8(text.as_bytes()).map(|_| len)
+}
+
+/// systemd's `utf8_escape_invalid()`, as used in its messages: each byte
+/// that does not start a valid character becomes U+FFFD.
 fn escape_invalid(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .chars()
-        .map(|c| {
-            let n = u32::from(c);
-            if (0xFDD0..=0xFDEF).contains(&n) || (n & 0xFFFE == 0xFFFE && c != '\u{FFFD}') {
-                '\u{FFFD}'
-            } else {
-                c
+    let mut out = String::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match valid_char_len(&bytes[i..]) {
+            Some(n) => {
+                out.push_str(&String::from_utf8_lossy(&bytes[i..i + n]));
+                i += n;
             }
-        })
-        .collect()
+            None => {
+                out.push('\u{FFFD}');
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// systemd's `string_is_safe()`: no control characters, quotes,
@@ -228,9 +254,13 @@ impl State<'_> {
     }
 
     fn stop(&mut self, line: usize, message: String) {
+        self.stop_as(line, Level::Error, message);
+    }
+
+    fn stop_as(&mut self, line: usize, level: Level, message: String) {
         self.out
             .diagnostics
-            .push(Diagnostic::new(self.file, line, Level::Error, message));
+            .push(Diagnostic::new(self.file, line, level, message));
         self.out.stopped = true;
     }
 
@@ -282,7 +312,10 @@ impl State<'_> {
             return true;
         };
         if key.is_empty() {
-            self.warn(line, "Missing key name before '=', ignoring line.".to_owned());
+            self.warn(
+                line,
+                "Missing key name before '=', ignoring line.".to_owned(),
+            );
             return true;
         }
         let text = |s: &str| String::from_utf8_lossy(strip(s.as_bytes())).into_owned();
@@ -312,7 +345,13 @@ pub fn lex(file: &str, bytes: &[u8], sections: &[&str]) -> Lexed {
     let mut continuation: Option<Vec<u8>> = None;
     for line in lines(bytes) {
         let Ok(buf) = line else {
-            st.stop(number, "Line too long".to_owned());
+            // systemd logs this only when asked to (CONFIG_PARSE_WARN,
+            // which unit loading does not set).
+            st.stop_as(
+                number,
+                Level::Note,
+                "Line too long: the rest of the file is not read".to_owned(),
+            );
             return st.out;
         };
         number += 1;
@@ -331,7 +370,11 @@ pub fn lex(file: &str, bytes: &[u8], sections: &[&str]) -> Lexed {
         let mut p: Vec<u8> = match continuation.take() {
             Some(mut c) => {
                 if c.len() + l.len() > LONG_LINE_MAX {
-                    st.stop(number, "Continuation line too long".to_owned());
+                    st.stop_as(
+                        number,
+                        Level::Note,
+                        "Continuation line too long: the rest of the file is not read".to_owned(),
+                    );
                     return st.out;
                 }
                 c.extend_from_slice(l);
@@ -452,12 +495,18 @@ mod tests {
     #[test]
     fn bad_utf8_and_bad_headers_stop_the_file() {
         for (text, message) in [
-            (&b"[Service]\nA=1\nB=\xff\nC=1\n"[..], "f:3: String is not UTF-8 clean"),
+            (
+                &b"[Service]\nA=1\nB=\xff\nC=1\n"[..],
+                "f:3: String is not UTF-8 clean",
+            ),
             (
                 "[Service]\nA=1\nB=\u{fdd0}\nC=1\n".as_bytes(),
                 "f:3: String is not UTF-8 clean",
             ),
-            (b"[Service]\nA=1\n[Serv\nC=1\n", "f:3: Invalid section header '[Serv'"),
+            (
+                b"[Service]\nA=1\n[Serv\nC=1\n",
+                "f:3: Invalid section header '[Serv'",
+            ),
             (
                 b"[Service]\nA=1\n[Ser\"vice]\nC=1\n",
                 "f:3: Bad characters in section header",
@@ -477,12 +526,19 @@ mod tests {
         let got = kv(b"\xef\xbb\xbf[Service]\nA=1\n");
         assert_eq!(got.len(), 1);
         // Only the first BOM goes: "\u{feff}B" is a key, which no table has.
-        let l = lex("f", b"[Service]\n\xef\xbb\xbfA=1\n\xef\xbb\xbfB=1\n", SERVICE);
+        let l = lex(
+            "f",
+            b"[Service]\n\xef\xbb\xbfA=1\n\xef\xbb\xbfB=1\n",
+            SERVICE,
+        );
         let keys: Vec<&str> = l.assignments.iter().map(|a| a.key.as_str()).collect();
         assert_eq!(keys, ["A", "\u{feff}B"]);
         // The comment check looks at the line before the BOM is dropped.
         let l = lex("f", b"\xef\xbb\xbf#[Service]\n", SERVICE);
-        assert_eq!(l.diagnostics[0].message, "Assignment outside of section. Ignoring.");
+        assert_eq!(
+            l.diagnostics[0].message,
+            "Assignment outside of section. Ignoring."
+        );
     }
 
     #[test]
@@ -493,7 +549,11 @@ mod tests {
         let l = lex("f", &text, SERVICE);
         assert!(l.stopped);
         assert_eq!(l.assignments.len(), 1);
-        assert_eq!(l.diagnostics[0].to_string(), "f:2: Line too long");
+        assert_eq!(
+            l.diagnostics[0].to_string(),
+            "f:2: Line too long: the rest of the file is not read"
+        );
+        assert_eq!(l.diagnostics[0].level, Level::Note);
         // One byte shorter is fine.
         let mut text = b"[Service]\nB=".to_vec();
         text.extend(std::iter::repeat_n(b'x', LONG_LINE_MAX - 3));

@@ -61,9 +61,9 @@ mod generated;
 pub mod identity;
 pub mod instance;
 pub mod ipc;
-pub mod kind;
 pub mod kernel;
 mod keyword;
+pub mod kind;
 mod known;
 pub mod lexer;
 pub mod load;
@@ -72,10 +72,10 @@ pub mod network;
 pub mod parse;
 pub mod path;
 pub mod render;
-pub mod systemd;
 pub mod show;
 pub mod syscall;
 pub mod sysctl;
+pub mod systemd;
 pub mod value;
 
 pub use compose::{
@@ -97,10 +97,14 @@ pub use kind::{Delta, State, ValueKind};
 pub use lexer::{Diagnostic, Level};
 pub use load::{Fs, LoadOptions, LoadState, Loaded, MemFs, RootFs, load};
 pub use namespace::{NamespaceType, PrivateTmp, PrivateUsers, ProtectHome, RestrictNamespaces};
-pub use network::{AddressFamilies, BindFamily, BindProtocol, BindRule, FamilySet, Ports, SocketBind};
+pub use network::{
+    AddressFamilies, BindFamily, BindProtocol, BindRule, FamilySet, Ports, SocketBind,
+};
 pub use path::UnitPath;
 pub use render::RenderOptions;
-pub use syscall::{ArchList, Architecture, ErrnoAction, Seccomp, Syscall, SyscallFilter, SyscallLog};
+pub use syscall::{
+    ArchList, Architecture, ErrnoAction, Seccomp, Syscall, SyscallFilter, SyscallLog,
+};
 pub use sysctl::{SysctlFile, SysctlKey, SysctlValue};
 pub use value::Value;
 

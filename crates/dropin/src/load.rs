@@ -172,7 +172,8 @@ impl MemFs {
     /// Adds a regular file (and its parent directories).
     pub fn file(&mut self, path: &str, bytes: impl Into<Vec<u8>>) -> &mut MemFs {
         self.mkdirs(path);
-        self.nodes.insert(path.to_owned(), MemNode::File(bytes.into()));
+        self.nodes
+            .insert(path.to_owned(), MemNode::File(bytes.into()));
         self
     }
 
@@ -262,7 +263,11 @@ impl Fs for MemFs {
         if self.nodes.get(&dir) != Some(&MemNode::Dir) {
             return Ok(None);
         }
-        let prefix = if dir == "/" { "/".to_owned() } else { format!("{dir}/") };
+        let prefix = if dir == "/" {
+            "/".to_owned()
+        } else {
+            format!("{dir}/")
+        };
         Ok(Some(
             self.nodes
                 .iter()
@@ -314,7 +319,10 @@ impl Fs for MemFs {
     }
 
     fn display(&self, path: &str) -> String {
-        self.shown.get(path).cloned().unwrap_or_else(|| path.to_owned())
+        self.shown
+            .get(path)
+            .cloned()
+            .unwrap_or_else(|| path.to_owned())
     }
 }
 
@@ -434,7 +442,9 @@ impl<'a> RootFs<'a> {
                 | rootfs::Error::TimeLimit { .. }
                 | rootfs::Error::TooManyEntries { .. }
         ) {
-            self.exhausted.borrow_mut().get_or_insert_with(|| e.to_string());
+            self.exhausted
+                .borrow_mut()
+                .get_or_insert_with(|| e.to_string());
         }
         FsError(e.to_string())
     }
@@ -589,7 +599,9 @@ pub fn instance_name(name: &str) -> Option<&str> {
 /// The instance of `foo@bar.service`.
 fn instance_of(name: &str) -> Option<&str> {
     let (_, rest) = name.split_once('@')?;
-    rest.rsplit_once('.').map(|(i, _)| i).filter(|i| !i.is_empty())
+    rest.rsplit_once('.')
+        .map(|(i, _)| i)
+        .filter(|i| !i.is_empty())
 }
 
 /// `unit_name_to_prefix()`: the part before `@` (or before the type).
@@ -660,6 +672,50 @@ struct NameMap {
     paths: BTreeSet<String>,
     /// The search path, with symlinked directories resolved added.
     expanded: Vec<String>,
+}
+
+/// `chase(path, NULL, 0, …)`: the path with every symbolic link on it
+/// resolved (at most 32), `.` and `..` handled as the kernel does; `None`
+/// if it leads nowhere.
+pub fn chase(fs: &dyn Fs, path: &str) -> Option<String> {
+    let mut todo: Vec<String> = path
+        .split('/')
+        .filter(|c| !c.is_empty())
+        .rev()
+        .map(str::to_owned)
+        .collect();
+    let mut at = String::from("/");
+    let mut hops = 0;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "." => continue,
+            ".." => {
+                at = parent_of(&at).unwrap_or("/").to_owned();
+                continue;
+            }
+            _ => {}
+        }
+        let next = join(&at, &c);
+        match fs.read_link(&next).ok()? {
+            Some(t) => {
+                hops += 1;
+                if hops > 32 {
+                    return None;
+                }
+                if t.starts_with('/') {
+                    at = "/".to_owned();
+                }
+                todo.extend(
+                    t.split('/')
+                        .filter(|c| !c.is_empty())
+                        .rev()
+                        .map(str::to_owned),
+                );
+            }
+            None => at = next,
+        }
+    }
+    Some(at)
 }
 
 /// Lexical normalisation of an absolute path (`chase(…, CHASE_NOFOLLOW |
@@ -770,9 +826,7 @@ impl NameMap {
                                 &fs.display(&path),
                                 0,
                                 Level::Warning,
-                                format!(
-                                    "invalid unit alias symlink to {target_name}, ignoring"
-                                ),
+                                format!("invalid unit alias symlink to {target_name}, ignoring"),
                             ));
                             continue;
                         }
@@ -859,8 +913,13 @@ fn alias_is_valid(alias: &str, target: &str) -> bool {
 /// template, and its dash prefixes) under `unit_path`, in order.
 fn find_dirs(map: &NameMap, fs: &dyn Fs, unit_path: &str, name: &str, out: &mut Vec<String>) {
     let path = format!("{}/{name}.d", unit_path.trim_end_matches('/'));
-    if map.paths.contains(&path) && fs.target(&path) == Ok(Target::Dir) {
-        out.push(path);
+    // unit_file_add_dir(): the directory is recorded as chase() resolves
+    // it, so a linked directory's files are named by their real path.
+    if map.paths.contains(&path)
+        && fs.target(&path) == Ok(Target::Dir)
+        && let Some(real) = chase(fs, &path)
+    {
+        out.push(real);
     }
     let kind = unit_name_kind(name);
     if kind == Some(NameKind::Instance)
@@ -928,19 +987,14 @@ pub fn load(fs: &dyn Fs, name: &str, options: &LoadOptions) -> Loaded {
         None => LoadState::NotFound,
         Some(_) => LoadState::Loaded,
     };
-    let mut effective = Effective::with_specifiers(specifier::Context::new(name, fragment.as_deref()));
+    let mut effective =
+        Effective::with_specifiers(specifier::Context::new(name, fragment.as_deref()));
     if let Some(f) = &fragment {
         match fs.target(f) {
             Ok(Target::Null | Target::File(0)) => state = LoadState::Masked,
             Ok(Target::File(_)) => match fs.read(f) {
                 Ok(bytes) => {
-                    let shown = fs.display(f);
-                    let before = effective.diagnostics().len();
-                    effective.read(&shown, &bytes);
-                    if effective.diagnostics()[before..]
-                        .iter()
-                        .any(|d| d.level == Level::Error)
-                    {
+                    if effective.read(&fs.display(f), &bytes) {
                         state = LoadState::Error;
                     }
                 }
@@ -1172,10 +1226,22 @@ mod tests {
             "/usr/lib/systemd/system/left4me-server@.service.d/10-h.conf",
             "[Service]\nProtectProc=invisible\n",
         )
-        .file("/run/systemd/system/service.d/99-all.conf", "[Service]\nProtectSystem=no\n")
-        .file("/etc/systemd/system/left4me-.service.d/50-x.conf", "[Service]\nPrivateIPC=yes\n")
-        .file("/etc/systemd/system/left4me-server@1.service.d/.hidden.conf", "[Service]\nUMask=0000\n")
-        .file("/etc/systemd/system/left4me-server@1.service.d/x.conf~", "[Service]\nUMask=0000\n");
+        .file(
+            "/run/systemd/system/service.d/99-all.conf",
+            "[Service]\nProtectSystem=no\n",
+        )
+        .file(
+            "/etc/systemd/system/left4me-.service.d/50-x.conf",
+            "[Service]\nPrivateIPC=yes\n",
+        )
+        .file(
+            "/etc/systemd/system/left4me-server@1.service.d/.hidden.conf",
+            "[Service]\nUMask=0000\n",
+        )
+        .file(
+            "/etc/systemd/system/left4me-server@1.service.d/x.conf~",
+            "[Service]\nUMask=0000\n",
+        );
         let one = load(&fs, "left4me-server@1.service", &LoadOptions::default());
         assert_eq!(one.state, LoadState::Loaded);
         assert_eq!(
@@ -1201,9 +1267,15 @@ mod tests {
     fn masks() {
         let mut fs = MemFs::new();
         server(&mut fs);
-        fs.file("/usr/lib/systemd/system/left4me-server@.service.d/10-h.conf", "[Service]\nUMask=0027\n")
-            .symlink("/etc/systemd/system/left4me-server@.service.d/10-h.conf", "/dev/null")
-            .file("/dev/null", "");
+        fs.file(
+            "/usr/lib/systemd/system/left4me-server@.service.d/10-h.conf",
+            "[Service]\nUMask=0027\n",
+        )
+        .symlink(
+            "/etc/systemd/system/left4me-server@.service.d/10-h.conf",
+            "/dev/null",
+        )
+        .file("/dev/null", "");
         let one = load(&fs, "left4me-server@1.service", &LoadOptions::default());
         assert_eq!(one.effective.lines(Directive::UMask), ["0022"]);
         assert_eq!(one.masked_dropins.len(), 1);
@@ -1216,8 +1288,14 @@ mod tests {
     fn aliases_bring_their_dropins() {
         let mut fs = MemFs::new();
         fs.file("/usr/lib/systemd/system/left4me-web.service", BASE)
-            .symlink("/etc/systemd/system/evil.service", "/usr/lib/systemd/system/left4me-web.service")
-            .file("/etc/systemd/system/evil.service.d/x.conf", "[Service]\nProtectSystem=no\nUMask=0000\n");
+            .symlink(
+                "/etc/systemd/system/evil.service",
+                "/usr/lib/systemd/system/left4me-web.service",
+            )
+            .file(
+                "/etc/systemd/system/evil.service.d/x.conf",
+                "[Service]\nProtectSystem=no\nUMask=0000\n",
+            );
         let web = load(&fs, "left4me-web.service", &LoadOptions::default());
         assert_eq!(web.aliases, ["evil.service"]);
         assert_eq!(web.effective.lines(Directive::UMask), ["0000"]);

@@ -4,8 +4,8 @@ use std::fmt;
 
 use crate::directive::{Directive, Merge};
 use crate::error::{Error, Result};
-use crate::kind::{Apply, Shown, ValueKind, Verdict};
 use crate::keyword::keywords;
+use crate::kind::{Apply, Shown, ValueKind, Verdict};
 use crate::systemd::extract::{Cursor, Flags};
 use crate::systemd::number::parse_boolean;
 
@@ -266,11 +266,14 @@ impl ValueKind for RestrictNamespaces {
         )
     }
 
+    /// `restrict_namespaces_set()`: with every type of
+    /// `NAMESPACE_FLAGS_ALL` allowed nothing is restricted (`time` does
+    /// not count).
     fn lines(state: &Option<u64>, _directive: Directive) -> Vec<String> {
         match *state {
             None => Vec::new(),
             Some(0) => vec!["yes".to_owned()],
-            Some(NAMESPACE_FLAGS_ALL) => vec!["no".to_owned()],
+            Some(f) if f & NAMESPACE_FLAGS_ALL == NAMESPACE_FLAGS_ALL => vec!["no".to_owned()],
             Some(_) => vec![allowed_namespaces(state).join(" ")],
         }
     }

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use crate::directive::{Directive, Merge};
 use crate::error::{Error, Result};
-use crate::kind::{Apply, Shown, ValueKind, Verdict};
 use crate::keyword::keywords;
+use crate::kind::{Apply, Shown, ValueKind, Verdict};
 use crate::known::ADDRESS_FAMILIES;
 use crate::systemd::extract::{Cursor, Flags};
 use crate::systemd::number::{AtoFlags, safe_atou};
@@ -348,7 +348,11 @@ impl ValueKind for AddressFamilies {
         let want = state.families.clone().unwrap_or_default();
         let same = (allow, got) == (state.allow_list, want);
         (
-            Verdict::of(same, printed.unwrap_or(""), &Self::lines(state, directive).join(" ")),
+            Verdict::of(
+                same,
+                printed.unwrap_or(""),
+                &Self::lines(state, directive).join(" "),
+            ),
             None,
         )
     }
@@ -494,7 +498,8 @@ impl ValueKind for SocketBind {
     /// The rules, in the order systemd lists them (newest first).
     type State = Vec<BindRule>;
     const DESCRIBE: &'static str = "[ipv4|ipv6:][tcp|udp:]PORTS or any";
-    const SAMPLES: &'static [&'static str] = &["any", "ipv4:udp:27000-27999", "tcp:8000", "ipv6:443"];
+    const SAMPLES: &'static [&'static str] =
+        &["any", "ipv4:udp:27000-27999", "tcp:8000", "ipv6:443"];
     const ACCEPTS_EMPTY: bool = true;
     const MERGE: Merge = Merge::List;
 
@@ -555,7 +560,10 @@ impl ValueKind for SocketBind {
         if shown.lines.is_empty() && !want.is_empty() {
             return (Verdict::Missing { wanted }, None);
         }
-        (Verdict::of(got == want, &shown.lines.join(" "), &wanted), None)
+        (
+            Verdict::of(got == want, &shown.lines.join(" "), &wanted),
+            None,
+        )
     }
 
     fn lines(state: &Vec<BindRule>, _directive: Directive) -> Vec<String> {

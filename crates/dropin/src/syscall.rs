@@ -334,9 +334,15 @@ pub struct Seccomp {
     pub calls: BTreeMap<String, Option<String>>,
 }
 
-/// Whether libseccomp resolves `name` on the native architecture (x86-64).
+/// Whether libseccomp resolves `name` on the native architecture (x86-64):
+/// a call systemd's tables mention (in `@known` or in a group), but not
+/// one of those libseccomp cannot resolve there (which systemd ignores).
 fn resolvable(name: &str) -> bool {
-    SYSCALLS.contains(&name) || SYSCALLS_NOT_ON_X86_64.contains(&name)
+    let mentioned = SYSCALLS.contains(&name)
+        || SYSCALL_GROUPS
+            .iter()
+            .any(|(_, members)| members.contains(&name));
+    mentioned && !SYSCALLS_NOT_ON_X86_64.contains(&name)
 }
 
 /// `seccomp_parse_syscall_filter()` with `SECCOMP_PARSE_PERMISSIVE`:
@@ -416,7 +422,11 @@ impl Seccomp {
     /// property is no filter. With `strict`, a call systemd allows that the
     /// wanted filter does not is a difference; otherwise only equality
     /// counts.
-    fn show(want: Option<&Seccomp>, printed: Option<&str>, strict: bool) -> (Verdict, Option<String>) {
+    fn show(
+        want: Option<&Seccomp>,
+        printed: Option<&str>,
+        strict: bool,
+    ) -> (Verdict, Option<String>) {
         let (allow, got): (bool, BTreeSet<&str>) = match printed {
             None => (false, BTreeSet::new()),
             Some(p) => {
@@ -547,9 +557,7 @@ impl Seccomp {
                     Some((n, e)) => match errno_or_action(e) {
                         Some(e) if !n.is_empty() => (n.to_owned(), Some(e)),
                         _ => {
-                            cx.warn(format!(
-                                "Failed to parse syscall:errno, ignoring: {word}"
-                            ));
+                            cx.warn(format!("Failed to parse syscall:errno, ignoring: {word}"));
                             continue;
                         }
                     },
@@ -693,9 +701,7 @@ impl ValueKind for ErrnoAction {
         match errno_or_action(rvalue) {
             Some(e) if e == "0" => cx.warn(format!("Invalid error number, ignoring: {rvalue}")),
             Some(e) => *state = Some(e),
-            None => cx.warn(format!(
-                "Failed to parse error number, ignoring: {rvalue}"
-            )),
+            None => cx.warn(format!("Failed to parse error number, ignoring: {rvalue}")),
         }
     }
 

@@ -414,7 +414,10 @@ impl HostConfig {
     fn waiver(&self, w: &WaiverConfig) -> Result<Waiver> {
         let lint = w.lint.get_ref();
         let lint: crate::lint::LintId = lint.parse().map_err(|_| {
-            let known: Vec<&str> = crate::lint::LintId::ALL.iter().map(|l| l.as_str()).collect();
+            let known: Vec<&str> = crate::lint::LintId::ALL
+                .iter()
+                .map(|l| l.as_str())
+                .collect();
             self.at(
                 &w.lint,
                 format!(

@@ -140,7 +140,10 @@ fn unit_report(
     let options = LoadOptions::default();
     let installed = load::load(fs, unit, &options);
     let wanted = load::load(overlay, unit, &options);
-    let generated: BTreeSet<String> = files.iter().map(|g| overlay.display(&absolute(&g.path))).collect();
+    let generated: BTreeSet<String> = files
+        .iter()
+        .map(|g| overlay.display(&absolute(&g.path)))
+        .collect();
     let generated_diagnostics = wanted
         .diagnostics
         .iter()
@@ -280,7 +283,9 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
         let mut report = unit_report(fs, &overlay, &unit, g.profile, &files);
         // The template's own file is reported with the template.
         if g.instance.is_some() {
-            report.files.retain(|f| f.path == fs.display(&absolute(&g.path)));
+            report
+                .files
+                .retain(|f| f.path == fs.display(&absolute(&g.path)));
         }
         units.push(report);
     }
@@ -380,11 +385,13 @@ pub struct UnitLint {
 /// The profile whose unit `unit` is (or instantiates).
 pub fn profile_of(host: &Host, unit: &str) -> Option<ProfileKind> {
     let template = load::template_of(unit);
-    [ProfileKind::Server, ProfileKind::Web].into_iter().find(|k| {
-        host.profile(*k)
-            .unit_for(None)
-            .is_ok_and(|u| u == unit || template.as_deref() == Some(u.as_str()))
-    })
+    [ProfileKind::Server, ProfileKind::Web]
+        .into_iter()
+        .find(|k| {
+            host.profile(*k)
+                .unit_for(None)
+                .is_ok_and(|u| u == unit || template.as_deref() == Some(u.as_str()))
+        })
 }
 
 /// Lints unit `unit` as loaded from `fs`, with `traits` (or its profile's).
@@ -504,7 +511,11 @@ pub fn lint_files(
     // A template is linted with each of its instances instead.
     let linted: Vec<&String> = units
         .iter()
-        .filter(|u| !units.iter().any(|i| load::template_of(i).as_deref() == Some(u.as_str())))
+        .filter(|u| {
+            !units
+                .iter()
+                .any(|i| load::template_of(i).as_deref() == Some(u.as_str()))
+        })
         .collect();
     Ok(linted
         .into_iter()

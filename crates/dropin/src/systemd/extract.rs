@@ -265,7 +265,11 @@ fn into_string(bytes: Vec<u8>) -> String {
 /// Every word of `text` with the given separators and flags, as systemd's
 /// loops over `extract_first_word()` see them, stopping at the first
 /// invalid one (returned as `Err` after the words before it).
-pub fn words(text: &str, separators: Option<&[u8]>, flags: Flags) -> (Vec<String>, Option<Invalid>) {
+pub fn words(
+    text: &str,
+    separators: Option<&[u8]>,
+    flags: Flags,
+) -> (Vec<String>, Option<Invalid>) {
     let mut c = Cursor::new(text);
     let mut out = Vec::new();
     loop {
@@ -288,17 +292,29 @@ mod tests {
 
     #[test]
     fn whitespace_and_quotes() {
-        assert_eq!(w("  a  b ", Flags::NONE), (vec!["a".into(), "b".into()], false));
+        assert_eq!(
+            w("  a  b ", Flags::NONE),
+            (vec!["a".into(), "b".into()], false)
+        );
         assert_eq!(
             w("'a b' \"c\"d", Flags::UNQUOTE),
             (vec!["a b".into(), "cd".into()], false)
         );
-        assert_eq!(w("'a b' c", Flags::NONE), (vec!["'a".into(), "b'".into(), "c".into()], false));
+        assert_eq!(
+            w("'a b' c", Flags::NONE),
+            (vec!["'a".into(), "b'".into(), "c".into()], false)
+        );
         assert_eq!(w("'a b", Flags::UNQUOTE), (vec![], true));
         assert_eq!(w("a\\ b", Flags::NONE), (vec!["a b".into()], false));
         assert_eq!(w("a\\", Flags::NONE), (vec![], true));
         assert_eq!(
-            w("a\\ b", Flags { retain_escape: true, ..Flags::NONE }),
+            w(
+                "a\\ b",
+                Flags {
+                    retain_escape: true,
+                    ..Flags::NONE
+                }
+            ),
             (vec!["a\\".into(), "b".into()], false)
         );
     }
@@ -314,12 +330,21 @@ mod tests {
     fn separator_tracking() {
         let mut c = Cursor::new("/a:/b:ro /c");
         let seps: &[u8] = b": \t\n\r";
-        assert_eq!(c.next_word(Some(seps), Flags::UNQUOTE_DONT_COALESCE), Ok(Some("/a".into())));
+        assert_eq!(
+            c.next_word(Some(seps), Flags::UNQUOTE_DONT_COALESCE),
+            Ok(Some("/a".into()))
+        );
         assert!(c.after_separator(b':'));
-        assert_eq!(c.next_word(Some(seps), Flags::UNQUOTE_DONT_COALESCE), Ok(Some("/b".into())));
+        assert_eq!(
+            c.next_word(Some(seps), Flags::UNQUOTE_DONT_COALESCE),
+            Ok(Some("/b".into()))
+        );
         assert!(c.after_separator(b':'));
         assert_eq!(c.next_word(None, Flags::UNQUOTE), Ok(Some("ro".into())));
-        assert_eq!(c.next_word(Some(seps), Flags::UNQUOTE_DONT_COALESCE), Ok(Some("/c".into())));
+        assert_eq!(
+            c.next_word(Some(seps), Flags::UNQUOTE_DONT_COALESCE),
+            Ok(Some("/c".into()))
+        );
         assert!(!c.after_separator(b':'));
         assert!(c.is_done());
     }

@@ -73,7 +73,14 @@ fn strtoul(s: &[u8], base: u32) -> (Result<u64, NumberError>, usize) {
     if overflow {
         return (Err(NumberError::Range), i);
     }
-    (Ok(if negative { value.wrapping_neg() } else { value }), i)
+    (
+        Ok(if negative {
+            value.wrapping_neg()
+        } else {
+            value
+        }),
+        i,
+    )
 }
 
 /// Flags of `safe_atou_full()`.

@@ -134,7 +134,10 @@ impl Context {
 
     /// `unit_name_to_prefix()`: the part before `@` or the type suffix.
     fn prefix(&self) -> &str {
-        let stem = self.id.rsplit_once('.').map_or(self.id.as_str(), |(s, _)| s);
+        let stem = self
+            .id
+            .rsplit_once('.')
+            .map_or(self.id.as_str(), |(s, _)| s);
         stem.split_once('@').map_or(stem, |(p, _)| p)
     }
 
@@ -147,11 +150,18 @@ impl Context {
             b'j' | b'J' => {
                 let p = self.prefix();
                 let last = p.rsplit_once('-').map_or(p, |(_, l)| l);
-                if c == b'J' { unescape(last).map(Some) } else { s(last) }
+                if c == b'J' {
+                    unescape(last).map(Some)
+                } else {
+                    s(last)
+                }
             }
             b'n' => s(&self.id),
             b'N' => {
-                let stem = self.id.rsplit_once('.').map_or(self.id.as_str(), |(s, _)| s);
+                let stem = self
+                    .id
+                    .rsplit_once('.')
+                    .map_or(self.id.as_str(), |(s, _)| s);
                 s(stem)
             }
             b'p' => s(self.prefix()),
@@ -159,16 +169,29 @@ impl Context {
             b'f' => match &self.instance {
                 Some(i) => path_unescape(i).map(Some),
                 None => {
-                    let stem = self.id.rsplit_once('.').map_or(self.id.as_str(), |(s, _)| s);
+                    let stem = self
+                        .id
+                        .rsplit_once('.')
+                        .map_or(self.id.as_str(), |(s, _)| s);
                     path_unescape(stem).map(Some)
                 }
             },
-            b'y' => self.fragment.clone().map(Some).ok_or(SpecifierError::NoValue),
+            b'y' => self
+                .fragment
+                .clone()
+                .map(Some)
+                .ok_or(SpecifierError::NoValue),
             b'Y' => self
                 .fragment
                 .as_deref()
                 .and_then(|f| f.rsplit_once('/'))
-                .map(|(d, _)| Some(if d.is_empty() { "/".to_owned() } else { d.to_owned() }))
+                .map(|(d, _)| {
+                    Some(if d.is_empty() {
+                        "/".to_owned()
+                    } else {
+                        d.to_owned()
+                    })
+                })
                 .ok_or(SpecifierError::NoValue),
             b'C' => s("/var/cache"),
             b'd' => s(&format!("/run/credentials/{}", self.id)),
@@ -254,12 +277,24 @@ mod tests {
     #[test]
     fn expands_unit_specifiers() {
         let done = |s: &str| Ok(Expansion::Done(s.to_owned()));
-        assert_eq!(x("a-b@x-y.service", "/run/%i:%I:%p:%P:%j:%n:%N"), done("/run/x-y:x/y:a-b:a/b:b:a-b@x-y.service:a-b@x-y"));
+        assert_eq!(
+            x("a-b@x-y.service", "/run/%i:%I:%p:%P:%j:%n:%N"),
+            done("/run/x-y:x/y:a-b:a/b:b:a-b@x-y.service:a-b@x-y")
+        );
         assert_eq!(x("a-b@x-y.service", "%f"), done("/x/y"));
         assert_eq!(x("a.service", "%i|%%|%!|50%"), done("|%|%!|50%"));
         assert_eq!(x("a.service", "%Q"), Err(SpecifierError::Unknown));
-        assert_eq!(x("a.service", "%H"), Ok(Expansion::HostDependent("%H".into())));
-        assert_eq!(x("a.service", "%S/%t/%y/%Y"), done("/var/lib//run//etc/systemd/system/a-b@.service//etc/systemd/system"));
-        assert_eq!(Context::new("a.service", None).expand(&"x".repeat(10), 9), Err(SpecifierError::TooLong));
+        assert_eq!(
+            x("a.service", "%H"),
+            Ok(Expansion::HostDependent("%H".into()))
+        );
+        assert_eq!(
+            x("a.service", "%S/%t/%y/%Y"),
+            done("/var/lib//run//etc/systemd/system/a-b@.service//etc/systemd/system")
+        );
+        assert_eq!(
+            Context::new("a.service", None).expand(&"x".repeat(10), 9),
+            Err(SpecifierError::TooLong)
+        );
     }
 }

@@ -294,7 +294,12 @@ impl<'a> Subject<'a> {
         self.effective
             .service_values(key)
             .iter()
-            .map(|v| (v.clone(), self.effective.expand(v).unwrap_or_else(|| v.clone())))
+            .map(|v| {
+                (
+                    v.clone(),
+                    self.effective.expand(v).unwrap_or_else(|| v.clone()),
+                )
+            })
             .collect()
     }
 }

@@ -105,7 +105,11 @@ reason = "the host's chrony runs in this unit"
                 Some(Directive::ProtectClock)
             ]
         );
-        assert_eq!(changes[1].delta, Delta::Removed("yes".to_owned()), "{changes:?}");
+        assert_eq!(
+            changes[1].delta,
+            Delta::Removed("yes".to_owned()),
+            "{changes:?}"
+        );
     }
     // The other profiles are untouched.
     for kind in [ProfileKind::Web, ProfileKind::Sysctl] {

@@ -40,7 +40,11 @@ fn every_directive_and_lint_is_documented() {
         );
     }
     for lint in left4me_hardening::lint::LINTS {
-        assert!(md.contains(&format!("| `{}` |", lint.id())), "{}", lint.id());
+        assert!(
+            md.contains(&format!("| `{}` |", lint.id())),
+            "{}",
+            lint.id()
+        );
     }
     assert!(md.contains("| [`PrivatePIDs=`](https://www.freedesktop.org/software/systemd/man/257/systemd.exec.html#PrivatePIDs=) | Namespaces | a boolean | single | 257 |"));
     assert!(md.contains("| `PrivateUsers=identity` | 257 |"));
