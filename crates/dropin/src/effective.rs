@@ -66,6 +66,21 @@ pub struct Effective {
     fresh: BTreeMap<&'static str, State>,
     raw: BTreeMap<(String, String), Raw>,
     diagnostics: Vec<Diagnostic>,
+    shared_resets: Vec<SharedReset>,
+}
+
+/// An empty assignment that emptied what another directive had put in the
+/// storage both share (`BindPaths=` clears the `BindReadOnlyPaths=` binds).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SharedReset {
+    /// Where the empty assignment is.
+    pub at: Origin,
+    /// The directive assigned empty.
+    pub reset: Directive,
+    /// The directive whose lines it cleared.
+    pub cleared: Directive,
+    /// Those lines.
+    pub lines: Vec<String>,
 }
 
 impl PartialEq for Effective {
@@ -148,6 +163,7 @@ impl Effective {
             fresh,
             raw: BTreeMap::new(),
             diagnostics: Vec::new(),
+            shared_resets: Vec::new(),
         }
     }
 
@@ -202,6 +218,22 @@ impl Effective {
         let Some(slot) = self.typed.get_mut(d.storage()) else {
             return;
         };
+        if a.value.is_empty() && spec.merge() != Merge::Single {
+            for other in Directive::ALL
+                .iter()
+                .filter(|o| **o != d && o.storage() == d.storage())
+            {
+                let lines = slot.state.lines(*other);
+                if !lines.is_empty() {
+                    self.shared_resets.push(SharedReset {
+                        at: origin.clone(),
+                        reset: d,
+                        cleared: *other,
+                        lines,
+                    });
+                }
+            }
+        }
         let mut cx = Apply {
             directive: d,
             lvalue: &a.key,
@@ -250,7 +282,6 @@ impl Effective {
     /// `ProtectKernelModules=`, `ProtectKernelLogs=` and `ProtectClock=`
     /// take the capabilities they make useless out of the bounding set.
     pub fn finish(&mut self) {
-        use crate::identity::CapabilityList;
         use crate::value::Boolean;
         const DROPS: &[(Directive, &[u32])] = &[
             // CAP_MKNOD, CAP_SYS_RAWIO
@@ -449,6 +480,12 @@ impl Effective {
     /// Every untyped key.
     pub fn raw_keys(&self) -> impl Iterator<Item = (&(String, String), &Raw)> {
         self.raw.iter()
+    }
+
+    /// Empty assignments that cleared another directive's lines from the
+    /// storage they share.
+    pub fn shared_resets(&self) -> &[SharedReset] {
+        &self.shared_resets
     }
 
     /// What systemd would have logged while reading.

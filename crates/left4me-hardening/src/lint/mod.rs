@@ -129,6 +129,8 @@ lint_ids! {
     BindTargetTwice = "bind-target-twice",
     /// `ReadWritePaths=` that a `TemporaryFileSystem=` hides.
     RwpathHidden = "rwpath-hidden",
+    /// An empty assignment that clears another directive's lines too.
+    SharedStorageReset = "shared-storage-reset",
     /// An instance drop-in that replaces a template drop-in.
     InstanceReplacesTemplate = "instance-replaces-template",
 }
@@ -195,6 +197,7 @@ pub static LINTS: &[&dyn Lint] = &[
     &view::BindSourceHidden,
     &view::BindTargetTwice,
     &view::RwpathHidden,
+    &view::SharedStorageReset,
     &style::InstanceReplacesTemplate,
 ];
 

@@ -394,3 +394,49 @@ impl Lint for RwpathHidden {
         }
     }
 }
+
+/// An empty assignment that also clears the lines of a directive sharing
+/// its storage (`BindPaths=` empties the `BindReadOnlyPaths=` binds).
+pub(super) struct SharedStorageReset;
+
+impl Lint for SharedStorageReset {
+    fn id(&self) -> LintId {
+        LintId::SharedStorageReset
+    }
+    fn severity(&self) -> Severity {
+        Severity::Warning
+    }
+    fn test(&self) -> TestRef {
+        TestRef::Test(2)
+    }
+    fn summary(&self) -> &'static str {
+        "an empty assignment that also clears the lines of a directive sharing its storage \
+         (BindPaths= and BindReadOnlyPaths= are one list in systemd)"
+    }
+    fn finding(&self) -> &'static str {
+        "the bind set is the whole story of what the service sees: a bind that silently \
+         vanishes hides a tree the service needs, or exposes one Test 2 hid"
+    }
+
+    fn check(&self, s: &Subject<'_>, out: &mut Vec<Finding>) {
+        for r in s.effective.shared_resets() {
+            out.push(Finding::new(
+                self.id(),
+                format!(
+                    "{}= (empty) at {} also clears {}={}: systemd keeps one list for both, \
+                     so those lines no longer apply",
+                    r.reset.name(),
+                    r.at,
+                    r.cleared.name(),
+                    r.lines.join(" ")
+                ),
+                format!(
+                    "put the reset before every {} and {} line (or drop it and list the lines \
+                     wanted after it)",
+                    r.cleared.name(),
+                    r.reset.name()
+                ),
+            ));
+        }
+    }
+}
