@@ -150,6 +150,14 @@ pub const VECTORS: &[Vector] = &[
         probe: "a read at gunicorn's first mapping in every namespace of srcds, as its uid",
     },
     Vector {
+        id: "D2.d",
+        reference: "Test 8 (D2; beyond the plan)",
+        subject: Subject::Server,
+        description: "srcds reads gunicorn's memory with process_vm_readv, which the system call filter allows",
+        expectation: Expectation::Blocked,
+        probe: "process_vm_readv in a transient service with the unit's user and hardening",
+    },
+    Vector {
         id: "D3",
         reference: "Test 8",
         subject: Subject::Server,
@@ -719,7 +727,7 @@ impl Checker<'_> {
         if v.id == "profile" {
             return self.profile(ProfileKind::Server, Some(instance), t.unit);
         }
-        let needs_srcds = !matches!(v.id, "D2.a" | "D3");
+        let needs_srcds = !matches!(v.id, "D2.a" | "D2.d" | "D3");
         let srcds = match t.srcds {
             Some(s) => s,
             None if needs_srcds => {
@@ -771,6 +779,13 @@ impl Checker<'_> {
             },
             "D2.c" => match gunicorn() {
                 Ok(g) => self.read_proc_inside(srcds, g, "mem", "gunicorn"),
+                Err(verdict) => verdict,
+            },
+            "D2.d" => match gunicorn() {
+                Ok(g) => {
+                    let (status, evidence) = self.vm_read(t.unit, g);
+                    (status, evidence + &state())
+                }
                 Err(verdict) => verdict,
             },
             "D3" => {
@@ -935,22 +950,28 @@ impl Checker<'_> {
 
     /// Reads `/proc/PID/<what>` of `target` in every namespace of `who`,
     /// as the test plan does (`environ`: the file; `mem`: 16 bytes at its
-    /// first mapping). PID is the target's number at `who`'s depth of PID
-    /// namespaces, which is its number in `who`'s namespace whenever the
-    /// target lives there or below; otherwise `who`'s `/proc` should show
-    /// no such process. If it shows one anyway, what the probe read is
-    /// compared with the target's own (read here, as root) before it
-    /// counts as reaching the target: the number may be another process's.
+    /// first mapping). PID is the target's number in `who`'s PID namespace
+    /// when it lives there (or, deeper, possibly below it); otherwise the
+    /// number we see, which `who`'s `/proc` should not show. If it shows a
+    /// process by that number anyway, what the probe read is compared with
+    /// the target's own (read here, as root) before it counts as reaching
+    /// the target: the number may be another process's.
     fn read_proc_inside(&mut self, who: &Proc, target: &Proc, what: &str, name: &str) -> Verdict {
-        let depth = who.ns_pids.len().saturating_sub(1);
-        let pid = target
-            .ns_pids
-            .get(depth)
-            .or(target.ns_pids.first())
-            .copied()
-            .unwrap_or(target.pid)
-            .to_string();
         let shared = who.pid_ns == target.pid_ns;
+        let depth = who.ns_pids.len().saturating_sub(1);
+        let pid = if shared {
+            target.ns_pids.last()
+        } else if target.ns_pids.len() > who.ns_pids.len() {
+            // Deeper than `who`: possibly in a namespace below its own.
+            target.ns_pids.get(depth)
+        } else {
+            // Beside or above: not in `who`'s namespace; probe the number
+            // we see, as the test plan does.
+            target.ns_pids.first()
+        }
+        .copied()
+        .unwrap_or(target.pid)
+        .to_string();
         let outside = || {
             format!(
                 "{name} {} is in {}, {} in {}",
@@ -1042,6 +1063,63 @@ impl Checker<'_> {
                 pass("killed by SIGSYS: the system call filter denies ptrace")
             }
             (true, End::Code(1)) if p.stdout.starts_with("ptrace(") => pass(p.first_line()),
+            (true, End::Code(0)) => fail(p.first_line()),
+            (true, _) => error(p.describe()),
+        }
+    }
+
+    /// `process_vm_readv` of `target`'s first mapping from a transient
+    /// service with the unit's user and hardening.
+    fn vm_read(&mut self, unit: &Live, target: &Proc) -> Verdict {
+        let Some(nr) = probe::process_vm_readv_number() else {
+            return error(format!(
+                "no process_vm_readv probe for {}",
+                std::env::consts::ARCH
+            ));
+        };
+        let maps = match self.run(&["cat".to_owned(), format!("/proc/{}/maps", target.pid)]) {
+            Ok(r) if r.success() => r.stdout,
+            Ok(r) => {
+                return error(format!(
+                    "cannot read the target's maps: {}",
+                    one_line(&r.stderr)
+                ));
+            }
+            Err(e) => return error(e.to_string()),
+        };
+        let Some(addr) = maps.split('-').next().filter(|a| !a.is_empty()) else {
+            return error(format!("the target {} has no mapping", target.label()));
+        };
+        let properties = match self.properties(unit) {
+            Ok(p) => p,
+            Err(e) => return error(e),
+        };
+        let argv = probe::transient(
+            "left4me-harden check: process_vm_readv probe",
+            &properties,
+            unit.user.as_deref(),
+            unit.group.as_deref(),
+            &[
+                "perl",
+                "-e",
+                probe::PERL_VM_READV,
+                &nr.to_string(),
+                &target.pid.to_string(),
+                addr,
+            ],
+        );
+        let p = match self.run(&argv) {
+            Ok(ran) => probe::read_transient(&ran),
+            Err(e) => not_started(e),
+        };
+        match (&p.started, &p.end) {
+            (false, _) => error(format!("the probe did not start: {}", p.describe())),
+            (true, End::Signal(probe::SIGSYS)) => {
+                pass("killed by SIGSYS: the system call filter denies process_vm_readv")
+            }
+            (true, End::Code(1)) if p.stdout.starts_with("process_vm_readv(") => {
+                pass(p.first_line())
+            }
             (true, End::Code(0)) => fail(p.first_line()),
             (true, _) => error(p.describe()),
         }

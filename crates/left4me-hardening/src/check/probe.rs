@@ -13,12 +13,18 @@
 //!   system call filter and no-new-privileges flag. Used for `ptrace`
 //!   and `sudo`.
 //!
-//! Every probe first prints [`MARKER`] from a shell, so a probe that never
-//! started (nsenter failed, the transient unit failed to set up its
-//! namespace) is told apart from a command that ran and was refused.
+//! Every probe runs under a shell that first prints [`MARKER`], so a probe
+//! that never started (nsenter failed, the transient unit failed to set
+//! up its namespace) is told apart from a command that ran and was
+//! refused, and last prints how the command ended ([`STATUS`]), so the
+//! result does not depend on `systemd-run` passing an exit status on.
 
 /// The first line every probe prints once it runs inside.
 pub(crate) const MARKER: &str = "left4me-harden check: probe started";
+
+/// The last line every probe prints: this, then the shell's `$?` for the
+/// command (128 + N when signal N killed it).
+pub(crate) const STATUS: &str = "left4me-harden check: exit ";
 
 /// How a probe ended, after `systemd-run`'s report is read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,11 +51,12 @@ pub(crate) struct Probe {
 }
 
 impl Probe {
-    /// The first non-empty line of standard error, else of standard output.
+    /// The first non-empty line of standard output (where the perl probes
+    /// report), else of standard error.
     pub(crate) fn first_line(&self) -> String {
-        self.stderr
+        self.stdout
             .lines()
-            .chain(self.stdout.lines())
+            .chain(self.stderr.lines())
             .map(str::trim)
             .find(|l| !l.is_empty())
             .unwrap_or("")
@@ -72,12 +79,13 @@ impl Probe {
     }
 }
 
-/// `sh -c` that prints the marker and executes `argv`.
+/// `sh -c` that prints the marker, runs `argv` and prints how it ended
+/// on a line of its own.
 fn wrapped(argv: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = vec![
         "/bin/sh".into(),
         "-c".into(),
-        format!("echo '{MARKER}'; exec \"$@\""),
+        format!("echo '{MARKER}'; \"$@\"; s=$?; printf '\\n{STATUS}%s\\n' \"$s\""),
         "sh".into(),
     ];
     out.extend(argv.iter().map(|a| (*a).to_owned()));
@@ -122,6 +130,8 @@ pub(crate) fn transient(
         "--pipe".into(),
         "--collect".into(),
         "--service-type=exec".into(),
+        // The probe is a command line, not ExecStart= syntax: `$` stays.
+        "--expand-environment=no".into(),
         format!("--description={description}"),
         format!("--property={PROBE_RUNTIME_MAX}"),
     ];
@@ -139,10 +149,10 @@ pub(crate) fn transient(
 
 /// Reads an [`inside`] probe's result.
 pub(crate) fn read_inside(ran: &super::Ran) -> Probe {
-    let (started, stdout) = strip_marker(&ran.stdout);
+    let (started, stdout, end) = strip_frame(&ran.stdout);
     Probe {
         started,
-        end: end_of(ran.exit),
+        end: end.unwrap_or_else(|| end_of(ran.exit)),
         stdout,
         stderr: ran.stderr.clone(),
     }
@@ -156,11 +166,28 @@ fn end_of(exit: super::Exit) -> End {
     }
 }
 
-fn strip_marker(stdout: &str) -> (bool, String) {
-    match stdout.split_once('\n') {
-        Some((first, rest)) if first == MARKER => (true, rest.to_owned()),
-        _ if stdout.trim_end() == MARKER => (true, String::new()),
-        _ => (false, stdout.to_owned()),
+/// The command's own output between the marker and the status line, and
+/// the end the status line reports.
+fn strip_frame(stdout: &str) -> (bool, String, Option<End>) {
+    let (started, rest) = match stdout.split_once('\n') {
+        Some((first, rest)) if first == MARKER => (true, rest),
+        _ if stdout.trim_end() == MARKER => (true, ""),
+        _ => (false, stdout),
+    };
+    let framed = rest
+        .strip_suffix('\n')
+        .and_then(|r| r.rsplit_once(&format!("\n{STATUS}")))
+        .and_then(|(output, status)| Some((output, status.parse::<i32>().ok()?)));
+    match framed {
+        Some((output, status)) => {
+            let end = if status > 128 {
+                End::Signal(status - 128)
+            } else {
+                End::Code(status)
+            };
+            (started, output.to_owned(), Some(end))
+        }
+        None => (started, rest.to_owned(), None),
     }
 }
 
@@ -176,17 +203,17 @@ const SYSTEMD_RUN_LINES: &[&str] = &[
     "IO bytes",
 ];
 
-/// Reads a [`transient`] probe's result: how the service's main process
-/// ended comes from `systemd-run --wait`'s report ("Main processes
-/// terminated with: code=killed, status=31/SYS"), its output is the
-/// rest.
+/// Reads a [`transient`] probe's result: how the command ended comes from
+/// the probe's status line, else from `systemd-run --wait`'s report
+/// ("Main processes terminated with: code=killed, status=31/SYS"); its
+/// output is the rest.
 pub(crate) fn read_transient(ran: &super::Ran) -> Probe {
-    let (started, stdout) = strip_marker(&ran.stdout);
-    let mut end = None;
+    let (started, stdout, framed) = strip_frame(&ran.stdout);
+    let mut reported = None;
     let mut stderr = String::new();
     for line in ran.stderr.lines() {
         if let Some(rest) = line.strip_prefix("Main processes terminated with: ") {
-            end = parse_termination(rest);
+            reported = parse_termination(rest);
         }
         if SYSTEMD_RUN_LINES.iter().any(|p| line.starts_with(p)) {
             continue;
@@ -196,10 +223,11 @@ pub(crate) fn read_transient(ran: &super::Ran) -> Probe {
     }
     Probe {
         started,
-        end: match (end, ran.exit) {
-            (_, super::Exit::TimedOut) => End::TimedOut,
-            (Some(e), _) => e,
-            (None, exit) => end_of(exit),
+        end: match (framed, reported, ran.exit) {
+            (Some(e), _, _) => e,
+            (None, _, super::Exit::TimedOut) => End::TimedOut,
+            (None, Some(e), _) => e,
+            (None, None, exit) => end_of(exit),
         },
         stdout,
         stderr,
@@ -231,6 +259,29 @@ pub(crate) fn ptrace_number() -> Option<u32> {
     }
 }
 
+/// The `process_vm_readv` system call number on this build's (64-bit)
+/// architecture.
+pub(crate) fn process_vm_readv_number() -> Option<u32> {
+    match std::env::consts::ARCH {
+        "x86_64" => Some(310),
+        "aarch64" | "riscv64" | "loongarch64" => Some(270),
+        _ => None,
+    }
+}
+
+/// Reads 16 bytes of another process's memory with `process_vm_readv`
+/// (the access check is ptrace's, but it is a system call of `@ipc`, not
+/// `@debug`). Arguments: the system call number, the PID, the address
+/// (hex). Prints what it read (never the bytes) and exits 0, or the error
+/// and 1. 64-bit only (iovecs packed as two 64-bit words).
+pub(crate) const PERL_VM_READV: &str = r#"my ($nr, $pid, $addr) = @ARGV;
+my $buf = "\0" x 16;
+my $local = pack("QQ", unpack("Q", pack("p", $buf)), 16);
+my $remote = pack("QQ", hex($addr), 16);
+my $r = syscall(int($nr), int($pid), $local, 1, $remote, 1, 0);
+if ($r == -1) { print "process_vm_readv($pid): $!\n"; exit 1 }
+print "read $r bytes of the memory of $pid at 0x$addr with process_vm_readv\n";"#;
+
 /// Attaches to a process with `PTRACE_SEIZE` (which does not stop it; the
 /// tracee is released when perl exits). Arguments: the system call
 /// number, the PID. Prints "attached" and exits 0, or the error and 1.
@@ -256,6 +307,27 @@ print "read $n bytes of /proc/$pid/mem at 0x$start\n";"#;
 mod tests {
     use super::super::{Exit, Ran};
     use super::*;
+
+    #[test]
+    fn the_shell_reports_how_the_command_ended() {
+        let ran = Ran {
+            exit: Exit::Code(0),
+            stdout: format!("{MARKER}\nSECRET=1\0\n{STATUS}0\n"),
+            stderr: String::new(),
+        };
+        let p = read_inside(&ran);
+        assert_eq!(
+            (p.started, &p.end, p.stdout.as_str()),
+            (true, &End::Code(0), "SECRET=1\0")
+        );
+        // systemd-run said success, the shell saw perl killed by SIGSYS.
+        let ran = Ran {
+            exit: Exit::Code(0),
+            stdout: format!("{MARKER}\n\n{STATUS}159\n"),
+            stderr: "Main processes terminated with: code=exited, status=0/SUCCESS\n".to_owned(),
+        };
+        assert_eq!(read_transient(&ran).end, End::Signal(SIGSYS));
+    }
 
     #[test]
     fn systemd_run_reports_are_read() {

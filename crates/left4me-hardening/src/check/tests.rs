@@ -55,8 +55,14 @@ fn ran(code: i32, stdout: &str, stderr: &str) -> Ran {
     }
 }
 
+/// A probe's output as its shell frames it: the marker, the command's
+/// output, the status line.
 fn probe_out(code: i32, stdout: &str, stderr: &str) -> Ran {
-    ran(code, &format!("{}\n{stdout}", probe::MARKER), stderr)
+    ran(
+        code,
+        &format!("{}\n{stdout}\n{}{code}\n", probe::MARKER, probe::STATUS),
+        stderr,
+    )
 }
 
 impl World {
@@ -208,11 +214,30 @@ impl World {
             format!("Running as unit: run-p1.service\nMain processes terminated with: {code}\n")
         };
         match cmd[..] {
-            ["perl", "-e", _, _, _] if filtered => Ran {
+            ["perl", "-e", script, ..] if filtered && script.contains("0x4206") => Ran {
                 exit: Exit::Code(255),
-                stdout: format!("{}\n", probe::MARKER),
-                stderr: report("code=killed, status=31/SYS"),
+                stdout: format!("{}\n\n{}159\n", probe::MARKER, probe::STATUS),
+                stderr: report("code=exited, status=159/n/a"),
             },
+            // process_vm_readv is in @ipc: the filter lets it through and
+            // the private PID namespace has no such process.
+            ["perl", "-e", script, _, pid, _] if script.contains("process_vm_readv") => {
+                if self.hardened {
+                    probe_out(
+                        1,
+                        &format!("process_vm_readv({pid}): No such process\n"),
+                        &report("code=exited, status=1/FAILURE"),
+                    )
+                } else {
+                    probe_out(
+                        0,
+                        &format!(
+                            "read 16 bytes of the memory of {pid} at 0x5555 with process_vm_readv\n"
+                        ),
+                        &report("code=exited, status=0/SUCCESS"),
+                    )
+                }
+            }
             ["perl", "-e", _, _, pid] if self.yama.is_some_and(|y| y >= 2) => probe_out(
                 1,
                 &format!("ptrace({pid}): Operation not permitted\n"),
@@ -256,6 +281,9 @@ impl World {
             },
             ["cat", path] if path.ends_with("/environ") => {
                 ran(0, "SECRET_KEY=web-env-secret\0", "")
+            }
+            ["cat", path] if path.ends_with("/maps") => {
+                ran(0, "5555-6666 r--p 00000000 08:01 1 /usr/bin/sleep\n", "")
             }
             ["cat", path] => {
                 let pid: u32 = path
@@ -340,7 +368,7 @@ fn hardened_host_blocks_every_vector() {
         };
         assert_eq!(s, want, "{unit} {id}: {}", evidence(&r, &unit, id));
     }
-    assert_eq!(r.outcomes.len(), 2 * 10 + 2 + 1);
+    assert_eq!(r.outcomes.len(), 2 * 11 + 2 + 1);
     assert_eq!(
         evidence(&r, S1, "D1.a"),
         "cat: /var/lib/left4me/left4me.db: No such file or directory"
@@ -358,6 +386,7 @@ fn hardened_host_blocks_every_vector() {
          (gunicorn sleep 189 is in pid:[4026531836], srcds_linux 210 in pid:[4026532600])"
     );
     assert!(evidence(&r, S1, "D3").contains("no new privileges"));
+    assert!(evidence(&r, S1, "D2.d").starts_with("process_vm_readv(189): No such process"));
     assert!(evidence(&r, S2, "D5").contains("the other srcds srcds_linux 210 is in"));
     assert!(evidence(&r, S1, "userns").contains("user:[4026532514]"));
     assert!(evidence(&r, S1, "profile").contains("settings as generated"));
@@ -393,6 +422,7 @@ fn bare_host_reaches_every_vector() {
         "read 16 bytes of /proc/189/mem at 0x5555"
     );
     assert!(evidence(&r, S1, "profile").contains("NoNewPrivileges"));
+    assert!(evidence(&r, S1, "D2.d").starts_with("read 16 bytes of the memory of 189 at 0x5555"));
     // A secret's content never reaches the report.
     assert!(!r.table().contains("SECRET"));
     assert!(!r.json().to_string().contains("SECRET"));
@@ -472,7 +502,7 @@ fn stopped_units_and_a_single_instance_are_skipped_with_the_reason() {
     w.web_running = false;
     w.server_running = [true, false];
     let r = check(&mut w);
-    for id in ["D2.a", "D2.b", "D2.c"] {
+    for id in ["D2.a", "D2.b", "D2.c", "D2.d"] {
         assert_eq!(status(&r, S1, id), Status::Skip);
         assert!(evidence(&r, S1, id).contains("left4me-web.service is not running"));
     }
@@ -556,13 +586,13 @@ fn table_and_json() {
         "{table}"
     );
     assert!(
-        table.ends_with("\n22 passed, 0 failed, 1 skipped, 0 errors\n"),
+        table.ends_with("\n24 passed, 0 failed, 1 skipped, 0 errors\n"),
         "{table}"
     );
     assert!(table.lines().all(|l| l == l.trim_end()));
     let json = r.json();
     assert_eq!(json["version"], 1);
-    assert_eq!(json["summary"]["pass"], 22);
+    assert_eq!(json["summary"]["pass"], 24);
     assert_eq!(json["summary"]["skip"], 1);
     let first = &json["results"][0];
     assert_eq!(first["unit"], S1);
@@ -570,7 +600,7 @@ fn table_and_json() {
     assert_eq!(first["status"], "pass");
     assert_eq!(first["expectation"], "works");
     assert_eq!(json["results"][1]["expectation"], "blocked");
-    assert_eq!(json["results"].as_array().unwrap().len(), 23);
+    assert_eq!(json["results"].as_array().unwrap().len(), 25);
 }
 
 #[test]
