@@ -756,16 +756,15 @@ impl Checker<'_> {
         match v.id {
             "D1.a" => self.read_inside(srcds, &format!("{state_dir}/left4me.db")),
             "D1.b" => self.read_inside(srcds, &format!("{config_dir}/web.env")),
-            "D1.c" => {
-                let p = self.inside(srcds, &["ls", "-A", "/opt"]);
-                match (&p.started, &p.end) {
-                    (false, _) => error(format!("the probe did not start: {}", p.describe())),
-                    (true, End::Code(0)) if p.stdout.trim().is_empty() => pass("/opt is empty"),
-                    (true, End::Code(0)) => fail(format!("/opt lists: {}", one_line(&p.stdout))),
-                    (true, End::Code(_)) => pass(p.first_line()),
-                    (true, _) => error(p.describe()),
-                }
-            }
+            "D1.c" => match self.inside(srcds, &["ls", "-A", "/opt"]) {
+                Err(verdict) => verdict,
+                Ok(p) => match p.end {
+                    End::Code(0) if p.stdout.trim().is_empty() => pass("/opt is empty"),
+                    End::Code(0) => fail(format!("/opt lists: {}", one_line(&p.stdout))),
+                    End::Code(_) => pass(p.first_line()),
+                    _ => error(p.describe()),
+                },
+            },
             "D2.a" => match gunicorn() {
                 Ok(g) => {
                     let (status, evidence) = self.ptrace(t.unit, g, true);
@@ -928,23 +927,51 @@ impl Checker<'_> {
         }
     }
 
-    fn inside(&mut self, who: &Proc, argv: &[&str]) -> Probe {
+    /// Runs `argv` in every namespace of `who`, as its uid; a probe that
+    /// did not start is an error verdict.
+    fn inside(&mut self, who: &Proc, argv: &[&str]) -> std::result::Result<Probe, Verdict> {
         let argv = probe::inside(who.pid, who.uid, who.gid, argv);
-        match self.run(&argv) {
-            Ok(ran) => probe::read_inside(&ran),
-            Err(e) => not_started(e),
-        }
+        let ran = self.run(&argv).map_err(|e| error(e.to_string()))?;
+        started(probe::read_inside(&ran))
+    }
+
+    /// Runs `argv` in a transient service with the unit's user and, when
+    /// `sandboxed`, its hardening as loaded; a probe that did not start is
+    /// an error verdict.
+    fn transient(
+        &mut self,
+        unit: &Live,
+        sandboxed: bool,
+        what: &str,
+        argv: &[&str],
+    ) -> std::result::Result<Probe, Verdict> {
+        let properties = if sandboxed {
+            self.properties(unit).map_err(error)?
+        } else {
+            Vec::new()
+        };
+        let argv = probe::transient(
+            &format!("left4me-harden check: {what} probe"),
+            &properties,
+            unit.user.as_deref(),
+            unit.group.as_deref(),
+            argv,
+        );
+        let ran = self.run(&argv).map_err(|e| error(e.to_string()))?;
+        started(probe::read_transient(&ran))
     }
 
     /// Reads a file in every namespace of `who`; reports its size, never
     /// its content.
     fn read_inside(&mut self, who: &Proc, path: &str) -> Verdict {
-        let p = self.inside(who, &["cat", "--", path]);
-        match (&p.started, &p.end) {
-            (false, _) => error(format!("the probe did not start: {}", p.describe())),
-            (true, End::Code(0)) => fail(format!("{path} is readable ({} bytes)", p.stdout.len())),
-            (true, End::Code(_)) => pass(p.first_line()),
-            (true, _) => error(p.describe()),
+        let p = match self.inside(who, &["cat", "--", path]) {
+            Ok(p) => p,
+            Err(verdict) => return verdict,
+        };
+        match p.end {
+            End::Code(0) => fail(format!("{path} is readable ({} bytes)", p.stdout.len())),
+            End::Code(_) => pass(p.first_line()),
+            _ => error(p.describe()),
         }
     }
 
@@ -986,22 +1013,25 @@ impl Checker<'_> {
         } else {
             self.inside(who, &["cat", "--", &format!("/proc/{pid}/{what}")])
         };
-        match (&p.started, &p.end) {
-            (false, _) => error(format!("the probe did not start: {}", p.describe())),
-            (true, End::Code(0)) if !shared && !self.is_target(target, what, &p) => pass(format!(
+        let p = match p {
+            Ok(p) => p,
+            Err(verdict) => return verdict,
+        };
+        match p.end {
+            End::Code(0) if !shared && !self.is_target(target, what, &p) => pass(format!(
                 "/proc/{pid} in {}'s PID namespace is another process ({})",
                 who.label(),
                 outside()
             )),
-            (true, End::Code(0)) if what == "mem" => fail(p.first_line()),
-            (true, End::Code(0)) => fail(format!(
+            End::Code(0) if what == "mem" => fail(p.first_line()),
+            End::Code(0) => fail(format!(
                 "/proc/{pid}/{what} of {name} {} is readable ({} bytes)",
                 target.label(),
                 p.stdout.len()
             )),
-            (true, End::Code(_)) if shared => pass(p.first_line()),
-            (true, End::Code(_)) => pass(format!("{} ({})", p.first_line(), outside())),
-            (true, _) => error(p.describe()),
+            End::Code(_) if shared => pass(p.first_line()),
+            End::Code(_) => pass(format!("{} ({})", p.first_line(), outside())),
+            _ => error(p.describe()),
         }
     }
 
@@ -1032,39 +1062,16 @@ impl Checker<'_> {
                 std::env::consts::ARCH
             ));
         };
-        let properties = if sandboxed {
-            match self.properties(unit) {
-                Ok(p) => p,
-                Err(e) => return error(e),
-            }
-        } else {
-            Vec::new()
-        };
-        let argv = probe::transient(
-            "left4me-harden check: ptrace probe",
-            &properties,
-            unit.user.as_deref(),
-            unit.group.as_deref(),
-            &[
-                "perl",
-                "-e",
-                probe::PERL_PTRACE,
-                &nr.to_string(),
-                &target.pid.to_string(),
-            ],
-        );
-        let p = match self.run(&argv) {
-            Ok(ran) => probe::read_transient(&ran),
-            Err(e) => not_started(e),
-        };
-        match (&p.started, &p.end) {
-            (false, _) => error(format!("the probe did not start: {}", p.describe())),
-            (true, End::Signal(probe::SIGSYS)) => {
-                pass("killed by SIGSYS: the system call filter denies ptrace")
-            }
-            (true, End::Code(1)) if p.stdout.starts_with("ptrace(") => pass(p.first_line()),
-            (true, End::Code(0)) => fail(p.first_line()),
-            (true, _) => error(p.describe()),
+        let argv = [
+            "perl",
+            "-e",
+            probe::PERL_PTRACE,
+            &nr.to_string(),
+            &target.pid.to_string(),
+        ];
+        match self.transient(unit, sandboxed, "ptrace", &argv) {
+            Ok(p) => syscall_verdict(&p, "ptrace"),
+            Err(verdict) => verdict,
         }
     }
 
@@ -1090,58 +1097,26 @@ impl Checker<'_> {
         let Some(addr) = maps.split('-').next().filter(|a| !a.is_empty()) else {
             return error(format!("the target {} has no mapping", target.label()));
         };
-        let properties = match self.properties(unit) {
-            Ok(p) => p,
-            Err(e) => return error(e),
-        };
-        let argv = probe::transient(
-            "left4me-harden check: process_vm_readv probe",
-            &properties,
-            unit.user.as_deref(),
-            unit.group.as_deref(),
-            &[
-                "perl",
-                "-e",
-                probe::PERL_VM_READV,
-                &nr.to_string(),
-                &target.pid.to_string(),
-                addr,
-            ],
-        );
-        let p = match self.run(&argv) {
-            Ok(ran) => probe::read_transient(&ran),
-            Err(e) => not_started(e),
-        };
-        match (&p.started, &p.end) {
-            (false, _) => error(format!("the probe did not start: {}", p.describe())),
-            (true, End::Signal(probe::SIGSYS)) => {
-                pass("killed by SIGSYS: the system call filter denies process_vm_readv")
-            }
-            (true, End::Code(1)) if p.stdout.starts_with("process_vm_readv(") => {
-                pass(p.first_line())
-            }
-            (true, End::Code(0)) => fail(p.first_line()),
-            (true, _) => error(p.describe()),
+        let argv = [
+            "perl",
+            "-e",
+            probe::PERL_VM_READV,
+            &nr.to_string(),
+            &target.pid.to_string(),
+            addr,
+        ];
+        match self.transient(unit, true, "process_vm_readv", &argv) {
+            Ok(p) => syscall_verdict(&p, "process_vm_readv"),
+            Err(verdict) => verdict,
         }
     }
 
     /// `sudo -n -l` from a transient service with the unit's user and
     /// hardening: PASS when that matches `expect`.
     fn sudo(&mut self, unit: &Live, expect: Expectation) -> Verdict {
-        let properties = match self.properties(unit) {
+        let p = match self.transient(unit, true, "sudo", &["sudo", "-n", "-l"]) {
             Ok(p) => p,
-            Err(e) => return error(e),
-        };
-        let argv = probe::transient(
-            "left4me-harden check: sudo probe",
-            &properties,
-            unit.user.as_deref(),
-            unit.group.as_deref(),
-            &["sudo", "-n", "-l"],
-        );
-        let p = match self.run(&argv) {
-            Ok(ran) => probe::read_transient(&ran),
-            Err(e) => not_started(e),
+            Err(verdict) => return verdict,
         };
         let root = || {
             let rule = p
@@ -1152,24 +1127,37 @@ impl Checker<'_> {
                 .unwrap_or("");
             format!("sudo ran as root and listed: {rule}")
         };
-        match (&p.started, &p.end, expect) {
-            (false, _, _) => error(format!("the probe did not start: {}", p.describe())),
-            (true, End::Code(0), Expectation::Blocked) => fail(root()),
-            (true, End::Code(0), Expectation::Works) => pass(root()),
-            (true, End::Code(127), _) => error(format!("no sudo: {}", p.describe())),
-            (true, End::Code(_), Expectation::Blocked) => pass(p.first_line()),
-            (true, End::Code(_), Expectation::Works) => fail(p.first_line()),
-            (true, _, _) => error(p.describe()),
+        match (&p.end, expect) {
+            (End::Code(0), Expectation::Blocked) => fail(root()),
+            (End::Code(0), Expectation::Works) => pass(root()),
+            (End::Code(127), _) => error(format!("no sudo: {}", p.describe())),
+            (End::Code(_), Expectation::Blocked) => pass(p.first_line()),
+            (End::Code(_), Expectation::Works) => fail(p.first_line()),
+            _ => error(p.describe()),
         }
     }
 }
 
-fn not_started(e: Error) -> Probe {
-    Probe {
-        started: false,
-        end: End::Code(-1),
-        stdout: String::new(),
-        stderr: e.to_string(),
+/// The probe, if it started inside; else an error verdict saying what
+/// happened instead.
+fn started(p: Probe) -> std::result::Result<Probe, Verdict> {
+    if p.started {
+        Ok(p)
+    } else {
+        Err(error(format!("the probe did not start: {}", p.describe())))
+    }
+}
+
+/// A perl system call probe's verdict: killed by the filter or refused
+/// (`NAME(PID): error`) is blocked, success is reached.
+fn syscall_verdict(p: &Probe, name: &str) -> Verdict {
+    match p.end {
+        End::Signal(probe::SIGSYS) => pass(format!(
+            "killed by SIGSYS: the system call filter denies {name}"
+        )),
+        End::Code(1) if p.stdout.starts_with(&format!("{name}(")) => pass(p.first_line()),
+        End::Code(0) => fail(p.first_line()),
+        _ => error(p.describe()),
     }
 }
 
