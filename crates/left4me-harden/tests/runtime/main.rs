@@ -929,7 +929,7 @@ fn runtime_profiles_hold() {
     ] {
         let _ = writeln!(
             report,
-            "{label}: stop took {took:.1} s, Result={result}\n    {}",
+            "{label}: stop took {took:.1} s; {result}\n    {}",
             journal.trim().replace('\n', "\n    ")
         );
     }
