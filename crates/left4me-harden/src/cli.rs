@@ -31,6 +31,10 @@ pub(crate) enum Command {
     Lint(LintArgs),
     /// List the profiles and the files each writes.
     List(ListArgs),
+    /// Probe the test plan's attack vectors on this host's running units, as root (exit 0 nothing reachable, 1 a vector reachable, 2 trouble).
+    ///
+    /// Test 8's vectors (D1.a-c, D2.a-c, D3, D5, the PrivateUsers bonus) on each server instance, whether each unit runs the generated profile, Test 10's sudo on the web app and Test 9's ptrace scope on the host: PASS (blocked; for Test 10, sudo works), FAIL (reachable), SKIP with the reason, ERROR (the probe did not run). What srcds sees is probed in every namespace of its process (found below the unit's MainPID) as its uid; ptrace and sudo in a transient service with the unit's user and hardening as systemd loaded them. It only reads and probes: the transient units end within 30 s and are collected.
+    Check(CheckArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -197,6 +201,27 @@ pub(crate) struct ListArgs {
     /// Also list the drop-in of this server instance (repeatable).
     #[arg(long, value_name = "N", value_parser = Utf8("instance name"))]
     pub(crate) instance: Vec<String>,
+    #[command(flatten)]
+    pub(crate) host: HostArgs,
+}
+
+/// `check`'s output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum CheckFormat {
+    /// A table: unit, vector, PASS/FAIL/SKIP/ERROR, evidence.
+    Human,
+    /// A JSON document: version, summary, results.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// A server instance to probe (repeatable; default 1 and 2). Each instance's D5 target is the next one given.
+    #[arg(long, value_name = "N", value_parser = Utf8("instance name"))]
+    pub(crate) instance: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub(crate) format: CheckFormat,
     #[command(flatten)]
     pub(crate) host: HostArgs,
 }

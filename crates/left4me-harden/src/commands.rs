@@ -20,6 +20,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(args) => list(&args),
         Command::Explain(args) => explain(&args),
         Command::Lint(args) => crate::lint_cmd::run(&args),
+        Command::Check(args) => crate::check_cmd::run(&args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "left4me-harden", &mut io::stdout());

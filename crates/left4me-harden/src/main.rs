@@ -1,5 +1,6 @@
 //! `left4me-harden`: the command line of the left4me hardening generator.
 
+mod check_cmd;
 mod cli;
 mod commands;
 mod diff_cmd;

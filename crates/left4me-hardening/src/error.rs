@@ -40,6 +40,9 @@ pub enum Error {
         /// Every directive (or directive=value) too new, with its version.
         directives: Vec<String>,
     },
+    /// `check` cannot ask the host: not root, a command missing or failing.
+    #[error("check: {0}")]
+    Check(String),
     /// Error-level lint findings that no waiver covers.
     #[error(
         "refusing to emit profile {profile}: {} (a [[waivers]] entry of the host config with the lint id and a written reason lets a lint through)",

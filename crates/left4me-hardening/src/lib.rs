@@ -22,6 +22,7 @@
 //! - The bundlewrap output follows the reactor contract of the operator's
 //!   deployment (sections, sorted keys, lists as repeated lines).
 
+pub mod check;
 pub mod config;
 pub mod docs;
 mod error;

@@ -823,6 +823,7 @@ fn help_snapshots() {
         "explain",
         "lint",
         "list",
+        "check",
         "completions",
         "man",
     ] {
