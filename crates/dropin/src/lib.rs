@@ -106,7 +106,7 @@ pub use syscall::{
     ArchList, Architecture, ErrnoAction, Seccomp, Syscall, SyscallFilter, SyscallLog,
 };
 pub use sysctl::{SysctlFile, SysctlKey, SysctlValue};
-pub use value::Value;
+pub use value::{Boolean, Value};
 
 /// The names systemd knows, for documentation and lints.
 pub mod names {

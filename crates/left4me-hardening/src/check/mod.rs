@@ -32,8 +32,9 @@ mod runner;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use dropin::parse::{RawEntry, Read};
-use dropin::{Composed, Effective, Instance, Layer, Provenance, UnitFile, UnitName};
+use dropin::parse::RawEntry;
+use dropin::systemd::specifier;
+use dropin::{Directive, Effective, Instance, UnitName};
 use serde_json::{Value as Json, json};
 
 pub use runner::{Exit, Ran, Runner, SystemRunner};
@@ -695,7 +696,9 @@ impl Checker<'_> {
         if unit.files.is_empty() {
             return Err(format!("systemd shows no unit file for {}", unit.unit));
         }
-        let mut layers = Vec::new();
+        let name = unit.name();
+        let mut effective =
+            Effective::with_specifiers(specifier::Context::new(&name, unit.files.first().map(String::as_str)));
         for file in &unit.files {
             let ran = self
                 .run(&["cat".to_owned(), "--".to_owned(), file.clone()])
@@ -703,21 +706,10 @@ impl Checker<'_> {
             if !ran.success() {
                 return Err(format!("cannot read {file}: {}", one_line(&ran.stderr)));
             }
-            let parsed = UnitFile::parse(file, &ran.stdout).map_err(|e| e.to_string())?;
-            let reads = dropin::parse::service_assignments(&parsed).map_err(|e| e.to_string())?;
-            let mut layer = Layer::new(file.clone());
-            for read in reads {
-                let read = match unit.unit.instance() {
-                    Some(i) => read.resolve_instance(i).map_err(|e| e.to_string())?,
-                    None => read,
-                };
-                if let Read::Typed(a) = read {
-                    layer.push(a, Provenance::new(file.clone(), "loaded by systemd"));
-                }
-            }
-            layers.push(layer);
+            effective.read(file, ran.stdout.as_bytes());
         }
-        Ok(properties(&Composed::compose(&layers)))
+        effective.finish();
+        Ok(properties(&effective))
     }
 
     fn server_vector(&mut self, v: &Vector, t: &Target<'_>, instance: &Instance) -> Verdict {
@@ -902,7 +894,7 @@ impl Checker<'_> {
             },
             _ => composed.clone(),
         };
-        let checks = dropin::show::compare(&Effective::of(&composed), &unit.show);
+        let checks = dropin::show::compare(&Effective::of(&composed, &unit.name()), &unit.show);
         let differ: Vec<String> = checks
             .iter()
             .filter(|c| c.differs())
@@ -1161,14 +1153,20 @@ fn syscall_verdict(p: &Probe, name: &str) -> Verdict {
     }
 }
 
-/// Each assignment line of `composed` (`Key=value`, or `Key=` for a
-/// reset), in render order: what `systemd-run --property=` takes to give
-/// a transient service the same settings.
-pub fn properties(composed: &Composed) -> Vec<String> {
-    composed
-        .assignments()
+/// The effective value of every registry directive `effective` sets, as
+/// `Key=value` lines in registry order: what `systemd-run --property=`
+/// takes to give a transient service the same settings. Resets are
+/// already applied, so no `Key=` line is needed.
+pub fn properties(effective: &Effective) -> Vec<String> {
+    Directive::ALL
         .iter()
-        .map(|(a, _)| dropin::render::assignment_line(a))
+        .filter(|d| effective.is_set(**d))
+        .flat_map(|d| {
+            effective
+                .lines(*d)
+                .into_iter()
+                .map(move |v| format!("{}={v}", d.name()))
+        })
         .collect()
 }
 

@@ -206,10 +206,15 @@ impl World {
             .collect();
         let at = argv.iter().position(|a| a == "--").unwrap();
         let cmd: Vec<&str> = argv[at + 5..].iter().map(String::as_str).collect();
-        let filtered = props
-            .iter()
-            .any(|p| p.starts_with("SystemCallFilter=~") && p.contains("@debug"));
-        let nnp = props.contains(&"NoNewPrivileges=true");
+        // The transient unit's settings, read as systemd reads them.
+        let mut settings = Effective::new("run-p1.service");
+        settings.read("transient", format!("[Service]\n{}\n", props.join("\n")).as_bytes());
+        settings.finish();
+        let filtered = settings
+            .get::<dropin::SyscallFilter>(Directive::SystemCallFilter)
+            .and_then(Option::as_ref)
+            .is_some_and(|f| !f.allows("ptrace"));
+        let nnp = settings.get::<dropin::Boolean>(Directive::NoNewPrivileges) == Some(&Some(true));
         let report = |code: &str| {
             format!("Running as unit: run-p1.service\nMain processes terminated with: {code}\n")
         };
@@ -449,7 +454,8 @@ fn transient_probes_get_the_loaded_units_settings_with_the_instance_resolved() {
         "--property=BindPaths=/var/lib/left4me/runtime/2",
     );
     assert!(ptrace.contains(&"--uid=left4me".to_owned()));
-    assert!(ptrace.contains(&"--property=SystemCallArchitectures=native x86".to_owned()));
+    assert!(ptrace.contains(&"--property=SystemCallArchitectures=native".to_owned()));
+    assert!(ptrace.contains(&"--property=SystemCallArchitectures=x86".to_owned()));
     assert!(ptrace.contains(&"--property=CapabilityBoundingSet=".to_owned()));
     // The web unit's own ReadWritePaths= comes from its unit file.
     let sudo = run_for(
@@ -618,28 +624,35 @@ fn vectors_are_unique_per_subject() {
 }
 
 #[test]
-fn properties_are_the_rendered_assignment_lines() {
+fn properties_are_what_systemd_would_hold_after_the_drop_in() {
     let host = Host::standard().unwrap();
-    let composed = host
-        .server
-        .composed()
-        .unwrap()
-        .for_instance(&Instance::new("7").unwrap())
-        .unwrap();
-    let p = properties(&composed);
-    assert!(p.contains(&"ReadOnlyPaths=".to_owned()));
-    assert!(p.contains(&"BindPaths=/var/lib/left4me/runtime/7".to_owned()));
+    let seven = Instance::new("7").unwrap();
     let text = host
         .generate(
             ProfileKind::Server,
-            Some(&Instance::new("7").unwrap()),
+            Some(&seven),
             dropin::RenderOptions { comments: false },
         )
         .unwrap()
         .text;
-    let rendered: Vec<&str> = text
-        .lines()
-        .filter(|l| l.contains('=') && !l.starts_with('#'))
-        .collect();
-    assert_eq!(p, rendered);
+    // A base unit that sets a read-only path the drop-in clears: the
+    // transient service must not get it back.
+    let mut e = Effective::new("left4me-server@7.service");
+    e.read(
+        "/usr/lib/systemd/system/left4me-server@.service",
+        b"[Service]\nReadOnlyPaths=/srv\nProtectHome=no\n",
+    );
+    e.read("/etc/systemd/system/left4me-server@7.service.d/hardening.conf", text.as_bytes());
+    e.finish();
+    let p = properties(&e);
+    assert!(p.contains(&"BindPaths=/var/lib/left4me/runtime/7".to_owned()), "{p:?}");
+    assert!(p.contains(&"ProtectHome=yes".to_owned()), "{p:?}");
+    assert!(!p.iter().any(|l| l.starts_with("ReadOnlyPaths=")), "{p:?}");
+    // An empty set is a value, not a reset.
+    assert!(p.contains(&"CapabilityBoundingSet=".to_owned()), "{p:?}");
+    // Negative control: without the drop-in the base's path is there.
+    let mut base = Effective::new("left4me-server@7.service");
+    base.read("/base", b"[Service]\nReadOnlyPaths=/srv\n");
+    base.finish();
+    assert_eq!(properties(&base), ["ReadOnlyPaths=/srv"]);
 }
