@@ -604,3 +604,55 @@ fn stale_temps_of_dead_runs_go_and_live_ones_stay() {
     }
     assert!(s.join(&format!(".d.{tag}.4294967295")).is_dir());
 }
+
+/// A tmpfs of `size`, unmounted when dropped (needs root, as CI has).
+struct Tmpfs(Scratch);
+
+impl Tmpfs {
+    fn mount(size: &str) -> Tmpfs {
+        let s = Scratch::new("tmpfs");
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&s.0)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mount a tmpfs (needs root)");
+        Tmpfs(s)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let ok = Command::new("umount")
+            .arg(&self.0.0)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            let _ = Command::new("umount").arg("-l").arg(&self.0.0).status();
+        }
+    }
+}
+
+#[test]
+fn many_directories_at_once_and_a_full_disk_in_the_middle() {
+    // Enough directories for several staging threads.
+    let fs = Tmpfs::mount("1m");
+    let root = Root::open(&fs.0.0).unwrap();
+    let files: Vec<(String, Vec<u8>)> = (0..200)
+        .map(|n| (format!("etc/d{n:03}.d/x.conf"), vec![b'x'; 100]))
+        .collect();
+    let done = rootfs::write_all(&root, &files, &opts(false)).unwrap();
+    assert!(done.iter().all(|(_, o)| *o == Outcome::Created));
+    assert_eq!(done[7].0, Path::new("etc/d007.d/x.conf"));
+    let before = tree(&fs.0.0);
+    assert_eq!(before.len(), 1 + 200 * 2);
+    // Now 200 new directories of 8 KiB each cannot all fit: whichever
+    // thread meets the full disk, nothing is left behind.
+    let files: Vec<(String, Vec<u8>)> = (0..200)
+        .map(|n| (format!("new/d{n:03}.d/x.conf"), vec![b'y'; 8192]))
+        .collect();
+    let e = rootfs::write_all(&root, &files, &opts(false)).unwrap_err();
+    assert!(e.to_string().contains("No space left on device"), "{e}");
+    assert_eq!(before, tree(&fs.0.0));
+}
