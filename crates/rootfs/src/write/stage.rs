@@ -102,11 +102,14 @@ impl<'r> Staging<'r> {
             vec![work()]
         } else {
             std::thread::scope(|s| {
-                let handles: Vec<_> = (0..WORKERS).map(|_| s.spawn(work)).collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_default())
-                    .collect()
+                // A thread that cannot be started is not needed: the others,
+                // and this one, take the directories left.
+                let handles: Vec<_> = (0..WORKERS)
+                    .filter_map(|_| std::thread::Builder::new().spawn_scoped(s, work).ok())
+                    .collect();
+                let mut done = vec![work()];
+                done.extend(handles.into_iter().map(|h| h.join().unwrap_or_default()));
+                done
             })
         };
         let mut errors = Vec::new();
