@@ -566,7 +566,10 @@ fn rows() -> Vec<Row> {
             &["diff", "--root", "{root}", "web"],
         )
         .setup(|f| f.link(WEB_D, "left4me-web.service.d"))
-        .fails(&["Too many levels of symbolic links"]),
+        // systemd skips a drop-in directory that is no directory: nothing
+        // of it is read, and the generated settings are missing.
+        .exits(1, &[])
+        .prints(&["left4me-web.service: ", "nothing installed"]),
         row("config: --config is a FIFO", &["render", "server", "--config", "{aux}/fifo"])
             .setup(|f| mkfifo(&f.aux.join("fifo")))
             .fails(&["is a FIFO where a regular file should be"]),

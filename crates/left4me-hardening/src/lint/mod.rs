@@ -4,7 +4,7 @@
 //! lint makes sure no profile, host configuration or hand-written drop-in
 //! repeats it by accident, and says why in the plan's words. Lints read
 //! a unit's [`Effective`] settings — as systemd 257 holds them after
-//! loading the unit, its base file and every drop-in ([`dropin::load`]) —
+//! loading the unit, its base file and every drop-in ([`dropin::load()`]) —
 //! and check them against the [`Trait`]s of the workload.
 //!
 //! Every lint is a value implementing [`Lint`], registered in [`LINTS`];
