@@ -141,10 +141,10 @@ impl Host {
         };
         let unit = profile.unit_for(instance)?;
         let effective = dropin::Effective::of(composed, &unit);
-        Ok(lint::check(&lint::Subject::new(
-            &effective,
-            &profile.traits,
-        )))
+        Ok(lint::check(&lint::Subject {
+            composed: Some(composed),
+            ..lint::Subject::new(&effective, &profile.traits)
+        }))
     }
 
     /// The findings of one profile that no waiver covers and that do not

@@ -535,6 +535,7 @@ pub fn lint(host: &Host, fs: &dyn Fs, unit: &str, traits: &[Trait]) -> UnitLint 
         effective: &loaded.effective,
         traits,
         shadowed: &shadowed,
+        composed: None,
     })
     .into_iter()
     .map(|f| {
