@@ -555,7 +555,7 @@ fn diff_show_compares_with_systemctl_show_output() {
     assert!(
         r.stdout
             .starts_with("# left4me-web.service against systemctl show (")
-            && r.stdout.contains(": 19 same, 0 differ, 0 not comparable\n"),
+            && r.stdout.contains(": 18 same, 0 differ, 0 not comparable\n"),
         "{}",
         r.stdout
     );
@@ -608,7 +608,7 @@ fn diff_show_compares_with_systemctl_show_output() {
     ]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
-        r.stdout.contains(": 33 same, 0 differ, 0 not comparable\n"),
+        r.stdout.contains(": 32 same, 0 differ, 0 not comparable\n"),
         "{}",
         r.stdout
     );

@@ -89,7 +89,8 @@ fn lint_reports_i386_on_the_plans_original_test7() {
         "{text}"
     );
     assert!(
-        text.ends_with("1 file: 1 error, 1 warning, 0 notes\n"),
+        text.contains("error[procsubset-hides-system] (Production)")
+            && text.ends_with("1 file: 2 errors, 1 warning, 0 notes\n"),
         "{text}"
     );
 

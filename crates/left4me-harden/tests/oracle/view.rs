@@ -260,32 +260,45 @@ fn an_empty_bind_paths_clears_the_read_only_binds() {
     let _ = std::fs::remove_file(config);
 }
 
-/// One line systemd ignores (an empty `ProcSubset=`, a line without `=`)
+/// One line systemd ignores (an empty `ProtectProc=`, a line without `=`)
 /// is reported as systemd logs it and the rest is read: the run goes on.
 #[test]
 fn an_invalid_line_is_skipped_not_fatal() {
     let host = Host::new("invalid");
     host.edit(
         WEB,
-        "ProcSubset=pid",
-        "ProcSubset=pid\nProcSubset=\nProtectSystem strict",
+        "ProtectProc=invisible",
+        "ProtectProc=invisible\nProtectProc=\nProtectSystem strict",
     );
     let (code, out) = host.run(&["diff", "web"]);
+    // Nothing systemd holds changed: the earlier value stays.
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("Failed to parse ProcSubset=, ignoring: Invalid argument")
-            || out.contains("ProcSubset="),
+        out.contains(&format!(
+            "/{WEB}:24: Failed to parse ProtectProc=, ignoring: Invalid argument"
+        )),
         "{out}"
     );
-    assert!(out.contains("Missing '=', ignoring line."), "{out}");
+    assert!(
+        out.contains(&format!("/{WEB}:25: Missing '=', ignoring line.")),
+        "{out}"
+    );
     let (code, out) = host.run(&["lint"]);
     assert!(code == 0 || code == 1, "{out}");
     assert!(out.contains("Missing '=', ignoring line."), "{out}");
     let loaded = host.systemd("left4me-web.service");
-    assert_eq!(loaded.get("ProcSubset"), Some("pid"));
-    let logged: Vec<String> = loaded.log().iter().map(|l| l.message.clone()).collect();
+    assert_eq!(loaded.get("ProtectProc"), Some("invisible"));
+    let logged: Vec<String> = loaded.log().iter().map(|l| l.text.clone()).collect();
     assert!(
-        logged.iter().any(|m| m.contains("Missing '='")),
+        logged
+            .iter()
+            .any(|m| m.ends_with(":25: Missing '=', ignoring line.")),
+        "{logged:?}"
+    );
+    assert!(
+        logged
+            .iter()
+            .any(|m| m.ends_with(":24: Failed to parse ProtectProc=, ignoring: Invalid argument")),
         "{logged:?}"
     );
 }

@@ -136,6 +136,10 @@ lint_ids! {
     InstanceReplacesTemplate = "instance-replaces-template",
     /// A host-config line that discards a proven line.
     ReplacesProven = "replaces-proven",
+    /// `ProcSubset=pid` on a workload that reads `/proc/cpuinfo` or the boot id.
+    ProcSubsetHidesSystem = "procsubset-hides-system",
+    /// `SocketBindAllow=` without `SocketBindDeny=`.
+    SocketBindAllowOnly = "socketbind-allow-only",
 }
 
 impl LintId {
@@ -203,6 +207,8 @@ pub static LINTS: &[&dyn Lint] = &[
     &view::SharedStorageReset,
     &style::InstanceReplacesTemplate,
     &layers::ReplacesProven,
+    &proc::ProcSubsetHidesSystem,
+    &syscall::SocketBindAllowOnly,
 ];
 
 /// Looks a lint up by id.
