@@ -745,7 +745,7 @@ pub fn groups_of(call: &str) -> Vec<&'static str> {
 }
 
 /// One assignment of `SystemCallFilter=` or `SystemCallLog=`, as it bears
-/// on one system call: what [`Effective::syscall_trace`] returns.
+/// on one system call: what [`crate::Effective::syscall_trace`] returns.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct FilterStep {
     /// Where the line is.
