@@ -23,6 +23,13 @@ const BREAKPAD: Known = Known {
            attaching to its own process for a minidump; correctly blocked, srcds carries on",
 };
 
+const EXECUTOR_CAPSET: Known = Known {
+    test: "Test 3",
+    text: "the only log record of the discovery run: systemd-executor sets the unit's \
+           capabilities (capset) after installing the SystemCallLog= filter and before it \
+           executes the unit's program; not the workload",
+};
+
 /// The architectures a unit's `SystemCallArchitectures=` lets through:
 /// `None` when it sets none (no architecture filter).
 fn archs(e: &Effective) -> Option<Vec<String>> {
@@ -413,7 +420,7 @@ pub(super) fn attribute(
                 why: "not one of the unit's directives".to_owned(),
             };
         }
-        Action::Exact(SeccompAction::Log) => log(&mut finding, rec, effective),
+        Action::Exact(SeccompAction::Log) => log(&mut finding, rec, group, effective),
         Action::Exact(SeccompAction::Errno) => {
             finding.cause = format!(
                 "{call} failed with an error number: only logged when the manager runs with \
@@ -688,8 +695,14 @@ fn filter(
 }
 
 /// A logged call: `SystemCallLog=`.
-fn log(finding: &mut Finding, rec: &Record, effective: Option<&Effective>) {
+fn log(finding: &mut Finding, rec: &Record, group: &Group, effective: Option<&Effective>) {
     let call = rec.call_label();
+    // comm is at most 15 bytes: "systemd-executo".
+    let executor = group.comms.iter().any(|c| c.starts_with("systemd-execut"))
+        || group.exes.iter().any(|e| e.ends_with("/systemd-executor"));
+    if executor && call == "capset" {
+        finding.known = Some(EXECUTOR_CAPSET);
+    }
     finding.directive = Some("SystemCallLog".to_owned());
     finding.cause =
         format!("{call} was allowed and logged (code 0x7ffc0000): SystemCallLog= lists it");

@@ -474,7 +474,7 @@ pub fn triage(input: &str, options: &Options<'_>) -> Result<Report> {
     // and the audit record): one record of the journal form per event.
     let key = |r: &Record| (r.pid, r.arch.value, r.number, r.ip.clone(), r.action, r.sig);
     let mut duplicates = 0;
-    let other_forms: Vec<_> = records
+    let other_forms: std::collections::BTreeSet<_> = records
         .iter()
         .filter(|r| r.form != Form::Journal)
         .map(key)
@@ -556,11 +556,12 @@ pub fn triage(input: &str, options: &Options<'_>) -> Result<Report> {
         }
     }
     // Records with absolute times: first and last by time, not input order.
+    let by_line: BTreeMap<usize, &Record> = records.iter().map(|r| (r.line, r)).collect();
     for (g, _) in &mut groups {
         let times: Vec<&Stamp> = g
             .lines
             .iter()
-            .filter_map(|l| records.iter().find(|r| r.line == *l)?.time.as_ref())
+            .filter_map(|l| by_line.get(l)?.time.as_ref())
             .collect();
         if times.len() == g.count && times.iter().all(|t| t.epoch_ms.is_some()) {
             g.first = times

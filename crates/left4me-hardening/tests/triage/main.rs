@@ -184,6 +184,23 @@ fn test3_as_the_plan_wrote_it_needs_only_write() {
     );
     assert!(matches!(log.finding.fix, Fix::None { .. }));
     snapshot!("triage-test3-plan-dropin", triage::text(&r));
+    // The stand-in's own logged call (i386 setuid32), its unit named by
+    // the executable's path.
+    let r = run(&fixture("dmesg-log-i386.log"), Some(&fs), None, None);
+    let g = group(&r, "setuid32");
+    assert_eq!((g.architecture, g.number), ("x86", Some(213)));
+    assert_eq!(
+        (g.unit.as_deref(), &g.unit_source),
+        (Some(S1), &UnitSource::Executable)
+    );
+    assert_eq!(g.finding.directive.as_deref(), Some("SystemCallLog"));
+    assert_eq!(
+        cited(g),
+        [
+            "/etc/systemd/system/left4me-server@1.service.d/test-03-syslog.conf:4 SystemCallLog=@privileged @debug @mount @raw-io"
+        ]
+    );
+    snapshot!("triage-log-i386", triage::text(&r));
 }
 
 #[test]
@@ -460,6 +477,67 @@ fn journal_lines_name_the_unit_and_duplicates_count_once() {
     assert_eq!(
         group(&r, "setuid").first.as_ref().unwrap().epoch_ms,
         Some(1_795_892_537_000)
+    );
+}
+
+#[test]
+fn journal_lines_without_absolute_times_pair_by_order() {
+    // journalctl's default format has no year and no zone: the record just
+    // before the exit line is the one.
+    let kernel: Vec<String> = fixture("dmesg-probes.log")
+        .lines()
+        .take(2)
+        .map(|l| {
+            let (_, rest) = l.split_once("] ").unwrap();
+            format!("Nov 28 19:02:17 vm kernel: {rest}")
+        })
+        .collect();
+    let input = format!(
+        "{}\nNov 28 19:02:17 vm systemd[1]: game.service: Main process exited, code=killed, status=31/SYS\n{}\n",
+        kernel[0], kernel[1]
+    );
+    let r = run(&input, None, None, None);
+    assert_eq!(r.groups[0].unit.as_deref(), Some("game.service"));
+    assert_eq!(
+        r.groups[1].unit, None,
+        "the record after the line is not its"
+    );
+    // An exit line an hour away from the record pairs with nothing.
+    let far = fixture("journal-short-iso.txt").replace(
+        "2026-11-28T19:02:17+00:00 vm systemd[1]: run-p116",
+        "2026-11-28T20:02:17+00:00 vm systemd[1]: run-p116",
+    );
+    let r = run(&far, None, None, None);
+    assert_eq!(r.groups[0].unit, None, "{}", triage::text(&r));
+    assert_eq!(
+        r.groups[1].unit.as_deref(),
+        Some("run-p121-i307323.service")
+    );
+}
+
+#[test]
+fn x32_and_arm64_numbers() {
+    let body = "auid=4294967295 uid=0 gid=0 ses=4294967295 pid=1 comm=\"x\" exe=\"/x\" sig=31";
+    let input = format!(
+        "type=SECCOMP msg=audit(1795892537.524:1): {body} arch=c000003e syscall=1073741825 compat=1 ip=0x1 code=0x80000000\n\
+         type=SECCOMP msg=audit(1795892537.524:2): {body} arch=c00000b7 syscall=79 compat=0 ip=0x1 code=0x80000000\n\
+         type=SECCOMP msg=audit(1795892537.524:3): {body} arch=c00000b7 syscall=403 compat=0 ip=0x1 code=0x80000000\n"
+    );
+    let r = run(&input, None, None, None);
+    let got: Vec<(&str, &str, Option<u32>)> = r
+        .groups
+        .iter()
+        .map(|g| (g.architecture, g.call.as_str(), g.number))
+        .collect();
+    // x32 write is x86-64's 1 with the x32 bit; arm64 79 is newfstatat and
+    // 403 (a 32-bit time64 call elsewhere) has no name there.
+    assert_eq!(
+        got,
+        [
+            ("x32", "write", Some(1)),
+            ("arm64", "newfstatat", Some(79)),
+            ("arm64", "#403", Some(403)),
+        ]
     );
 }
 
