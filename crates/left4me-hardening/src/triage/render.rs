@@ -14,6 +14,16 @@ fn times(g: &Group) -> String {
     }
 }
 
+/// At most ten numbers, then how many more.
+fn some<T: ToString>(list: &[T]) -> String {
+    const SHOWN: usize = 10;
+    let mut out: Vec<String> = list.iter().take(SHOWN).map(ToString::to_string).collect();
+    if list.len() > SHOWN {
+        out.push(format!("… ({} more)", list.len() - SHOWN));
+    }
+    out.join(" ")
+}
+
 fn indent(text: &str, by: &str) -> String {
     text.lines().map(|l| format!("{by}{l}\n")).collect()
 }
@@ -66,11 +76,9 @@ pub fn text(report: &Report) -> String {
             let _ = write!(process, " ({})", g.exes.join(", "));
         }
         if !g.pids.is_empty() {
-            let pids: Vec<String> = g.pids.iter().map(ToString::to_string).collect();
-            let _ = write!(process, ", pid {}", pids.join(" "));
+            let _ = write!(process, ", pid {}", some(&g.pids));
         }
-        let lines: Vec<String> = g.lines.iter().map(ToString::to_string).collect();
-        let _ = writeln!(out, "  process: {process}; input line {}", lines.join(" "));
+        let _ = writeln!(out, "  process: {process}; input line {}", some(&g.lines));
         let unit_from = match &g.unit_source {
             UnitSource::Journal { line } => {
                 format!("systemd's status=31/SYS line (input line {line})")
