@@ -8,7 +8,7 @@
 //! the unit (systemd's `status=31/SYS` line for it in the same input, the
 //! instance in the executable's path, or the unit given), and judges each
 //! group of repeats against the unit's settings as systemd loads them:
-//! either the installed unit under a root ([`dropin::load`]: fragment and
+//! either the installed unit under a root ([`dropin::load()`]: fragment and
 //! every drop-in, with file and line), or the unit with only the generated
 //! profile. The cause names `SystemCallArchitectures=` (a call of a
 //! non-native ABI is killed, thread-wise, on its first call) or
