@@ -122,6 +122,18 @@ pub fn highest_syscall(architecture: &str) -> Option<u32> {
     table(architecture)?.by_number.last().map(|(n, _)| *n)
 }
 
+/// The operations i386 multiplexes through `call` (`socketcall`, 102, and
+/// `ipc`, 117): each operation's call name and its number, the call's first
+/// argument. A SECCOMP record carries the number of the multiplexer only,
+/// never the operation. `None` for any other call or architecture.
+pub fn multiplexed(architecture: &str, call: &str) -> Option<&'static [(&'static str, u32)]> {
+    match (architecture, call) {
+        ("x86", "socketcall") => Some(table::SOCKETCALL_OPERATIONS),
+        ("x86", "ipc") => Some(table::IPC_OPERATIONS),
+        _ => None,
+    }
+}
+
 /// What a seccomp filter did: the action part of a record's `code=`
 /// (`SECCOMP_RET_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
@@ -257,6 +269,11 @@ mod tests {
         assert_eq!(syscall_number("x86-64", "socketcall"), None);
         assert!(highest_syscall("x86").unwrap() > 400);
         assert_eq!(syscall_name("ppc64-le", 1), None);
+        let socket = multiplexed("x86", "socketcall").unwrap();
+        assert_eq!(socket.first(), Some(&("socket", 1)));
+        assert!(socket.contains(&("connect", 3)) && socket.len() == 20);
+        assert!(multiplexed("x86", "ipc").unwrap().contains(&("shmctl", 24)));
+        assert!(multiplexed("x86-64", "socketcall").is_none());
         assert_eq!(syscall_name("x86", u32::MAX), None);
     }
 }

@@ -393,6 +393,23 @@ impl Seccomp {
         }
     }
 
+    /// Whether a process may make operation `operation` through the i386
+    /// multiplexer `multiplexer` (`socketcall`, `ipc`; see
+    /// [`crate::audit::multiplexed`]). libseccomp applies a rule for an
+    /// operation's own call (`connect`) to the multiplexer with that
+    /// operation as its first argument too, so an allow list lets the
+    /// operation through when it allows either, a deny list when it denies
+    /// neither. Measured with systemd 257 and libseccomp 2.6 (Debian 13):
+    /// `~connect` kills an i386 `connect()` made through `socketcall`, and
+    /// `@system-service` followed by `~socketcall` does not.
+    pub fn allows_operation(&self, multiplexer: &str, operation: &str) -> bool {
+        if self.allow_list {
+            self.allows(multiplexer) || self.allows(operation)
+        } else {
+            self.allows(multiplexer) && self.allows(operation)
+        }
+    }
+
     fn line(&self) -> String {
         let mut out = String::new();
         if !self.allow_list {
@@ -914,6 +931,34 @@ mod tests {
             (Some(true), vec!["@privileged".to_owned()])
         );
         assert!(e.syscall_trace(Directive::UMask, "setuid").is_empty());
+    }
+
+    #[test]
+    fn operations_through_a_multiplexer() {
+        let filter = |text: &str| {
+            let e = eff(text);
+            e.get::<SyscallFilter>(Directive::SystemCallFilter)
+                .unwrap()
+                .clone()
+                .unwrap()
+        };
+        // The cases measured at runtime (i386 busybox nc: socket, connect).
+        let deny_connect = filter("[Service]\nSystemCallFilter=~connect\n");
+        assert!(deny_connect.allows("socketcall"));
+        assert!(!deny_connect.allows_operation("socketcall", "connect"));
+        assert!(deny_connect.allows_operation("socketcall", "socket"));
+        let allow_without =
+            filter("[Service]\nSystemCallFilter=@system-service\nSystemCallFilter=~socketcall\n");
+        assert!(!allow_without.allows("socketcall"));
+        assert!(allow_without.allows_operation("socketcall", "connect"));
+        let allow_without_both = filter(
+            "[Service]\nSystemCallFilter=@system-service\nSystemCallFilter=~socketcall connect\n",
+        );
+        assert!(allow_without_both.allows_operation("socketcall", "socket"));
+        assert!(!allow_without_both.allows_operation("socketcall", "connect"));
+        let deny_shmctl = filter("[Service]\nSystemCallFilter=~shmctl\n");
+        assert!(!deny_shmctl.allows_operation("ipc", "shmctl"));
+        assert!(deny_shmctl.allows_operation("ipc", "semop"));
     }
 
     /// Each step's verdict is the effective filter of the lines up to it:

@@ -2,9 +2,10 @@
 //! `AUDIT_ARCH_*` values of its `arch=` field (and which of them are the
 //! architectures `SystemCallArchitectures=` names), the x32 bit of its
 //! `syscall=` field, the `SECCOMP_RET_*` actions of its `code=` field and
-//! the signal number of `SIGSYS` — all from the kernel headers systemd's
+//! the signal number of `SIGSYS`, and the operations i386 multiplexes
+//! through `socketcall` and `ipc` — all from the kernel headers systemd's
 //! build saw (`linux/audit.h`, `linux/elf-em.h`, `linux/seccomp.h`,
-//! `asm/unistd.h`, `asm/signal.h`).
+//! `asm/unistd.h`, `asm/signal.h`, `linux/net.h`, `linux/ipc.h`).
 //!
 //! The one link that is not in those headers is libseccomp's: its
 //! `SCMP_ARCH_*` constants (which `seccomp_arch_from_string()` of systemd
@@ -26,6 +27,8 @@ const AUDIT_H: &str = "linux/audit.h";
 const SECCOMP_H: &str = "linux/seccomp.h";
 const UNISTD_H: &str = "asm/unistd.h";
 const SIGNAL_H: &str = "asm/signal.h";
+const NET_H: &str = "linux/net.h";
+const IPC_H: &str = "linux/ipc.h";
 
 /// libseccomp's `seccomp.h`: each `SCMP_ARCH_*` constant and the
 /// `AUDIT_ARCH_*` constant it is defined as (`None`: x32, see the module
@@ -80,6 +83,12 @@ pub struct Audit {
     pub action_mask: u32,
     /// `SIGSYS` on x86.
     pub sigsys: u32,
+    /// The operations of i386's `socketcall` (`SYS_*` of `linux/net.h`):
+    /// the call each is (its name lower-cased), and its number, by number.
+    pub socketcall: Vec<(String, u32)>,
+    /// The operations of i386's `ipc` (`SEMOP` … `SHMCTL` of
+    /// `linux/ipc.h`), likewise.
+    pub ipc: Vec<(String, u32)>,
 }
 
 fn value(cpp: &Cpp, name: &str, file: &str) -> Result<u32> {
@@ -118,7 +127,7 @@ pub(crate) fn read(s: &Source, architectures: &[Architecture]) -> Result<Audit> 
         s.headers.join("usr/include"),
     ];
     let mut cpp = Cpp::new(dirs);
-    for h in [AUDIT_H, SECCOMP_H, UNISTD_H, SIGNAL_H] {
+    for h in [AUDIT_H, SECCOMP_H, UNISTD_H, SIGNAL_H, NET_H, IPC_H] {
         cpp.include_system(h)?;
     }
     let seccomp_type = value(&cpp, "AUDIT_SECCOMP", AUDIT_H)?;
@@ -165,7 +174,30 @@ pub(crate) fn read(s: &Source, architectures: &[Architecture]) -> Result<Audit> 
             "the actions are not values within SECCOMP_RET_ACTION_FULL",
         ));
     }
+    let mut socketcall = Vec::new();
+    let mut ipc = Vec::new();
+    for (name, m) in cpp.macros() {
+        if m.params.is_some() {
+            continue;
+        }
+        if let Some(op) = name.strip_prefix("SYS_") {
+            socketcall.push((op.to_lowercase(), value(&cpp, name, NET_H)?));
+        } else if is_ipc_call(name) {
+            ipc.push((name.to_lowercase(), value(&cpp, name, IPC_H)?));
+        }
+    }
+    socketcall.sort_by_key(|(n, v)| (*v, n.clone()));
+    ipc.sort_by_key(|(n, v)| (*v, n.clone()));
+    if socketcall.is_empty() || ipc.is_empty() {
+        return Err(Error::shape(
+            NET_H,
+            "SYS_* / SEMOP…SHMCTL",
+            "the multiplexed operations are not defined",
+        ));
+    }
     Ok(Audit {
+        socketcall,
+        ipc,
         seccomp_type,
         arches,
         x32_bit: value(&cpp, "__X32_SYSCALL_BIT", UNISTD_H)?,
@@ -173,6 +205,27 @@ pub(crate) fn read(s: &Source, architectures: &[Architecture]) -> Result<Audit> 
         action_mask,
         sigsys: value(&cpp, "SIGSYS", SIGNAL_H)?,
     })
+}
+
+/// The operation names of `linux/ipc.h`'s `ipc()` call numbers (the header
+/// also defines `SEM_UNDO`, `SHM_RDONLY`, `MSG_EXCEPT` and the like, which
+/// are flags, not calls).
+fn is_ipc_call(name: &str) -> bool {
+    matches!(
+        name,
+        "SEMOP"
+            | "SEMGET"
+            | "SEMCTL"
+            | "SEMTIMEDOP"
+            | "MSGSND"
+            | "MSGRCV"
+            | "MSGGET"
+            | "MSGCTL"
+            | "SHMAT"
+            | "SHMDT"
+            | "SHMGET"
+            | "SHMCTL"
+    )
 }
 
 /// `audit.rs`.
@@ -183,7 +236,7 @@ pub(crate) fn emit(s: &Source, a: &Audit) -> String {
         &s.version,
         &[],
         &[
-            "Headers: `linux/audit.h` (with `linux/elf-em.h`), `linux/seccomp.h`, \
+            "Headers: `linux/audit.h` (with `linux/elf-em.h`), `linux/seccomp.h`, `linux/net.h`, `linux/ipc.h`, \
              `asm/unistd.h` and `asm/signal.h` of x86-64. The architecture names are \
              systemd's `seccomp_arch_from_string()` names, linked to the audit values through \
              libseccomp's `SCMP_ARCH_*` definitions.",
@@ -244,9 +297,38 @@ pub(crate) fn emit(s: &Source, a: &Audit) -> String {
     let _ = writeln!(
         out,
         "/// `SIGSYS` on x86: the `sig=` of a record whose call was killed.\n\
-         pub(crate) const SIGSYS: u32 = {};",
+         pub(crate) const SIGSYS: u32 = {};\n",
         a.sigsys
     );
+    for (konst, what, list) in [
+        (
+            "SOCKETCALL_OPERATIONS",
+            "The operations of i386's `socketcall` (`SYS_*` of `linux/net.h`): the call each is, \
+             and its number (the call's first argument).",
+            &a.socketcall,
+        ),
+        (
+            "IPC_OPERATIONS",
+            "The operations of i386's `ipc` (`linux/ipc.h`): the call each is, and its number \
+             (the call's first argument).",
+            &a.ipc,
+        ),
+    ] {
+        out.push_str(&doc(what, 0));
+        let _ = writeln!(
+            out,
+            "#[rustfmt::skip]\npub(crate) const {konst}: &[(&str, u32)] = &["
+        );
+        let items: Vec<String> = list
+            .iter()
+            .map(|(n, v)| format!("({}, {v})", lit(n)))
+            .collect();
+        out.push_str(&crate::emit::wrapped(&items, 4));
+        out.push_str("];\n");
+        if konst == "SOCKETCALL_OPERATIONS" {
+            out.push('\n');
+        }
+    }
     out
 }
 
