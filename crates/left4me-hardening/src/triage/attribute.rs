@@ -1,7 +1,7 @@
 //! From a decoded record and the unit's settings to the cause (directive,
 //! lines) and the fix (checked against the model).
 
-use dropin::audit::SeccompAction;
+use dropin::audit::{self, SeccompAction};
 use dropin::syscall::groups_of;
 use dropin::{ArchList, Directive, Effective, FilterStep, SyscallFilter};
 
@@ -88,6 +88,16 @@ fn arch_lines(e: &Effective) -> Vec<Cited> {
 /// The filter lines that decide whether `call` passes, with what each
 /// does; the step whose line a fix would have to come after.
 fn filter_lines(trace: &[FilterStep], call: &str, log: bool) -> (Vec<Cited>, Option<usize>) {
+    let (lines, decider) = filter_lines_at(trace, call, log);
+    (lines.into_iter().map(|(_, c)| c).collect(), decider)
+}
+
+/// [`filter_lines`] with the index of each cited step.
+fn filter_lines_at(
+    trace: &[FilterStep],
+    call: &str,
+    log: bool,
+) -> (Vec<(usize, Cited)>, Option<usize>) {
     let d = if log {
         Directive::SystemCallLog
     } else {
@@ -143,11 +153,14 @@ fn filter_lines(trace: &[FilterStep], call: &str, log: bool) -> (Vec<Cited>, Opt
         }
         before = s.passes;
         if let Some(role) = role {
-            out.push(Cited {
-                at: s.origin.clone(),
-                assignment: assignment(d, &s.value),
-                role,
-            });
+            out.push((
+                i,
+                Cited {
+                    at: s.origin.clone(),
+                    assignment: assignment(d, &s.value),
+                    role,
+                },
+            ));
         }
     }
     // A later line naming the call without changing it decides too: a fix
@@ -315,17 +328,18 @@ fn socketcall_note(call: &str, architecture: &str) -> Option<String> {
     match (architecture, call) {
         ("x86", "socketcall") => Some(
             "i386 socketcall (102) multiplexes every socket operation (socket, connect, \
-             sendto, …); the record cannot say which, the operation is an argument. glibc of \
-             older or bundled i386 runtimes calls it instead of the direct calls 359-373. \
-             systemd counts socketcall in @network-io (and so in @system-service) and allows \
-             or denies it as a whole; naming socket, connect, … only covers the direct calls. \
-             RestrictAddressFamilies= is not enforced for i386 processes at all (systemd \
-             cannot filter socketcall's arguments)."
+             sendto, …); the operation is its first argument, which a SECCOMP record does not \
+             carry. glibc of older or bundled i386 runtimes calls it instead of the direct \
+             calls 359-373. systemd counts socketcall in @network-io (and so in \
+             @system-service). RestrictAddressFamilies= is not enforced for i386 processes at \
+             all (systemd cannot filter socketcall's arguments; measured: an i386 AF_INET \
+             socket under RestrictAddressFamilies=AF_UNIX succeeds)."
                 .to_owned(),
         ),
         ("x86", "ipc") => Some(
-            "i386 ipc (117) multiplexes every System V IPC operation (shmget, semop, \
-             msgsnd, …); the record cannot say which. systemd counts ipc in @ipc."
+            "i386 ipc (117) multiplexes every System V IPC operation (semop, shmctl, msgsnd, \
+             …); the operation is its first argument, which a SECCOMP record does not carry. \
+             systemd counts ipc in @ipc."
                 .to_owned(),
         ),
         _ => None,
@@ -637,6 +651,11 @@ fn filter(
         };
         return;
     }
+    if let Some(ops) = audit::multiplexed(rec.architecture, call) {
+        expected(finding);
+        multiplexer(finding, ops, call, how, settings, e, cx);
+        return;
+    }
     let trace = e.syscall_trace(Directive::SystemCallFilter, call);
     let (lines, decider) = filter_lines(&trace, call, false);
     finding.lines = lines;
@@ -688,6 +707,140 @@ fn filter(
     let want = Want {
         directive: Directive::SystemCallFilter,
         value: call,
+        reason: &reason,
+        edit: &edit,
+    };
+    finding.fix = host_config_fix(cx, s, &want, &passes, decider.as_ref());
+}
+
+/// An i386 `socketcall` or `ipc` killed: the filter denies at least one
+/// operation through it — the multiplexer itself or an operation's own call
+/// ([`dropin::Seccomp::allows_operation`]); the record cannot say which.
+fn multiplexer(
+    finding: &mut Finding,
+    ops: &[(&str, u32)],
+    call: &str,
+    how: &str,
+    settings: Option<&Settings>,
+    e: &Effective,
+    cx: &Cx<'_>,
+) {
+    let Some(Some(f)) = e.get::<SyscallFilter>(Directive::SystemCallFilter) else {
+        return;
+    };
+    let denied: Vec<&str> = ops
+        .iter()
+        .map(|(op, _)| *op)
+        .filter(|op| !f.allows_operation(call, op))
+        .collect();
+    let d = Directive::SystemCallFilter;
+    // The lines: those that decide the multiplexer, and those that name a
+    // denied operation, in file order.
+    let trace = e.syscall_trace(d, call);
+    let (lines, mut decider) = filter_lines_at(&trace, call, false);
+    let mut cited: std::collections::BTreeMap<usize, Cited> = lines.into_iter().collect();
+    // Per line, the denied operations it names, by the words that name them.
+    let mut named: std::collections::BTreeMap<
+        usize,
+        std::collections::BTreeMap<String, Vec<&str>>,
+    > = Default::default();
+    for op in &denied {
+        for (i, step) in e.syscall_trace(d, op).iter().enumerate() {
+            if !step.named_by.is_empty() {
+                decider = decider.max(Some(i));
+                named
+                    .entry(i)
+                    .or_default()
+                    .entry(step.named_by.join(" "))
+                    .or_default()
+                    .push(op);
+            }
+        }
+    }
+    let all_ops = ops.len();
+    for (i, by_word) in named {
+        let Some(step) = trace.get(i) else { continue };
+        let notes: Vec<String> = by_word
+            .into_iter()
+            .map(|(word, list)| {
+                let what = if list.len() == all_ops {
+                    "every operation's own call".to_owned()
+                } else {
+                    list.join(" ")
+                };
+                format!("names {what} ({word})")
+            })
+            .collect();
+        let note = notes.join("; ");
+        cited
+            .entry(i)
+            .and_modify(|c| {
+                c.role.push_str("; ");
+                c.role.push_str(&note);
+            })
+            .or_insert_with(|| Cited {
+                at: step.origin.clone(),
+                assignment: assignment(d, &step.value),
+                role: note,
+            });
+    }
+    finding.lines = cited.into_values().collect();
+    if denied.is_empty() {
+        finding.cause = format!(
+            "{call} was {how}; but these settings let every operation through it: the record \
+             came from other settings (the unit as it ran then, or another filter)"
+        );
+        finding.fix = Fix::Unknown {
+            why: format!("the settings judged already allow every operation of {call}"),
+        };
+        return;
+    }
+    let which = match denied.len() {
+        n if n == ops.len() => "every operation".to_owned(),
+        1 => format!("the operation {}", denied.join(" ")),
+        _ => format!("the operations {}", denied.join(" ")),
+    };
+    finding.cause = format!(
+        "{call} was {how}: SystemCallFilter= denies {which} through it, and the record cannot \
+         say which one was made. libseccomp applies a rule for an operation's own call (connect, \
+         shmctl, …) to {call} with that operation as its first argument: an allow list lets an \
+         operation through when it allows {call} or the operation's call, a deny list when it \
+         denies neither"
+    );
+    if finding.known.is_some() {
+        return;
+    }
+    let Some(s) = settings else { return };
+    // An allow list: the multiplexer lets every operation through. A deny
+    // list: every denied name has to come out of it.
+    let value = if f.allow_list {
+        call.to_owned()
+    } else {
+        let mut names: Vec<&str> = Vec::new();
+        if !f.allows(call) {
+            names.push(call);
+        }
+        names.extend(denied.iter().filter(|op| !f.allows(op)));
+        names.join(" ")
+    };
+    let decider = decider.and_then(|i| trace.get(i)).map(|st| Cited {
+        at: st.origin.clone(),
+        assignment: assignment(d, &st.value),
+        role: String::new(),
+    });
+    let edit = format!("add SystemCallFilter={value} after it");
+    let reason = format!("FILL IN: why {} needs {call} ({which})", s.unit);
+    let (mux, all): (String, Vec<String>) = (
+        call.to_owned(),
+        ops.iter().map(|(op, _)| (*op).to_owned()).collect(),
+    );
+    let passes = move |e: &Effective| match e.get::<SyscallFilter>(Directive::SystemCallFilter) {
+        Some(Some(f)) => all.iter().all(|op| f.allows_operation(&mux, op)),
+        _ => true,
+    };
+    let want = Want {
+        directive: d,
+        value: &value,
         reason: &reason,
         edit: &edit,
     };

@@ -309,6 +309,100 @@ fn socketcall_denied_by_another_file_is_an_edit_there() {
     snapshot!("triage-socketcall-edit", triage::text(&r));
 }
 
+/// i386 operations through socketcall and ipc, as measured: a deny of
+/// `connect` kills socketcall, a deny of `shmctl` kills ipc, and an allow
+/// list without socketcall still lets socket operations through.
+#[test]
+fn operations_through_socketcall_and_ipc() {
+    let input = fixture("dmesg-multiplexed.log");
+    let fs = host_tree(
+        None,
+        &[
+            (
+                "/etc/systemd/system/game.service",
+                "[Service]\nExecStart=/usr/bin/game\nSystemCallFilter=~connect\n",
+            ),
+            (
+                "/etc/systemd/system/shm.service",
+                "[Service]\nExecStart=/usr/bin/shm\nSystemCallFilter=~shmctl\n",
+            ),
+        ],
+    );
+    let r = run(&input, Some(&fs), None, Some("game.service"));
+    let g = group(&r, "socketcall");
+    assert!(
+        g.finding
+            .cause
+            .contains("denies the operation connect through it"),
+        "{}",
+        g.finding.cause
+    );
+    assert_eq!(
+        cited(g),
+        ["/etc/systemd/system/game.service:3 SystemCallFilter=~connect"]
+    );
+    assert!(g.finding.lines[0].role.contains("names connect (connect)"));
+    // Not a profile's unit: the line to edit.
+    match &g.finding.fix {
+        Fix::Edit { at, suggestion, .. } => {
+            assert_eq!(at.to_string(), "/etc/systemd/system/game.service:3");
+            assert!(
+                suggestion.starts_with("add SystemCallFilter=connect after it"),
+                "{suggestion}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let r = run(&input, Some(&fs), None, Some("shm.service"));
+    let g = group(&r, "ipc");
+    assert_eq!(g.number, Some(117));
+    assert!(
+        g.finding
+            .cause
+            .contains("denies the operation shmctl through it"),
+        "{}",
+        g.finding.cause
+    );
+    // The negative control: an allow list without socketcall lets every
+    // socket operation through (its own calls are allowed), so these
+    // settings did not kill it; nor do they kill ipc.
+    let fs = host_tree(
+        None,
+        &[(
+            "/etc/systemd/system/game.service",
+            "[Service]\nExecStart=/usr/bin/game\nSystemCallFilter=@system-service\nSystemCallFilter=~socketcall\n",
+        )],
+    );
+    let r = run(&input, Some(&fs), None, Some("game.service"));
+    assert!(
+        group(&r, "socketcall")
+            .finding
+            .cause
+            .contains("let every operation through it")
+    );
+    assert!(
+        group(&r, "ipc")
+            .finding
+            .cause
+            .contains("let every operation through it")
+    );
+    snapshot!(
+        "triage-multiplexed",
+        triage::text(&run(
+            &input,
+            Some(&host_tree(
+                None,
+                &[(
+                    "/etc/systemd/system/game.service",
+                    "[Service]\nExecStart=/usr/bin/game\nSystemCallFilter=~connect\n",
+                )]
+            )),
+            None,
+            Some("game.service")
+        ))
+    );
+}
+
 /// The negative controls of attribution: the same records against
 /// settings that let the calls through are not blamed on them.
 #[test]

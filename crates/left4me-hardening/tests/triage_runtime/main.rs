@@ -306,6 +306,65 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
     let (_, after_fix) = records(&c, &exe);
     let state = c.sh(&format!("systemctl is-active {unit} || true"));
 
+    // i386 socket operations through socketcall (the libseccomp behaviour
+    // triage relies on), with a copy of the busybox of our own: a deny of
+    // connect kills socketcall; an allow list without socketcall does not.
+    let nc = format!("/usr/local/lib/left4me-runtime/busybox-triage{id}");
+    c.sh(&format!("cp {BUSYBOX} {nc}"));
+    let transient = |name: &str, props: &[&str]| -> String {
+        let mut cmd = format!(
+            "systemd-run --unit={name} --wait --pipe --uid=left4me \
+             -p 'SystemCallArchitectures=native x86'"
+        );
+        for p in props {
+            let _ = write!(cmd, " -p '{p}'");
+        }
+        let _ = write!(cmd, " {nc} nc -w 1 127.0.0.1 9 2>&1 || true");
+        c.sh(&cmd)
+    };
+    let (_, nc_before) = records(&c, &nc);
+    let deny_connect = transient(
+        &format!("triage-connect-{id}"),
+        &["SystemCallFilter=~connect"],
+    );
+    let allow_without = transient(
+        &format!("triage-allow-{id}"),
+        &[
+            "SystemCallFilter=@system-service",
+            "SystemCallFilter=~socketcall",
+        ],
+    );
+    wait(5, || records(&c, &nc).1 > nc_before);
+    let (nc_log, nc_after) = records(&c, &nc);
+    let nc_input: String = nc_log
+        .lines()
+        .filter(|l| l.contains(&nc))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let connect_unit = format!("triage-connect-{id}.service");
+    let connect_triage = triage::triage(
+        &nc_input,
+        &Options {
+            config: None,
+            installed: Some(&fs),
+            unit: Some(&connect_unit),
+        },
+    )
+    .unwrap();
+    let allow_unit = format!("triage-allow-{id}.service");
+    let allow_triage = triage::triage(
+        &nc_input,
+        &Options {
+            config: None,
+            installed: Some(&fs),
+            unit: Some(&allow_unit),
+        },
+    )
+    .unwrap();
+    c.sh(&format!(
+        "systemctl reset-failed {connect_unit} {allow_unit} 2>/dev/null || true"
+    ));
+
     let off = c.poweroff();
     let total = started.elapsed();
 
@@ -318,12 +377,17 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
          srcds_run: {}\n\n{shown}\
          == the fix applied: records of {exe} before the restart {before_fix}, after {after_fix}; \
          srcds_linux runs: {runs}; unit {}\n\
+         == i386 nc through socketcall: SystemCallFilter=~connect: {}; @system-service ~socketcall: {}; \
+         records {nc_before} before, {nc_after} after\n{}\
          == timings: provision {:.1} s, whole run {:.1} s; power-off: {}",
         kmsg.trim(),
         journal_kernel.trim(),
         journal_audit.trim(),
         unit_journal.trim(),
         state.trim(),
+        deny_connect.trim().replace('\n', " / "),
+        allow_without.trim().replace('\n', " / "),
+        triage::text(&connect_triage).replace(&format!("/proc/{}/root", c.pid), ""),
         provisioned.as_secs_f64(),
         total.as_secs_f64(),
         text(&off).trim()
@@ -369,6 +433,40 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
     assert!(runs, "srcds_linux does not run with the fix: {state}");
     assert_eq!(after_fix, before_fix, "a record after the fix");
     assert_eq!(state.trim(), "active");
+    // Operations through socketcall: the deny of connect killed it (SIGSYS,
+    // one record), the allow list without socketcall did not (nc ran
+    // and was refused); triage blames the first unit's ~connect line and
+    // finds nothing in the second's settings that denies it.
+    assert!(deny_connect.contains("status=31/SYS"), "{deny_connect}");
+    assert!(
+        allow_without.contains("Connection refused") && !allow_without.contains("status=31/SYS"),
+        "{allow_without}"
+    );
+    assert_eq!(nc_after, nc_before + 1, "{nc_input}");
+    let g = &connect_triage.groups[0];
+    assert_eq!((g.architecture, g.call.as_str()), ("x86", "socketcall"));
+    assert!(
+        g.finding.cause.contains("the operation connect"),
+        "{}",
+        g.finding.cause
+    );
+    assert!(
+        g.finding.lines.iter().any(|l| l
+            .at
+            .file
+            .ends_with(&format!("/run/systemd/transient/{connect_unit}"))
+            && l.assignment == "SystemCallFilter=~connect"),
+        "{}",
+        triage::text(&connect_triage)
+    );
+    assert!(
+        allow_triage.groups[0]
+            .finding
+            .cause
+            .contains("let every operation through it"),
+        "{}",
+        triage::text(&allow_triage)
+    );
     // The measured reason the container's journal has no record.
     assert_eq!(kmsg.trim(), "absent");
     assert_eq!(journal_kernel.trim(), "0");
