@@ -403,6 +403,11 @@ impl Fs for Overlay<'_> {
     }
 }
 
+/// The largest unit file or drop-in the reader reads (bytes). A drop-in is
+/// a few KiB; a larger file is refused with an error naming it rather than
+/// read in part (systemd would read it whole).
+pub const FILE_MAX: usize = 1024 * 1024;
+
 /// A host's tree under a root directory, read through [`rootfs`]: links
 /// followed inside the root as systemd follows them under `--root`, only
 /// regular files on regular file systems read, every read within one

@@ -160,7 +160,7 @@ pub(crate) struct WriteArgs {
     /// Leave out provenance comments and notes.
     #[arg(long)]
     pub(crate) no_comments: bool,
-    /// Where a destination is a symbolic link, replace the file it points to (atomically) instead of refusing.
+    /// Where a destination file is a symbolic link, replace the file it leads to (atomically; the link stays) instead of refusing. Only the file itself may be a link, never a directory on the way. The link is read inside the root as systemd reads it (an absolute target starts at --root, `..` stops there), through up to 40 links; it must lead to a regular file or to nothing (then created) in an existing directory.
     #[arg(long)]
     pub(crate) follow_symlinks: bool,
     #[command(flatten)]

@@ -3,10 +3,10 @@
 //! settings against `systemctl show` output.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, IsTerminal as _, Read as _, Write as _};
+use std::io::{self, IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 
 use anyhow::{Context as _, Result, bail};
 use dropin::diff::{Change, LineTag, UnifiedDiff, semantic};
@@ -14,9 +14,10 @@ use dropin::parse::{RawEntry, Read, service_assignments, show_output, sysctl_ent
 use dropin::{Effective, RenderOptions};
 use left4me_hardening::output::Generated;
 use left4me_hardening::{Host, ProfileKind};
+use rootfs::{Budget, Root};
 
 use crate::cli::{ColorWhen, DiffArgs};
-use crate::commands;
+use crate::{commands, out};
 
 /// ANSI colours, or none.
 #[derive(Clone, Copy)]
@@ -56,25 +57,23 @@ impl Paint {
     }
 }
 
-pub(crate) fn run(args: &DiffArgs) -> Result<ExitCode> {
-    let host = commands::host(&args.host)?;
+pub(crate) fn run(args: &DiffArgs, budget: &Budget) -> Result<ExitCode> {
+    let host = commands::host(&args.host, budget)?;
     let options = RenderOptions {
         comments: !args.no_comments,
     };
     let paint = Paint::new(args.color);
     if let Some(show) = &args.show {
-        return against_show(args, &host, show, options, paint);
+        return against_show(args, &host, show, options, paint, budget);
     }
-    let root = &args.root;
-    if !root.is_dir() {
-        bail!("root {} is not a directory", root.display());
-    }
+    let root = Root::open(&args.root)?;
+    let mut installed = Installed::new(&root, budget);
     let targets = targets(args, &host, options)?;
     let mut reports = Vec::new();
     for g in &targets {
-        reports.push(compare(root, &host, g)?);
+        reports.push(compare(&mut installed, &host, g)?);
     }
-    let mut out = io::stdout().lock();
+    let mut out = out::stdout();
     let mut differ = false;
     for r in &reports {
         differ |= !r.changes.is_empty();
@@ -144,10 +143,59 @@ fn shown_path(relative: &Path) -> String {
     format!("/{}", relative.display())
 }
 
-fn compare(root: &Path, host: &Host, g: &Generated) -> Result<Report> {
-    let own = root.join(&g.path);
+/// The installed files, read through the root, each once per run (an
+/// instance's template drop-ins are read for every instance).
+struct Installed<'a> {
+    root: &'a Root,
+    budget: &'a Budget,
+    files: BTreeMap<PathBuf, Option<Rc<[u8]>>>,
+    dirs: BTreeMap<PathBuf, Rc<[(String, PathBuf)]>>,
+}
+
+impl<'a> Installed<'a> {
+    fn new(root: &'a Root, budget: &'a Budget) -> Installed<'a> {
+        Installed {
+            root,
+            budget,
+            files: BTreeMap::new(),
+            dirs: BTreeMap::new(),
+        }
+    }
+
+    /// The file at `rel`, as systemd would read it under the root; `None`
+    /// if it does not exist.
+    fn read(&mut self, rel: &Path) -> Result<Option<Rc<[u8]>>> {
+        if let Some(known) = self.files.get(rel) {
+            return Ok(known.clone());
+        }
+        let bytes = self.root.read_file(rel, self.budget)?.map(Rc::from);
+        self.files.insert(rel.to_path_buf(), bytes.clone());
+        Ok(bytes)
+    }
+
+    /// The `*.conf` files of the directory `dir` that systemd reads,
+    /// sorted by name, with their paths below the root: hidden files and
+    /// what is not (or does not lead to) a regular file left out, such as
+    /// masks (links to `/dev/null`).
+    fn confs(&mut self, dir: &Path) -> Result<Rc<[(String, PathBuf)]>> {
+        if let Some(known) = self.dirs.get(dir) {
+            return Ok(known.clone());
+        }
+        let entries = self.root.read_dir(dir, self.budget)?.unwrap_or_default();
+        let list: Rc<[(String, PathBuf)]> = entries
+            .iter()
+            .filter(|e| e.is_file())
+            .map(|e| (e.name.to_string_lossy().into_owned(), dir.join(&e.name)))
+            .filter(|(name, _)| name.ends_with(".conf") && !name.starts_with('.'))
+            .collect();
+        self.dirs.insert(dir.to_path_buf(), list.clone());
+        Ok(list)
+    }
+}
+
+fn compare(installed: &mut Installed<'_>, host: &Host, g: &Generated) -> Result<Report> {
     let path = shown_path(Path::new(&g.path));
-    let old = match crate::fsutil::read_installed(&own)? {
+    let old = match installed.read(Path::new(&g.path))? {
         Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         None => String::new(),
     };
@@ -160,13 +208,13 @@ fn compare(root: &Path, host: &Host, g: &Generated) -> Result<Report> {
     let (unit, read, changes) = match &g.composed {
         Some(composed) => {
             let unit = unit_of(&g.path);
-            let (read, reads) = installed_dropins(root, host, g)?;
+            let (read, reads) = installed_dropins(installed, host, g)?;
             let installed = Effective::from_reads(&reads);
             let changes = semantic(&installed, &Effective::of(composed));
             (unit, read, changes)
         }
         None => {
-            let (read, installed) = installed_sysctl(root, g)?;
+            let (read, installed) = installed_sysctl(installed, g)?;
             let wanted = sysctl_effective(&sysctl_entries(&path, &g.text)?, None);
             (path.clone(), read, semantic(&installed, &wanted))
         }
@@ -189,55 +237,34 @@ fn unit_of(path: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The `*.conf` files of a directory that systemd reads, sorted by name:
-/// hidden files, directories and masks (links to `/dev/null`) left out.
-fn confs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".conf") || name.starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        // Follows links, as systemd does; a link to /dev/null masks.
-        match fs::metadata(&path) {
-            Ok(m) if m.is_file() => out.push((name, path)),
-            _ => {}
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 /// Every `[Service]` assignment systemd reads for the generated file's unit
 /// from the `.d` directories under `root`, in its order: for an instance,
 /// the template's directory and the instance's merged by file name (an
 /// instance file replaces the template file of the same name), `%i`
 /// resolved.
-fn installed_dropins(root: &Path, host: &Host, g: &Generated) -> Result<(Vec<String>, Vec<Read>)> {
+fn installed_dropins(
+    installed: &mut Installed<'_>,
+    host: &Host,
+    g: &Generated,
+) -> Result<(Vec<String>, Vec<Read>)> {
     let rel = Path::new(&g.path);
     let unit_dir = rel.parent().unwrap_or(rel);
-    let mut files: BTreeMap<String, (PathBuf, PathBuf)> = BTreeMap::new();
+    let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
     if let (Some(_), Some(system)) = (&g.instance, unit_dir.parent()) {
         let template_dir = system.join(format!("{}.d", host.layout.server_unit));
-        for (name, path) in confs(&root.join(&template_dir))? {
-            files.insert(name.clone(), (template_dir.join(&name), path));
+        for (name, path) in installed.confs(&template_dir)?.iter() {
+            files.insert(name.clone(), path.clone());
         }
     }
-    for (name, path) in confs(&root.join(unit_dir))? {
-        files.insert(name.clone(), (unit_dir.join(&name), path));
+    for (name, path) in installed.confs(unit_dir)?.iter() {
+        files.insert(name.clone(), path.clone());
     }
     let mut read = Vec::new();
     let mut reads = Vec::new();
-    for (rel, path) in files.into_values() {
+    for rel in files.into_values() {
         let label = shown_path(&rel);
-        let bytes = crate::fsutil::read_installed(&path)?
+        let bytes = installed
+            .read(&rel)?
             .with_context(|| format!("{label} vanished while being read"))?;
         // Bounded: empty, oversized or garbage files are refused.
         let file = dropin::parse::installed(&label, &bytes)?;
@@ -275,7 +302,10 @@ fn sysctl_effective(entries: &[RawEntry], keys: Option<&[String]>) -> Effective 
 /// The installed sysctl settings of the keys that matter: those generated
 /// and those in the installed file of the generated file's name, as every
 /// `*.conf` of its directory sets them (in name order, the last wins).
-fn installed_sysctl(root: &Path, g: &Generated) -> Result<(Vec<String>, Effective)> {
+fn installed_sysctl(
+    installed: &mut Installed<'_>,
+    g: &Generated,
+) -> Result<(Vec<String>, Effective)> {
     let rel = Path::new(&g.path);
     let dir = rel.parent().unwrap_or(rel);
     let mut keys: Vec<String> = sysctl_entries("generated", &g.text)?
@@ -284,16 +314,14 @@ fn installed_sysctl(root: &Path, g: &Generated) -> Result<(Vec<String>, Effectiv
         .collect();
     let mut read = Vec::new();
     let mut entries = Vec::new();
-    for (name, path) in confs(&root.join(dir))? {
-        let label = shown_path(&dir.join(&name));
-        let bytes = crate::fsutil::read_installed(&path)?
+    for (name, path) in installed.confs(dir)?.iter() {
+        let label = shown_path(path);
+        let bytes = installed
+            .read(path)?
             .with_context(|| format!("{label} vanished while being read"))?;
-        if bytes.len() > dropin::parse::INSTALLED_MAX {
-            anyhow::bail!("{label} is larger than an installed file may be");
-        }
-        let text = String::from_utf8(bytes).with_context(|| format!("{label} is not UTF-8"))?;
-        let file_entries = sysctl_entries(&label, &text)?;
-        if dir.join(&name) == rel {
+        let text = std::str::from_utf8(&bytes).with_context(|| format!("{label} is not UTF-8"))?;
+        let file_entries = sysctl_entries(&label, text)?;
+        if dir.join(name) == rel {
             keys.extend(file_entries.iter().map(|e| e.key.clone()));
         }
         entries.extend(file_entries);
@@ -330,6 +358,7 @@ fn against_show(
     show: &Path,
     options: RenderOptions,
     paint: Paint,
+    budget: &Budget,
 ) -> Result<ExitCode> {
     let targets = targets(args, host, options)?;
     let (g, composed) = match (args.profile.as_deref(), targets.as_slice()) {
@@ -347,17 +376,16 @@ fn against_show(
         (Some(_), _) => bail!("--show compares one unit: give at most one --instance"),
     };
     let unit = unit_of(&g.path);
-    let (name, text) = if show == Path::new("-") {
-        let mut text = String::new();
-        io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read the show output from standard input")?;
-        ("standard input".to_owned(), text)
+    // Bounded like every read: `yes | diff --show -` cannot exhaust
+    // memory, a pipe that never ends cannot hang the run.
+    let (name, bytes) = if show == Path::new("-") {
+        let name = "standard input".to_owned();
+        let bytes = rootfs::read_stdin(&name, budget)?;
+        (name, bytes)
     } else {
-        let text =
-            fs::read_to_string(show).with_context(|| format!("cannot read {}", show.display()))?;
-        (show.display().to_string(), text)
+        (show.display().to_string(), rootfs::read_path(show, budget)?)
     };
+    let text = String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8"))?;
     let entries = show_output(&name, &text)?;
     if entries.is_empty() {
         bail!("{name} is empty: save the output of `systemctl show {unit}` to it");
@@ -374,7 +402,7 @@ fn against_show(
         .filter(|c| matches!(c.verdict, dropin::show::Verdict::NotComparable { .. }))
         .count();
     let same = checks.len() - differ - not_comparable;
-    let mut out = io::stdout().lock();
+    let mut out = out::stdout();
     writeln!(
         out,
         "{}",

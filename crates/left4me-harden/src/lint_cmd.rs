@@ -1,11 +1,11 @@
 //! `lint`: the test plan's findings checked on drop-in files, and the
 //! warnings `render` and `write` print.
 
-use std::io::{self, Write as _};
+use std::io::Write as _;
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use dropin::{UnitFile, UnitName};
 use left4me_hardening::Trait;
 use left4me_hardening::lint::files::{self, Source, Target};
@@ -13,13 +13,14 @@ use left4me_hardening::lint::{self, Severity};
 use left4me_hardening::output::Generated;
 
 use crate::cli::LintArgs;
+use crate::out;
 
 /// Prints the warnings carried by generated files (findings that are not
 /// errors and not waived), once each, as `left4me-harden: PROFILE: warning[…] …`
 /// on standard error.
 pub(crate) fn print_warnings(files: &[Generated]) -> Result<()> {
     let mut seen: Vec<String> = Vec::new();
-    let mut err = io::stderr().lock();
+    let mut err = out::stderr();
     for g in files {
         for f in &g.warnings {
             let line = format!("left4me-harden: {}: {f}", g.profile);
@@ -40,9 +41,9 @@ struct Base {
     used: bool,
 }
 
-fn read(path: &Path) -> Result<UnitFile> {
-    let bytes = crate::fsutil::read_installed(path)?
-        .with_context(|| format!("cannot read {}: not found", path.display()))?;
+fn read(path: &Path, budget: &rootfs::Budget) -> Result<UnitFile> {
+    // A regular file on a regular file system, within the run's budget.
+    let bytes = rootfs::read_path(path, budget)?;
     // Bounded: empty, oversized or garbage files are refused.
     Ok(dropin::parse::installed(
         &path.display().to_string(),
@@ -59,15 +60,15 @@ fn count(n: usize, what: &str) -> String {
     }
 }
 
-pub(crate) fn run(args: &LintArgs) -> Result<ExitCode> {
-    let host = crate::commands::host(&args.host)?;
+pub(crate) fn run(args: &LintArgs, budget: &rootfs::Budget) -> Result<ExitCode> {
+    let host = crate::commands::host(&args.host, budget)?;
     let sources = args
         .files
         .iter()
         .map(|p| {
             Ok(Source {
                 path: p.display().to_string(),
-                file: read(p)?,
+                file: read(p, budget)?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -82,7 +83,7 @@ pub(crate) fn run(args: &LintArgs) -> Result<ExitCode> {
             Ok(Base {
                 path: p.display().to_string(),
                 name,
-                file: read(p)?,
+                file: read(p, budget)?,
                 used: false,
             })
         })
@@ -108,7 +109,7 @@ pub(crate) fn run(args: &LintArgs) -> Result<ExitCode> {
         );
     }
 
-    let mut out = io::stdout().lock();
+    let mut out = out::stdout();
     let (mut errors, mut warnings, mut notes) = (0, 0, 0);
     for (target, base) in plan {
         let base = base.and_then(|i| bases.get(i));
@@ -124,7 +125,7 @@ pub(crate) fn run(args: &LintArgs) -> Result<ExitCode> {
         } else if let Some((_, traits)) = profile {
             traits
         } else {
-            let mut err = io::stderr().lock();
+            let mut err = out::stderr();
             writeln!(
                 err,
                 "left4me-harden: note: {label}: not a profile's unit, so no workload traits are \

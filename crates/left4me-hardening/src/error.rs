@@ -43,6 +43,26 @@ pub enum Error {
     /// `check` cannot ask the host: not root, a command missing or failing.
     #[error("check: {0}")]
     Check(String),
+    /// A generated file that could not be written or read back.
+    #[error("generated file /{path}: {reason}")]
+    Unwritable {
+        /// Its path below the root.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Two generated files with one path.
+    #[error(
+        "two generated files would be written to /{path}: {first} and {second} (check the unit names of the host config)"
+    )]
+    Collision {
+        /// The path, or the directory one of them needs.
+        path: String,
+        /// The first file, described.
+        first: String,
+        /// The second.
+        second: String,
+    },
     /// Error-level lint findings that no waiver covers.
     #[error(
         "refusing to emit profile {profile}: {} (a [[waivers]] entry of the host config with the lint id and a written reason lets a lint through)",

@@ -54,6 +54,51 @@ pub fn generate_with_header(
     options: RenderOptions,
     extra: &[String],
 ) -> Result<Generated> {
+    let generated = build(profile, layout, instance, options, extra)?;
+    check_writable(&generated)?;
+    Ok(generated)
+}
+
+/// The longest file name (one path component) Linux file systems take.
+pub const NAME_MAX: usize = 255;
+
+/// Refuses a generated file that could not be written or that the tool
+/// could not read back: a path component longer than [`NAME_MAX`] bytes
+/// (a long instance name makes a long `.d` directory name), or a text
+/// larger than [`dropin::load::FILE_MAX`] (long host-config
+/// reasons), which `diff` and `lint` would refuse. The one place where
+/// generated sizes are checked.
+pub fn check_writable(generated: &Generated) -> Result<()> {
+    let unwritable = |reason: String| Error::Unwritable {
+        path: generated.path.clone(),
+        reason,
+    };
+    if let Some(long) = generated.path.split('/').find(|c| c.len() > NAME_MAX) {
+        return Err(unwritable(format!(
+            "its component {long:?} is {} bytes, more than the {NAME_MAX} a file name may have \
+             (a shorter instance or unit name fits)",
+            long.len()
+        )));
+    }
+    let size = generated.text.len();
+    if size > dropin::load::FILE_MAX {
+        return Err(unwritable(format!(
+            "it would be {size} bytes, more than the {} bytes left4me-harden reads back \
+             (shorten the reasons in the host config)",
+            dropin::load::FILE_MAX
+        )));
+    }
+    Ok(())
+}
+
+/// Renders a profile without the checks of [`check_writable`].
+fn build(
+    profile: &Profile,
+    layout: &Layout,
+    instance: Option<&Instance>,
+    options: RenderOptions,
+    extra: &[String],
+) -> Result<Generated> {
     match &profile.content {
         Content::DropIn { unit, composed, .. } => {
             let (unit, composed, note) = match instance {
@@ -226,4 +271,32 @@ pub fn describe(profile: &Profile, generated: &Generated) -> Json {
         (None, Content::DropIn { .. }) => {}
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_files_must_be_writable_and_readable_back() {
+        let layout = Layout::standard().unwrap();
+        let server = Profile::standard(ProfileKind::Server, &layout).unwrap();
+        // 230 characters make a 255-byte `.d` name: the longest that fits.
+        let fits = Instance::new(&"1".repeat(230)).unwrap();
+        assert!(generate(&server, &layout, Some(&fits), RenderOptions::default()).is_ok());
+        let long = Instance::new(&"1".repeat(231)).unwrap();
+        let err = generate(&server, &layout, Some(&long), RenderOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is 256 bytes, more than the 255"), "{err}");
+        // A header that makes the file larger than the reader's cap.
+        let huge = vec!["x".repeat(dropin::load::FILE_MAX)];
+        let err = generate_with_header(&server, &layout, None, RenderOptions::default(), &huge)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("more than the 1048576 bytes left4me-harden reads back"),
+            "{err}"
+        );
+    }
 }
