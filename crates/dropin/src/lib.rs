@@ -9,7 +9,7 @@
 //!   compose with systemd's merge rules (per storage: `BindPaths=` and
 //!   `BindReadOnlyPaths=` share one list), every line keeps its
 //!   [`Provenance`], and rendering is byte-for-byte deterministic.
-//! - **Reading**: [`lexer`] is systemd's unit-file lexer, [`load`] its
+//! - **Reading**: [`lexer`] is systemd's unit-file lexer, [`load()`] its
 //!   unit loading (search path, drop-in directories, masks, aliases), and
 //!   each value kind ([`kind::ValueKind`]) emulates systemd's own parser
 //!   for its directives, word by word, logging what systemd logs. The

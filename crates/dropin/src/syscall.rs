@@ -6,7 +6,7 @@ use std::fmt;
 use crate::directive::{Directive, Merge};
 use crate::error::{Error, Result};
 use crate::filesystem::item_list;
-use crate::kind::{Apply, Shown, ValueKind, Verdict};
+use crate::kind::{Apply, Delta, Shown, ValueKind, Verdict};
 use crate::known::{ARCHITECTURES, ERRNO_NAMES, SYSCALL_GROUPS, SYSCALLS, SYSCALLS_NOT_ON_X86_64};
 use crate::systemd::extract::{Cursor, Flags};
 use crate::systemd::number::{AtoFlags, safe_atou};
@@ -427,6 +427,49 @@ impl Seccomp {
         out
     }
 
+    /// How the filter changes from `old` to `new`, call by call: the calls
+    /// `new` allows that `old` denies as added, those it denies that `old`
+    /// allows as removed (the items are the calls the filter lets through).
+    /// A filter only one side has, or a change of list kind, is one line
+    /// naming each side's list.
+    fn changes(old: Option<&Seccomp>, new: Option<&Seccomp>) -> Vec<Delta> {
+        let summary = |f: &Seccomp| Seccomp::describe(f.allow_list, f.calls.len());
+        match (old, new) {
+            (None, None) => Vec::new(),
+            (None, Some(n)) => vec![Delta::Added(summary(n))],
+            (Some(o), None) => vec![Delta::Removed(summary(o))],
+            (Some(o), Some(n)) if o == n => Vec::new(),
+            (Some(o), Some(n)) if o.allow_list != n.allow_list => {
+                vec![Delta::Changed(summary(o), summary(n))]
+            }
+            (Some(o), Some(n)) => {
+                let names: BTreeSet<&String> = o.calls.keys().chain(n.calls.keys()).collect();
+                let joined = |keep: &dyn Fn(&str) -> bool| -> String {
+                    let v: Vec<&str> = names
+                        .iter()
+                        .map(|c| c.as_str())
+                        .filter(|c| keep(c))
+                        .collect();
+                    v.join(" ")
+                };
+                let allowed = joined(&|c| !o.allows(c) && n.allows(c));
+                let denied = joined(&|c| o.allows(c) && !n.allows(c));
+                let mut out = Vec::new();
+                if !allowed.is_empty() {
+                    out.push(Delta::Added(allowed));
+                }
+                if !denied.is_empty() {
+                    out.push(Delta::Removed(denied));
+                }
+                if out.is_empty() {
+                    // The same calls, other error numbers.
+                    out.push(Delta::Changed(o.line(), n.line()));
+                }
+                out
+            }
+        }
+    }
+
     fn describe(allow: bool, n: usize) -> String {
         format!(
             "{} list of {n} call{}",
@@ -628,6 +671,15 @@ impl ValueKind for SyscallFilter {
     fn lines(state: &Option<Seccomp>, _directive: Directive) -> Vec<String> {
         state.iter().map(Seccomp::line).collect()
     }
+
+    fn changes(
+        _directive: Directive,
+        old: &Option<Seccomp>,
+        new: &Option<Seccomp>,
+        _fresh: &Option<Seccomp>,
+    ) -> Vec<Delta> {
+        Seccomp::changes(old.as_ref(), new.as_ref())
+    }
 }
 
 /// `SystemCallLog=`: the same lines as `SystemCallFilter=`, without error
@@ -669,6 +721,15 @@ impl ValueKind for SyscallLog {
 
     fn lines(state: &Option<Seccomp>, _directive: Directive) -> Vec<String> {
         state.iter().map(Seccomp::line).collect()
+    }
+
+    fn changes(
+        _directive: Directive,
+        old: &Option<Seccomp>,
+        new: &Option<Seccomp>,
+        _fresh: &Option<Seccomp>,
+    ) -> Vec<Delta> {
+        Seccomp::changes(old.as_ref(), new.as_ref())
     }
 }
 

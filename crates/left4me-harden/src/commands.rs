@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use clap::CommandFactory as _;
 use dropin::{Directive, Instance, RenderOptions};
-use left4me_hardening::output::{self, Generated};
+use left4me_hardening::output;
 use left4me_hardening::{Host, ProfileKind};
 use rootfs::{Budget, Limits, Outcome, Root, WriteOptions};
 
@@ -27,7 +27,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::List(args) => list(&args, &budget),
         Command::Explain(args) => explain(&args, &budget),
         Command::Lint(args) => crate::lint_cmd::run(&args, &budget),
-        Command::Check(args) => crate::check_cmd::run(&args),
+        Command::Check(args) => crate::check_cmd::run(&args, &budget),
         Command::Completions { shell } => {
             let mut text = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "left4me-harden", &mut text);
@@ -54,12 +54,8 @@ pub(crate) fn host(args: &HostArgs, budget: &Budget) -> Result<Host> {
 }
 
 /// The instances named, each once: a repeat is left out with a note.
-pub(crate) fn instances(names: &[String]) -> Result<Vec<Instance>> {
-    let all = names
-        .iter()
-        .map(|n| Ok(Instance::new(n)?))
-        .collect::<Result<Vec<_>>>()?;
-    let (once, repeated) = left4me_hardening::host::fold_instances(&all);
+pub(crate) fn instances(all: &[Instance]) -> Result<Vec<Instance>> {
+    let (once, repeated) = left4me_hardening::host::fold_instances(all);
     let mut err = out::stderr();
     for i in repeated {
         writeln!(
@@ -77,15 +73,14 @@ fn options(no_comments: bool) -> RenderOptions {
     }
 }
 
-fn pretty(json: &serde_json::Value) -> Result<String> {
+pub(crate) fn pretty(json: &serde_json::Value) -> Result<String> {
     Ok(serde_json::to_string_pretty(json)? + "\n")
 }
 
 fn render(args: &RenderArgs, budget: &Budget) -> Result<ExitCode> {
-    let kind: ProfileKind = args.profile.parse()?;
-    let instance = args.instance.as_deref().map(Instance::new).transpose()?;
+    let kind = args.profile;
     let host = host(&args.host, budget)?;
-    let generated = host.generate(kind, instance.as_ref(), options(args.no_comments))?;
+    let generated = host.generate(kind, args.instance.as_ref(), options(args.no_comments))?;
     crate::lint_cmd::print_warnings(std::slice::from_ref(&generated))?;
     let text = match args.format {
         Format::Conf => generated.text.clone(),
@@ -94,25 +89,6 @@ fn render(args: &RenderArgs, budget: &Budget) -> Result<ExitCode> {
     };
     out::stdout().write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The merged bundlewrap document of several files, split by where the
-/// reactor puts them: the drop-ins under `systemd` → `units` (the
-/// `systemd/units` metadata), the sysctl file under `files` (bundlewrap
-/// file items), so that no consumer mistakes one for the other.
-pub(crate) fn bundlewrap_document(files: &[Generated]) -> serde_json::Value {
-    let mut units = serde_json::Map::new();
-    let mut items = serde_json::Map::new();
-    for f in files {
-        if let serde_json::Value::Object(m) = output::bundlewrap(f) {
-            if f.composed.is_some() {
-                units.extend(m);
-            } else {
-                items.extend(m);
-            }
-        }
-    }
-    serde_json::json!({ "systemd": { "units": units }, "files": items })
 }
 
 /// The options `write` writes with: temp files named after the tool.
@@ -151,7 +127,7 @@ fn write(args: &WriteArgs, budget: &Budget) -> Result<ExitCode> {
                     "--check compares files under the root; write --format bundlewrap only prints"
                 );
             }
-            out::stdout().write_all(pretty(&bundlewrap_document(&files))?.as_bytes())?;
+            out::stdout().write_all(pretty(&output::bundlewrap_document(&files))?.as_bytes())?;
             return Ok(ExitCode::SUCCESS);
         }
         Format::Json => {
@@ -216,7 +192,7 @@ fn explain(args: &ExplainArgs, budget: &Budget) -> Result<ExitCode> {
     let host = host(&args.host, budget)?;
     let text = if let Ok(kind) = args.subject.parse::<ProfileKind>() {
         left4me_hardening::explain::profile(&host, kind)
-    } else if let Some(lint) = left4me_hardening::lint::info(&args.subject) {
+    } else if let Ok(lint) = args.subject.parse::<left4me_hardening::lint::LintId>() {
         left4me_hardening::explain::lint(&host, lint)
     } else {
         let directive: Directive = args.subject.parse().with_context(|| {

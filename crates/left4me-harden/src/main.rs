@@ -11,6 +11,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use clap::error::ErrorKind;
 
 /// Runs the command; `Ok` carries its exit code (0 same or done, 1 differs).
 fn run(cli: cli::Cli) -> anyhow::Result<ExitCode> {
@@ -32,6 +33,19 @@ fn fail(err: &anyhow::Error) -> ExitCode {
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
+        // A value our parsers refused (a bad instance or profile name):
+        // one error line naming it, as for every other bad input.
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::ValueValidation | ErrorKind::InvalidUtf8
+            ) =>
+        {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            let message = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+            return fail(&anyhow::anyhow!(message));
+        }
         // Help, version or a usage error: clap's text, its exit code (0
         // for help, 2 for usage), and a failed write handled as any other.
         Err(e) => {

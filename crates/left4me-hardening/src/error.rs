@@ -10,6 +10,11 @@ pub enum Error {
     /// `diff --show` was asked something it cannot answer.
     #[error("{0}")]
     Show(String),
+    /// Files under the root that the reader refused (not regular, on a
+    /// kernel file system, too large, over the run's budget): what systemd
+    /// would read there is unknown, so no report is given.
+    #[error("{}{}", .0.first().map(String::as_str).unwrap_or_default(), match .0.len() { 0 | 1 => String::new(), n => format!(" (and {} more refused)", n - 1) })]
+    Refused(Vec<String>),
     /// A lint id that does not exist.
     #[error("unknown lint id {0:?}")]
     UnknownLint(String),

@@ -141,10 +141,10 @@ impl Host {
         };
         let unit = profile.unit_for(instance)?;
         let effective = dropin::Effective::of(composed, &unit);
-        Ok(lint::check(&lint::Subject::new(
-            &effective,
-            &profile.traits,
-        )))
+        Ok(lint::check(&lint::Subject {
+            composed: Some(composed),
+            ..lint::Subject::new(&effective, &profile.traits)
+        }))
     }
 
     /// The findings of one profile that no waiver covers and that do not
@@ -213,7 +213,7 @@ pub fn fold_instances(instances: &[Instance]) -> (Vec<Instance>, Vec<Instance>) 
 
 /// A generated file, for messages: `the server drop-in of instance 1`.
 fn describe(g: &Generated) -> String {
-    match (&g.instance, g.composed.is_some()) {
+    match (&g.instance, g.composed().is_some()) {
         (Some(i), _) => format!("the {} drop-in of instance {i}", g.profile),
         (None, true) => format!("the {} drop-in", g.profile),
         (None, false) => format!("the {} file", g.profile),

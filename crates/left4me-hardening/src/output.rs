@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use dropin::{Composed, Instance, RenderOptions, Setting};
+use dropin::{Composed, Instance, RenderOptions, Setting, UnitName};
 use serde_json::{Value as Json, json};
 
 use crate::error::{Error, Result};
@@ -25,13 +25,45 @@ pub struct Generated {
     /// `left4me-server@.service.d/10-hardening.conf` (the sysctl file is
     /// named by its absolute path, as a bundlewrap `files` item).
     pub bundlewrap_name: String,
-    /// The composition, for drop-ins (instance resolved).
-    pub composed: Option<Composed>,
+    /// What the file is.
+    pub body: Body,
     /// The file's text.
     pub text: String,
     /// Lint findings below error level that no waiver covers, filled in by
     /// [`crate::Host::generate`]: what `render` and `write` print.
     pub warnings: Vec<Finding>,
+}
+
+/// What a generated file is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// A `[Service]` drop-in of a unit.
+    DropIn {
+        /// The unit it is for (`left4me-server@2.service`, or the template).
+        unit: UnitName,
+        /// The composition (instance resolved).
+        composed: Composed,
+    },
+    /// A sysctl.d file.
+    Sysctl,
+}
+
+impl Generated {
+    /// The composition, for a drop-in.
+    pub fn composed(&self) -> Option<&Composed> {
+        match &self.body {
+            Body::DropIn { composed, .. } => Some(composed),
+            Body::Sysctl => None,
+        }
+    }
+
+    /// The unit, for a drop-in.
+    pub fn unit(&self) -> Option<&UnitName> {
+        match &self.body {
+            Body::DropIn { unit, .. } => Some(unit),
+            Body::Sysctl => None,
+        }
+    }
 }
 
 /// Renders a profile, for one instance or (for the server) the template.
@@ -142,7 +174,7 @@ fn build(
                 path: format!("etc/systemd/system/{dir}"),
                 bundlewrap_name: dir,
                 text: dropin::render::dropin(&header, &composed, options),
-                composed: Some(composed),
+                body: Body::DropIn { unit, composed },
                 warnings: Vec::new(),
             })
         }
@@ -171,7 +203,7 @@ fn build(
                 instance: None,
                 path,
                 bundlewrap_name: layout.sysctl_file.to_string(),
-                composed: None,
+                body: Body::Sysctl,
                 text: file.render(&header, options.comments),
                 warnings: Vec::new(),
             })
@@ -188,7 +220,7 @@ fn build(
 /// effective settings as from the `.conf` rendering. The sysctl file
 /// becomes a bundlewrap `files` item: `{path: {"content": text, "mode": "0644"}}`.
 pub fn bundlewrap(generated: &Generated) -> Json {
-    let Some(composed) = &generated.composed else {
+    let Some(composed) = generated.composed() else {
         return json!({
             generated.bundlewrap_name.clone(): {
                 "content": generated.text,
@@ -212,6 +244,24 @@ pub fn bundlewrap(generated: &Generated) -> Json {
     json!({ generated.bundlewrap_name.clone(): { "Service": section } })
 }
 
+/// The merged bundlewrap document of several files, split by where the
+/// reactor puts them: the drop-ins under `systemd` → `units` (the
+/// `systemd/units` metadata), the sysctl file under `files` (bundlewrap
+/// file items), so that no consumer mistakes one for the other.
+pub fn bundlewrap_document(files: &[Generated]) -> Json {
+    let mut units = serde_json::Map::new();
+    let mut items = serde_json::Map::new();
+    for f in files {
+        if let Json::Object(m) = bundlewrap(f) {
+            match f.body {
+                Body::DropIn { .. } => units.extend(m),
+                Body::Sysctl => items.extend(m),
+            }
+        }
+    }
+    json!({ "systemd": { "units": units }, "files": items })
+}
+
 /// A self-describing dump of a generated file's typed content: every
 /// directive with its group, systemd version, lines and their provenance,
 /// and the notes on what was left out.
@@ -224,7 +274,7 @@ pub fn describe(profile: &Profile, generated: &Generated) -> Json {
         "path": format!("/{}", generated.path),
         "traits": traits,
     });
-    match (&generated.composed, &profile.content) {
+    match (generated.composed(), &profile.content) {
         (Some(composed), _) => {
             let directives: Vec<Json> = composed
                 .settings()

@@ -211,7 +211,7 @@ fn probe(c: &Container, props: &[String], snippet: &str) -> (bool, String) {
     )
 }
 
-/// The composed profile's assignment lines for a transient service,
+/// The composed profile's effective settings as lines for a transient service,
 /// with `without` left out and `replace` lines swapped in.
 fn profile_props(
     host: &Host,
@@ -225,7 +225,8 @@ fn profile_props(
     } else {
         composed.clone()
     };
-    let mut props: Vec<String> = properties(&composed)
+    let unit = host.profile(kind).unit_for(None).unwrap();
+    let mut props: Vec<String> = properties(&dropin::Effective::of(&composed, &unit))
         .into_iter()
         .filter(|p| {
             !without
