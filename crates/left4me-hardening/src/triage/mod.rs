@@ -446,7 +446,8 @@ fn pair_exits(records: &[Record], exits: &[ExitLine]) -> BTreeMap<usize, (String
 }
 
 /// Reads `input` and judges every group of records. Fails only when the
-/// host configuration cannot be read.
+/// host configuration cannot be read, or the installed tree was read in
+/// part (a file refused: not regular, too large, out of budget).
 pub fn triage(input: &str, options: &Options<'_>) -> Result<Report> {
     let (file, text) = options.config.unwrap_or(("(standard profiles)", ""));
     let host = crate::config::parse(file, text)?.apply()?;
@@ -583,6 +584,13 @@ pub fn triage(input: &str, options: &Options<'_>) -> Result<Report> {
             g
         })
         .collect();
+    // A tree read in part cannot say what systemd would read there.
+    if let Some(fs) = options.installed {
+        let refused = fs.refused();
+        if !refused.is_empty() {
+            return Err(crate::Error::Refused(refused));
+        }
+    }
     Ok(Report {
         groups,
         errors,

@@ -1,23 +1,25 @@
-//! Triage at runtime: real systemd 257 as PID 1 of a container
-//! (`scripts/systemd-runtime`), provisioned as a left4me host with the
-//! i386 stand-in for srcds_linux (the CLI's runtime `provision.sh`), one
-//! server instance installed with a host configuration that sets
-//! `SystemCallArchitectures=native` alone (Test 3's mistake). The instance
-//! starts, srcds_run starts srcds_linux, the kernel kills its first i386
-//! call and writes a SECCOMP record; triage reads the record from the
-//! kernel log and the unit from the container's tree, and must name Test
-//! 3's finding: `SystemCallArchitectures=`, the drop-in and line, and the
-//! host configuration entry that adds x86. Then the entry is applied as
-//! suggested and the same instance must run (the negative control: the
-//! same workload with x86 allowed is not killed, and no new record comes).
+//! `left4me-harden triage` at runtime: real systemd 257 as PID 1 of a
+//! container (`scripts/systemd-runtime`), provisioned as a left4me host
+//! with the i386 stand-in for srcds_linux (`../runtime/provision.sh`), one
+//! server instance written by `left4me-harden write` with a host
+//! configuration that sets `SystemCallArchitectures=native` alone (Test
+//! 3's mistake). The instance starts, srcds_run starts srcds_linux, the
+//! kernel kills its first i386 call and writes a SECCOMP record; inside the
+//! container, `dmesg | left4me-harden triage --root / --config … -` must
+//! name Test 3's finding: `SystemCallArchitectures=`, the drop-in and line,
+//! and the host configuration entry that adds x86. The entry is then
+//! appended to the host configuration as printed, `write` run again, and
+//! the same instance must run (the negative control: the same workload
+//! with x86 allowed is not killed, and no new record comes). Then i386
+//! socket operations through `socketcall`, as libseccomp filters them: a
+//! deny of `connect` kills it, an allow list without `socketcall` does not.
 //!
 //! Where the record is (measured, and printed by the test): the container
 //! has its own network namespace and no `/dev/kmsg`, so its journald sees
 //! neither the audit multicast (the kernel sends it to listeners of the
 //! initial network namespace only) nor the kernel log; with no auditd on
 //! the machine, the kernel prints the record to its log, which `dmesg`
-//! (syslog(2)) reads inside the container as outside. With an auditd on
-//! the machine, the record is in its log instead, and the test reads that.
+//! (syslog(2)) reads inside the container as outside.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -27,12 +29,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use dropin::{Instance, RenderOptions};
-use left4me_hardening::config;
-use left4me_hardening::triage::{self, Action, Check, Fix, Options, UnitSource};
-
+const BIN: &str = env!("CARGO_BIN_EXE_left4me-harden");
 const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
+const IN_BIN: &str = "/usr/local/bin/left4me-harden";
 const BUSYBOX: &str = "/usr/local/lib/left4me-runtime/busybox-i386";
+const CONFIG: &str = "/etc/left4me/harden.toml";
 
 /// The host configuration of the run: native alone, the lint that
 /// refuses it waived (an operator overriding the proven profile).
@@ -66,7 +67,6 @@ fn text(out: &Output) -> String {
 /// A booted container, powered off when dropped (a failing test included).
 struct Container {
     name: String,
-    pid: u32,
     off: bool,
 }
 
@@ -79,13 +79,11 @@ impl Container {
             .stdin(Stdio::null())
             .output()
             .unwrap();
-        let mut c = Container {
+        let c = Container {
             name: name.to_owned(),
-            pid: 0,
             off: false,
         };
         assert!(out.status.success(), "boot failed: {}", text(&out));
-        c.pid = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
         c
     }
 
@@ -108,6 +106,15 @@ impl Container {
             text(&out)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a shell script inside: (exit status, standard output).
+    fn sh_status(&self, script: &str) -> (i32, String) {
+        let out = self.exec(&["/bin/sh", "-c", script]);
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
     }
 
     fn copy(&self, src: &Path, dest: &str) {
@@ -134,7 +141,6 @@ impl Container {
             dest.replace('/', "_")
         ));
         std::fs::write(&tmp, text).unwrap();
-        self.sh(&format!("mkdir -p \"$(dirname '{dest}')\""));
         self.copy(&tmp, dest);
         std::fs::remove_file(&tmp).unwrap();
     }
@@ -158,33 +164,17 @@ impl Drop for Container {
     }
 }
 
-/// Installs what `write --instance NAME` writes for `config`.
-fn install(c: &Container, config_text: &str, instance: &Instance) {
-    let host = config::parse("harden.toml", config_text)
-        .unwrap()
-        .apply()
-        .unwrap();
-    for g in host
-        .files(std::slice::from_ref(instance), RenderOptions::default())
-        .unwrap()
-    {
-        c.put(&format!("/{}", g.path), &g.text);
-    }
-    c.sh("systemctl daemon-reload");
-}
-
-/// The kernel's records of this run: the container's `dmesg` (and the
-/// host's auditd log, if an auditd takes them).
-fn records(c: &Container, exe: &str) -> (String, usize) {
+/// The number of SECCOMP records of `exe` in the kernel's log as the
+/// container reads it (and in the host's auditd log, if an auditd takes
+/// them).
+fn records(c: &Container, exe: &str) -> usize {
     let mut log = c.sh("dmesg");
     if let Ok(audit) = std::fs::read_to_string("/var/log/audit/audit.log") {
         log.push_str(&audit);
     }
-    let ours = log
-        .lines()
+    log.lines()
         .filter(|l| (l.contains("type=1326") || l.contains("type=SECCOMP")) && l.contains(exe))
-        .count();
-    (log, ours)
+        .count()
 }
 
 /// Waits until `done` holds, polling every 100 ms for at most `secs`.
@@ -199,6 +189,16 @@ fn wait(secs: u64, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
+/// `triage --format json` inside on the kernel log's lines of `exe`:
+/// (exit status, report).
+fn triage(c: &Container, exe: &str, args: &str) -> (i32, serde_json::Value) {
+    let (code, out) = c.sh_status(&format!(
+        "dmesg | grep -F '{exe}' | {IN_BIN} triage --root / --format json {args} -"
+    ));
+    let json = serde_json::from_str(&out).unwrap_or_else(|e| panic!("triage JSON ({e}): {out}"));
+    (code, json)
+}
+
 #[test]
 fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
     let mut report = String::new();
@@ -207,44 +207,43 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
     assert!(ensure.status.success(), "runtime root: {}", text(&ensure));
 
     let id = std::process::id();
-    // Numeric: the overlay helper takes instance numbers only.
-    let instance = Instance::new(&format!("{}", 1000 + id)).unwrap();
-    let unit = format!("left4me-server@{}.service", instance.as_str());
-    let exe = format!(
-        "/var/lib/left4me/runtime/{}/merged/srcds_linux",
-        instance.as_str()
-    );
+    // Numeric: the overlay helper takes instance numbers only. Its runtime
+    // path makes its records ours among everyone's on this machine.
+    let i = format!("{}", 1000 + id);
+    let unit = format!("left4me-server@{i}.service");
+    let exe = format!("/var/lib/left4me/runtime/{i}/merged/srcds_linux");
     let mut c = Container::boot(&format!("triage{id}"));
 
-    // A left4me host with the i386 stand-in, and one instance of our own
-    // (its runtime path makes its records ours among everyone's).
     c.sh("mkdir -p /root/provision");
-    let units = Path::new(MANIFEST).join("tests/fixtures/units");
+    let units = Path::new(MANIFEST).join("../left4me-hardening/tests/fixtures/units");
     for u in ["left4me-server@.service", "left4me-web.service"] {
         c.copy(&units.join(u), &format!("/root/provision/{u}"));
     }
     c.copy(
-        &Path::new(MANIFEST).join("../left4me-harden/tests/runtime/provision.sh"),
+        &Path::new(MANIFEST).join("tests/runtime/provision.sh"),
         "/root/provision/provision.sh",
     );
+    c.copy(Path::new(BIN), IN_BIN);
     c.sh(&format!(
         "sh /root/provision/provision.sh /root/provision {BUSYBOX}"
     ));
-    let i = instance.as_str();
     c.sh(&format!(
         "install -d -o left4me -g left4me /var/lib/left4me/instances/{i} /var/lib/left4me/runtime/{i}; \
          cp /var/lib/left4me/instances/1/instance.env /var/lib/left4me/instances/{i}/"
     ));
-    install(&c, NATIVE_ONLY, &instance);
+    c.put(CONFIG, NATIVE_ONLY);
+    c.sh(&format!(
+        "{IN_BIN} write --root / --config {CONFIG} --instance {i} >/dev/null; systemctl daemon-reload"
+    ));
     let provisioned = started.elapsed();
 
     // Where records can be read in the container (measured).
     let kmsg = c.sh("test -e /dev/kmsg && echo present || echo absent");
-    let (_, before) = records(&c, &exe);
+    let before = records(&c, &exe);
     c.sh(&format!("systemctl start {unit}"));
     // srcds_run starts srcds_linux at once; it dies on its first call.
-    let killed = wait(15, || records(&c, &exe).1 > before);
-    let (log, after) = records(&c, &exe);
+    let killed = wait(15, || records(&c, &exe) > before);
+    let after = records(&c, &exe);
     let journal_kernel = c.sh("journalctl --no-pager -k -o cat | grep -c 'type=1326' || true");
     let journal_audit =
         c.sh("journalctl --no-pager _TRANSPORT=audit -o cat | grep -c SECCOMP || true");
@@ -261,38 +260,22 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
         Path::new("/var/log/audit/audit.log").exists()
     );
 
-    // Triage: the kernel log as read inside the container, the unit as
-    // systemd loads it from the container's tree.
-    let root = rootfs::Root::open(format!("/proc/{}/root", c.pid)).unwrap();
-    let budget = rootfs::Budget::default();
-    let fs = dropin::RootFs::new(&root, &budget);
-    let options = Options {
-        config: Some(("harden.toml", NATIVE_ONLY)),
-        installed: Some(&fs),
-        unit: None,
-    };
-    let triaged = triage::triage(&log, &options).unwrap();
-    let ours = triaged
-        .groups
-        .iter()
-        .find(|g| g.exes.iter().any(|e| e == &exe))
-        .unwrap_or_else(|| panic!("no group for {exe}:\n{}", triage::text(&triaged)));
-    let mut shown = triage::text(&triage::Report {
-        groups: vec![ours.clone()],
-        errors: Vec::new(),
-        records: ours.count,
-        duplicates: 0,
-        ignored: 0,
-    });
-    shown = shown.replace(&format!("/proc/{}/root", c.pid), "");
+    // Triage inside, as an operator runs it on the host.
+    let (triage_code, triaged) = triage(&c, &exe, &format!("--config {CONFIG}"));
+    let (_, shown) = c.sh_status(&format!(
+        "dmesg | grep -F '{exe}' | {IN_BIN} triage --root / --config {CONFIG} -"
+    ));
 
-    // The fix, applied as suggested: the same instance must run.
-    let Fix::HostConfig { snippet, .. } = &ours.finding.fix else {
-        panic!("not a host-config fix: {shown}");
-    };
-    let fixed = format!("{NATIVE_ONLY}\n{snippet}");
-    install(&c, &fixed, &instance);
-    let (_, before_fix) = records(&c, &exe);
+    // The fix, applied as printed: the same instance must run.
+    let snippet = triaged["groups"][0]["finding"]["fix"]["snippet"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no host configuration fix: {shown}"))
+        .to_owned();
+    c.put(CONFIG, &format!("{NATIVE_ONLY}\n{snippet}"));
+    c.sh(&format!(
+        "{IN_BIN} write --root / --config {CONFIG} --instance {i} >/dev/null; systemctl daemon-reload"
+    ));
+    let before_fix = records(&c, &exe);
     c.sh(&format!("systemctl restart {unit}"));
     let runs = wait(10, || {
         let pid = c.sh(&format!("systemctl show -p MainPID --value {unit}"));
@@ -301,14 +284,14 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
             && c.sh(&format!("ps -o comm= --ppid {pid} || true"))
                 .contains("srcds_linux")
     });
-    // Give a kill time to show (it comes on the first call).
+    // A kill comes on the first call: give it time to show.
     std::thread::sleep(Duration::from_millis(500));
-    let (_, after_fix) = records(&c, &exe);
+    let after_fix = records(&c, &exe);
     let state = c.sh(&format!("systemctl is-active {unit} || true"));
 
-    // i386 socket operations through socketcall (the libseccomp behaviour
-    // triage relies on), with a copy of the busybox of our own: a deny of
-    // connect kills socketcall; an allow list without socketcall does not.
+    // i386 socket operations through socketcall, with a busybox copy of our
+    // own: a deny of connect kills socketcall; an allow list without
+    // socketcall does not.
     let nc = format!("/usr/local/lib/left4me-runtime/busybox-triage{id}");
     c.sh(&format!("cp {BUSYBOX} {nc}"));
     let transient = |name: &str, props: &[&str]| -> String {
@@ -322,45 +305,24 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
         let _ = write!(cmd, " {nc} nc -w 1 127.0.0.1 9 2>&1 || true");
         c.sh(&cmd)
     };
-    let (_, nc_before) = records(&c, &nc);
-    let deny_connect = transient(
-        &format!("triage-connect-{id}"),
-        &["SystemCallFilter=~connect"],
-    );
+    let nc_before = records(&c, &nc);
+    let connect_unit = format!("triage-connect-{id}.service");
+    let allow_unit = format!("triage-allow-{id}.service");
+    let deny_connect = transient(&connect_unit, &["SystemCallFilter=~connect"]);
     let allow_without = transient(
-        &format!("triage-allow-{id}"),
+        &allow_unit,
         &[
             "SystemCallFilter=@system-service",
             "SystemCallFilter=~socketcall",
         ],
     );
-    wait(5, || records(&c, &nc).1 > nc_before);
-    let (nc_log, nc_after) = records(&c, &nc);
-    let nc_input: String = nc_log
-        .lines()
-        .filter(|l| l.contains(&nc))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let connect_unit = format!("triage-connect-{id}.service");
-    let connect_triage = triage::triage(
-        &nc_input,
-        &Options {
-            config: None,
-            installed: Some(&fs),
-            unit: Some(&connect_unit),
-        },
-    )
-    .unwrap();
-    let allow_unit = format!("triage-allow-{id}.service");
-    let allow_triage = triage::triage(
-        &nc_input,
-        &Options {
-            config: None,
-            installed: Some(&fs),
-            unit: Some(&allow_unit),
-        },
-    )
-    .unwrap();
+    wait(5, || records(&c, &nc) > nc_before);
+    let nc_after = records(&c, &nc);
+    let (connect_code, connect) = triage(&c, &nc, &format!("--unit {connect_unit}"));
+    let (_, connect_shown) = c.sh_status(&format!(
+        "dmesg | grep -F '{nc}' | {IN_BIN} triage --root / --unit {connect_unit} -"
+    ));
+    let (_, allow) = triage(&c, &nc, &format!("--unit {allow_unit}"));
     c.sh(&format!(
         "systemctl reset-failed {connect_unit} {allow_unit} 2>/dev/null || true"
     ));
@@ -370,15 +332,17 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
 
     let _ = writeln!(
         report,
-        "== triage at runtime: {unit}, SystemCallArchitectures=native (host configuration)\n\
+        "== left4me-harden triage at runtime: {unit}, SystemCallArchitectures=native (host configuration)\n\
          where the record is: /dev/kmsg in the container {}; type=1326 lines in the container's \
          journalctl -k: {}; SECCOMP entries of _TRANSPORT=audit: {}; records of {exe} in dmesg: \
          {before} before the start, {after} after\n\
-         srcds_run: {}\n\n{shown}\
-         == the fix applied: records of {exe} before the restart {before_fix}, after {after_fix}; \
-         srcds_linux runs: {runs}; unit {}\n\
+         srcds_run: {}\n\n\
+         $ dmesg | grep -F {exe} | left4me-harden triage --root / --config {CONFIG} -   (exit {triage_code})\n{shown}\
+         == the fix appended to {CONFIG} and written: records of {exe} before the restart {before_fix}, \
+         after {after_fix}; srcds_linux runs: {runs}; unit {}\n\
          == i386 nc through socketcall: SystemCallFilter=~connect: {}; @system-service ~socketcall: {}; \
-         records {nc_before} before, {nc_after} after\n{}\
+         records {nc_before} before, {nc_after} after\n\
+         $ dmesg | grep -F {nc} | left4me-harden triage --root / --unit {connect_unit} -   (exit {connect_code})\n{connect_shown}\
          == timings: provision {:.1} s, whole run {:.1} s; power-off: {}",
         kmsg.trim(),
         journal_kernel.trim(),
@@ -387,7 +351,6 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
         state.trim(),
         deny_connect.trim().replace('\n', " / "),
         allow_without.trim().replace('\n', " / "),
-        triage::text(&connect_triage).replace(&format!("/proc/{}/root", c.pid), ""),
         provisioned.as_secs_f64(),
         total.as_secs_f64(),
         text(&off).trim()
@@ -400,73 +363,69 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
         text(&off)
     );
 
-    // The record, decoded.
-    assert_eq!(ours.unit.as_deref(), Some(unit.as_str()));
-    assert_eq!(ours.unit_source, UnitSource::Executable);
-    assert_eq!(ours.architecture, "x86");
-    assert_eq!((ours.call.as_str(), ours.number), ("brk", Some(45)));
-    assert_eq!(
-        ours.action,
-        Action::Exact(dropin::audit::SeccompAction::KillThread)
-    );
+    // The record, decoded: exit 1 (a denial), one group, ours.
+    assert_eq!(triage_code, 1, "{shown}");
+    let groups = triaged["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{shown}");
+    let g = &groups[0];
+    assert_eq!(g["unit"], unit.as_str());
+    assert_eq!(g["unit_source"]["from"], "executable");
+    assert_eq!(g["architecture"], "x86");
+    assert_eq!((&g["call"], &g["number"]), (&"brk".into(), &45.into()));
+    assert_eq!(g["action"], "kill-thread");
+    assert_eq!(g["settings"], "installed");
     // Test 3's finding: the directive, the drop-in and line, the fix.
-    let f = &ours.finding;
-    assert_eq!(f.directive.as_deref(), Some("SystemCallArchitectures"));
-    assert_eq!(f.known.as_ref().map(|k| k.test), Some("Test 3"));
-    let dropin_path = format!(
-        "/etc/systemd/system/left4me-server@{}.service.d/10-hardening.conf",
-        instance.as_str()
+    let f = &g["finding"];
+    assert_eq!(f["directive"], "SystemCallArchitectures");
+    assert_eq!(f["known"]["test"], "Test 3");
+    let lines = f["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{shown}");
+    assert_eq!(
+        lines[0]["at"]["file"],
+        format!("/etc/systemd/system/left4me-server@{i}.service.d/10-hardening.conf").as_str()
     );
-    assert_eq!(f.lines.len(), 1, "{shown}");
-    assert!(
-        f.lines[0].at.file.ends_with(&dropin_path)
-            && f.lines[0].assignment == "SystemCallArchitectures=native",
-        "{shown}"
-    );
-    let Fix::HostConfig { value, check, .. } = &f.fix else {
-        unreachable!()
-    };
-    assert_eq!(value, "x86");
-    assert!(matches!(check, Check::Verified(_)), "{check:?}");
+    assert_eq!(lines[0]["assignment"], "SystemCallArchitectures=native");
+    assert_eq!(f["fix"]["kind"], "host-config");
+    assert_eq!(f["fix"]["value"], "x86");
+    assert_eq!(f["fix"]["check"]["status"], "verified");
     // The negative control: with the fix the same workload runs and the
     // kernel writes no new record for it.
     assert!(runs, "srcds_linux does not run with the fix: {state}");
     assert_eq!(after_fix, before_fix, "a record after the fix");
     assert_eq!(state.trim(), "active");
+
     // Operations through socketcall: the deny of connect killed it (SIGSYS,
-    // one record), the allow list without socketcall did not (nc ran
-    // and was refused); triage blames the first unit's ~connect line and
-    // finds nothing in the second's settings that denies it.
+    // one record), the allow list without socketcall did not (nc ran and
+    // was refused); triage blames the first unit's ~connect line and finds
+    // nothing in the second's settings that denies it.
     assert!(deny_connect.contains("status=31/SYS"), "{deny_connect}");
     assert!(
         allow_without.contains("Connection refused") && !allow_without.contains("status=31/SYS"),
         "{allow_without}"
     );
-    assert_eq!(nc_after, nc_before + 1, "{nc_input}");
-    let g = &connect_triage.groups[0];
-    assert_eq!((g.architecture, g.call.as_str()), ("x86", "socketcall"));
-    assert!(
-        g.finding.cause.contains("the operation connect"),
-        "{}",
-        g.finding.cause
+    assert_eq!(nc_after, nc_before + 1);
+    assert_eq!(connect_code, 1, "{connect_shown}");
+    let g = &connect["groups"][0];
+    assert_eq!(
+        (&g["architecture"], &g["call"]),
+        (&"x86".into(), &"socketcall".into())
     );
+    let cause = g["finding"]["cause"].as_str().unwrap();
+    assert!(cause.contains("the operation connect"), "{cause}");
     assert!(
-        g.finding.lines.iter().any(|l| l
-            .at
-            .file
-            .ends_with(&format!("/run/systemd/transient/{connect_unit}"))
-            && l.assignment == "SystemCallFilter=~connect"),
-        "{}",
-        triage::text(&connect_triage)
+        g["finding"]["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(
+                |l| l["at"]["file"] == format!("/run/systemd/transient/{connect_unit}").as_str()
+                    && l["assignment"] == "SystemCallFilter=~connect"
+            ),
+        "{connect_shown}"
     );
-    assert!(
-        allow_triage.groups[0]
-            .finding
-            .cause
-            .contains("let every operation through it"),
-        "{}",
-        triage::text(&allow_triage)
-    );
+    let cause = allow["groups"][0]["finding"]["cause"].as_str().unwrap();
+    assert!(cause.contains("let every operation through it"), "{cause}");
+
     // The measured reason the container's journal has no record.
     assert_eq!(kmsg.trim(), "absent");
     assert_eq!(journal_kernel.trim(), "0");
