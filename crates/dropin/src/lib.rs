@@ -51,6 +51,7 @@
 //!   architectures, address families, error numbers) are systemd 257's on
 //!   x86-64.
 
+pub mod audit;
 pub mod compose;
 pub mod diff;
 pub mod directive;
@@ -103,7 +104,7 @@ pub use network::{
 pub use path::UnitPath;
 pub use render::RenderOptions;
 pub use syscall::{
-    ArchList, Architecture, ErrnoAction, Seccomp, Syscall, SyscallFilter, SyscallLog,
+    ArchList, Architecture, ErrnoAction, FilterStep, Seccomp, Syscall, SyscallFilter, SyscallLog,
 };
 pub use sysctl::{SysctlFile, SysctlKey, SysctlValue};
 pub use value::{Boolean, Value};

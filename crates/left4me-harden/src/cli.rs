@@ -37,6 +37,10 @@ pub(crate) enum Command {
     ///
     /// Test 8's vectors (D1.a-c, D2.a-c, D3, D5, the PrivateUsers bonus) on each server instance, whether each unit runs the generated profile, Test 10's sudo on the web app and Test 9's ptrace scope on the host: PASS (blocked; for Test 10, sudo works), FAIL (reachable), SKIP with the reason, ERROR (the probe did not run). What srcds sees is probed in every namespace of its process (found below the unit's MainPID) as its uid; ptrace and sudo in a transient service with the unit's user and hardening as systemd loaded them. It only reads and probes: the transient units end within 30 s and are collected.
     Check(CheckArgs),
+    /// Read SECCOMP audit records (audit.log, ausearch raw or -i, dmesg or journalctl lines) and name, for each group of repeats, the unit directive that denied the call, the file and line that made it so, and the smallest fix as a host configuration entry, checked (exit 0 nothing denied, 1 a denial or an unreadable record, 2 trouble).
+    ///
+    /// The unit comes from systemd's "status=31/SYS" line in the input, the instance in the executable's path, or --unit. With --root each unit is loaded as systemd loads it under that root; without, it is judged with its generated profile alone. A fix is checked by generating the profile with it and loading the unit again. See docs/triage.md.
+    Triage(crate::triage_cmd::TriageArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.

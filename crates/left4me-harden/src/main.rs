@@ -6,6 +6,7 @@ mod commands;
 mod diff_cmd;
 mod lint_cmd;
 mod out;
+mod triage_cmd;
 
 use std::io::Write as _;
 use std::process::ExitCode;

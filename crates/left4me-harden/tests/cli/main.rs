@@ -801,6 +801,7 @@ fn help_snapshots() {
         "lint",
         "list",
         "check",
+        "triage",
         "completions",
         "man",
     ] {
