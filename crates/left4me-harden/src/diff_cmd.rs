@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use dropin::diff::LineTag;
 use dropin::render::escape_controls;
-use dropin::{Change, LoadState, Origin, RenderOptions, RootFs, UnifiedDiff};
+use dropin::{RenderOptions, RootFs, UnifiedDiff};
 use left4me_hardening::ProfileKind;
 use left4me_hardening::inspect::{self, DiffRequest, UnitReport};
 use rootfs::{Budget, Root};
@@ -90,8 +90,8 @@ pub(crate) fn run(args: &DiffArgs, budget: &Budget) -> Result<ExitCode> {
         json["differs"] = report.differs().into();
         out.write_all(commands::pretty(&json)?.as_bytes())?;
     } else {
-        for unit in &report.units {
-            print_unit(&mut out, unit, paint)?;
+        for line in report.units.iter().flat_map(UnitReport::lines) {
+            writeln!(out, "{}", paint.line(&line))?;
         }
         for file in report.units.iter().flat_map(|u| &u.files) {
             if !file.diff.is_empty() {
@@ -109,114 +109,6 @@ pub(crate) fn exit(differs: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// `FILE:LINE` of each origin, at most three.
-fn origins(list: &[Origin]) -> String {
-    let mut shown: Vec<String> = list.iter().take(3).map(ToString::to_string).collect();
-    if list.len() > 3 {
-        shown.push(format!("{} more", list.len() - 3));
-    }
-    shown.join(", ")
-}
-
-fn change_line(c: &Change) -> String {
-    // An added value came from nowhere installed.
-    if c.old_origins.is_empty() || matches!(c.delta, dropin::Delta::Added(_)) {
-        c.to_string()
-    } else {
-        format!("{c}  (installed: {})", origins(&c.old_origins))
-    }
-}
-
-fn print_unit(out: &mut impl io::Write, r: &UnitReport, paint: Paint) -> Result<()> {
-    let mut status = match (r.changes.len(), r.files.iter().any(|f| f.text_differs)) {
-        (0, false) => "same settings".to_owned(),
-        (0, true) => "same settings, the text differs".to_owned(),
-        (1, _) => "1 setting differs".to_owned(),
-        (n, _) => format!("{n} settings differ"),
-    };
-    match r.overridden.len() {
-        0 => {}
-        1 => status.push_str(", 1 overridden by a later drop-in"),
-        n => status.push_str(&format!(", {n} overridden by later drop-ins")),
-    }
-    let own: Vec<&str> = r.files.iter().map(|f| f.path.as_str()).collect();
-    let read = match r.read.as_slice() {
-        [] => " — nothing installed".to_owned(),
-        [only] if own.contains(&only.as_str()) => String::new(),
-        files => format!(" — read {}", files.join(", ")),
-    };
-    let state = match r.state {
-        LoadState::Masked => " — the unit is masked: systemd starts nothing",
-        LoadState::Error => " — the unit fails to load",
-        _ => "",
-    };
-    writeln!(
-        out,
-        "{}",
-        paint.line(&format!("# {}: {status}{read}{state}", r.unit))
-    )?;
-    for c in &r.changes {
-        writeln!(out, "{}", paint.line(&change_line(c)))?;
-    }
-    if let Some(why) = &r.not_read {
-        writeln!(out, "{}", paint.line(&format!("! {why}")))?;
-    }
-    for c in &r.overridden {
-        let by = match c.new_origins.as_slice() {
-            [] => "by a later drop-in that resets it".to_owned(),
-            list => format!("by {}", origins(list)),
-        };
-        writeln!(out, "{}", paint.line(&format!("! overridden {by}: {c}")))?;
-    }
-    for line in diagnostic_lines(&r.installed_diagnostics, "! ") {
-        writeln!(out, "{}", paint.line(&line))?;
-    }
-    for d in &r.generated_diagnostics {
-        writeln!(
-            out,
-            "{}",
-            paint.line(&format!(
-                "! generated {}: {d} — systemd would ignore a line the generated file relies on",
-                d.level
-            ))
-        )?;
-    }
-    Ok(())
-}
-
-/// The most diagnostics printed for one unit; the rest are counted.
-const MAX_DIAGNOSTICS: usize = 20;
-
-/// Diagnostics as lines, `prefix` first: a message systemd logs once per
-/// item (repeated on one line) is counted, and after [`MAX_DIAGNOSTICS`]
-/// the rest are summed up with the files they are in.
-pub(crate) fn diagnostic_lines(list: &[dropin::Diagnostic], prefix: &str) -> Vec<String> {
-    let mut grouped: Vec<(String, &dropin::Diagnostic, usize)> = Vec::new();
-    for d in list {
-        let text = format!("{prefix}{}: {d}", d.level);
-        match grouped.last_mut() {
-            Some((last, _, n)) if *last == text => *n += 1,
-            _ => grouped.push((text, d, 1)),
-        }
-    }
-    let mut lines: Vec<String> = grouped
-        .iter()
-        .take(MAX_DIAGNOSTICS)
-        .map(|(text, _, n)| match n {
-            1 => text.clone(),
-            n => format!("{text} ({n} times)"),
-        })
-        .collect();
-    let rest = &grouped[grouped.len().min(MAX_DIAGNOSTICS)..];
-    if !rest.is_empty() {
-        let mut files: Vec<&str> = rest.iter().map(|(_, d, _)| d.file.as_str()).collect();
-        files.dedup();
-        let n: usize = rest.iter().map(|(_, _, n)| n).sum();
-        lines.push(format!("{prefix}… and {n} more in {}", files.join(", ")));
-    }
-    lines
 }
 
 fn write_unified(out: &mut impl io::Write, d: &UnifiedDiff, paint: Paint) -> Result<()> {
@@ -270,45 +162,20 @@ fn against_show(
     };
     let text = String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8"))?;
     let report = inspect::show(host, kind, instance, &name, &text)?;
-    let (differ, not_comparable) = (report.differing(), report.not_comparable());
-    let same = report.checks.len() - differ - not_comparable;
+    let differ = report.differing();
     let mut out = out::stdout();
     if args.format == ReportFormat::Json {
         let checks: Vec<serde_json::Value> = report
             .checks
             .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "directive": c.directive.name(),
-                    "differs": c.differs(),
-                    "text": c.to_string(),
-                })
-            })
+            .map(|c| serde_json::json!({"directive": c.directive.name(), "differs": c.differs(), "text": c.to_string()}))
             .collect();
-        let json = serde_json::json!({
-            "unit": report.unit, "show": name, "same": same, "differ": differ,
-            "not_comparable": not_comparable, "checks": checks,
-        });
+        let json = serde_json::json!({"unit": report.unit, "show": name, "differ": differ,
+            "not_comparable": report.not_comparable(), "checks": checks});
         out.write_all(commands::pretty(&json)?.as_bytes())?;
-        return Ok(exit(differ > 0));
-    }
-    writeln!(
-        out,
-        "{}",
-        paint.line(&format!(
-            "# {} against systemctl show ({name}): {same} same, {differ} differ, {not_comparable} not comparable",
-            report.unit
-        ))
-    )?;
-    for c in &report.checks {
-        let text = c.to_string();
-        let mut lines = text.lines();
-        let first = lines.next().unwrap_or_default();
-        if !matches!(c.verdict, dropin::show::Verdict::Same) {
-            writeln!(out, "{}", paint.line(first))?;
-        }
-        for note in lines {
-            writeln!(out, "{}", escape_controls(note))?;
+    } else {
+        for line in report.lines(&name) {
+            writeln!(out, "{}", paint.line(&line))?;
         }
     }
     Ok(exit(differ > 0))

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use dropin::RootFs;
 use left4me_hardening::Trait;
-use left4me_hardening::inspect::{self, UnitLint};
-use left4me_hardening::lint::Severity;
+use left4me_hardening::inspect;
 use left4me_hardening::output::Generated;
+use left4me_hardening::report::{LintTally, count};
 use rootfs::{Budget, Root};
 
 use crate::cli::{LintArgs, ReportFormat};
@@ -31,15 +31,6 @@ pub(crate) fn print_warnings(files: &[Generated]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// `n what` with an `s` when `n` is not one.
-pub(crate) fn count(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
 }
 
 fn read_all(paths: &[String], budget: &Budget) -> Result<Vec<(String, Vec<u8>)>> {
@@ -67,93 +58,34 @@ pub(crate) fn run(args: &LintArgs, budget: &Budget) -> Result<ExitCode> {
             inspect::lint_files(&host, &files, &read_all(&bases, budget)?, &args.traits)?
         }
     };
-    let (mut errors, mut warnings, mut notes) = (0, 0, 0);
-    let mut lines = Vec::new();
-    for r in &reports {
-        if r.no_traits {
-            writeln!(
-                out::stderr(),
-                "left4me-harden: note: {}: not a profile's unit, so no workload traits are \
-                 known and the trait lints are skipped (give them with --trait)",
-                r.unit
-            )?;
-        }
-        for (f, waiver) in &r.findings {
-            if let Some((origin, reason)) = waiver {
-                lines.push(format!("{}: {f} (waived by {origin}: {reason})", r.unit));
-                continue;
-            }
-            match f.severity {
-                Severity::Error => errors += 1,
-                Severity::Warning => warnings += 1,
-                Severity::Note => notes += 1,
-            }
-            lines.push(format!("{}: {f}", r.unit));
-        }
-        for t in &r.too_new {
-            errors += 1;
-            lines.push(format!(
-                "{}: error: systemd {} does not know {t}",
-                r.unit, host.systemd_version
-            ));
-        }
-        // What systemd logs loading the unit: a line it ignores, a file
-        // it stops reading.
-        for d in &r.diagnostics {
-            match d.level {
-                dropin::Level::Error => errors += 1,
-                _ => warnings += 1,
-            }
-        }
-        let prefix = format!("{}: ", r.unit);
-        lines.extend(crate::diff_cmd::diagnostic_lines(&r.diagnostics, &prefix));
+    for r in reports.iter().filter(|r| r.no_traits) {
+        writeln!(
+            out::stderr(),
+            "left4me-harden: note: {}: not a profile's unit, so no workload traits are \
+             known and the trait lints are skipped (give them with --trait)",
+            r.unit
+        )?;
     }
-    let what = if args.root.is_some() {
-        count(reports.len(), "unit")
-    } else {
-        count(args.files.len(), "file")
-    };
-    let summary = format!(
-        "{what}: {}, {}, {}",
-        count(errors, "error"),
-        count(warnings, "warning"),
-        count(notes, "note")
-    );
+    let tally = LintTally::of(&reports, host.systemd_version);
     let mut out = out::stdout();
     if args.format == ReportFormat::Json {
-        let json = serde_json::json!({
-            "units": reports.iter().map(json).collect::<Vec<_>>(),
-            "errors": errors, "warnings": warnings, "notes": notes,
-        });
+        let json = serde_json::json!({"units": reports, "errors": tally.errors,
+            "warnings": tally.warnings, "notes": tally.notes});
         out.write_all(commands::pretty(&json)?.as_bytes())?;
     } else {
         // Lines quote host files: no control character reaches the terminal.
-        for l in &lines {
+        for l in &tally.lines {
             writeln!(out, "{}", dropin::render::escape_controls(l))?;
         }
-        writeln!(out, "{summary}")?;
+        let what = match &args.root {
+            Some(_) => count(reports.len(), "unit"),
+            None => count(args.files.len(), "file"),
+        };
+        writeln!(out, "{}", tally.summary(&what))?;
     }
     Ok(crate::diff_cmd::exit(
-        errors > 0 || (args.strict && warnings > 0),
+        tally.errors > 0 || (args.strict && tally.warnings > 0),
     ))
-}
-
-fn json(r: &UnitLint) -> serde_json::Value {
-    let findings: Vec<serde_json::Value> = r
-        .findings
-        .iter()
-        .map(|(f, w)| {
-            serde_json::json!({
-                "lint": f.lint.to_string(), "severity": f.severity.as_str(),
-                "test": f.test.to_string(), "text": f.to_string(),
-                "waived_by": w.as_ref().map(|(o, r)| serde_json::json!({"origin": o, "reason": r})),
-            })
-        })
-        .collect();
-    serde_json::json!({
-        "unit": r.unit, "profile": r.profile, "read": r.read, "findings": findings,
-        "too_new": r.too_new, "diagnostics": r.diagnostics,
-    })
 }
 
 /// Parses `--trait`.

@@ -483,6 +483,25 @@ pub fn show(
     })
 }
 
+/// A finding and the waiver that covers it, if one does.
+#[derive(Clone, Debug, Serialize)]
+pub struct LintFinding {
+    /// The finding.
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// Who waived it and why.
+    pub waived_by: Option<Waived>,
+}
+
+/// A waiver as a report names it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Waived {
+    /// Where the waiver is written (the profile, the host config).
+    pub origin: String,
+    /// Its reason.
+    pub reason: String,
+}
+
 /// One unit's lint findings.
 #[derive(Clone, Debug, Serialize)]
 pub struct UnitLint {
@@ -492,8 +511,8 @@ pub struct UnitLint {
     pub profile: Option<ProfileKind>,
     /// The files systemd reads for it, in order.
     pub read: Vec<String>,
-    /// The findings, with the waiver that covers each (origin and reason).
-    pub findings: Vec<(Finding, Option<(String, String)>)>,
+    /// The findings, each with the waiver that covers it.
+    pub findings: Vec<LintFinding>,
     /// Directives and values the host's systemd does not know.
     pub too_new: Vec<String>,
     /// What systemd would log loading it.
@@ -538,11 +557,12 @@ pub fn lint(host: &Host, fs: &dyn Fs, unit: &str, traits: &[Trait]) -> UnitLint 
         composed: None,
     })
     .into_iter()
-    .map(|f| {
-        let waiver = host
-            .waiver(profile, f.lint)
-            .map(|w| (w.origin.clone(), w.reason.clone()));
-        (f, waiver)
+    .map(|finding| LintFinding {
+        waived_by: host.waiver(profile, finding.lint).map(|w| Waived {
+            origin: w.origin.clone(),
+            reason: w.reason.clone(),
+        }),
+        finding,
     })
     .collect();
     UnitLint {

@@ -33,6 +33,7 @@ pub mod layout;
 pub mod lint;
 pub mod output;
 pub mod profiles;
+pub mod report;
 pub mod traits;
 pub mod triage;
 

@@ -246,7 +246,7 @@ fn lint_files(sources: &[(String, Vec<u8>)], base: Option<(&str, &str)>) -> Vec<
     inspect::lint_files(&host, sources, &bases, &[])
         .unwrap()
         .into_iter()
-        .flat_map(|u| u.findings.into_iter().map(|(f, _)| f))
+        .flat_map(|u| u.findings.into_iter().map(|f| f.finding))
         .collect()
 }
 
