@@ -593,20 +593,20 @@ fn yes(reached: bool) -> &'static str {
     if reached { "reached" } else { "blocked" }
 }
 
-/// One stop of server@1, timed: (seconds, `Result=` and how the main
-/// process ended, the journal of the run).
-fn stop(c: &Container, on_sigint: &str, private_pids: bool) -> (f64, String, String) {
+/// One stop of server@1, timed, with `line` in a drop-in of its own:
+/// (seconds, `Result=` and how the main process ended, the journal of the
+/// run).
+fn stop(c: &Container, on_sigint: &str, line: Option<&str>) -> (f64, String, String) {
     c.sh(&format!(
         "sed -i 's/^STANDIN_SIGINT=.*/STANDIN_SIGINT={on_sigint}/' /var/lib/left4me/instances/1/instance.env"
     ));
     let extra = "/etc/systemd/system/left4me-server@1.service.d/20-measure.conf";
-    if private_pids {
-        c.sh(&format!("rm -f {extra}; systemctl daemon-reload"));
-    } else {
-        c.sh(&format!(
-            "printf '[Service]\\nPrivatePIDs=false\\n' >{extra}; systemctl daemon-reload"
-        ));
-    }
+    match line {
+        None => c.sh(&format!("rm -f {extra}; systemctl daemon-reload")),
+        Some(l) => c.sh(&format!(
+            "printf '[Service]\\n{l}\\n' >{extra}; systemctl daemon-reload"
+        )),
+    };
     c.sh(&format!("systemctl restart {S1}"));
     wait_for_srcds(c, &[S1]);
     let started = Instant::now();
@@ -845,9 +845,11 @@ fn runtime_profiles_hold() {
     phases.push(("not testable, fresh instance", lap.elapsed()));
     lap = Instant::now();
     // Stopping a srcds_run-shaped payload with KillSignal=SIGINT.
-    let stop_dies = stop(&c, "die", true);
-    let stop_quits = stop(&c, "quit", true);
-    let stop_no_pids = stop(&c, "die", false);
+    let stop_dies = stop(&c, "die", None);
+    let stop_quits = stop(&c, "quit", None);
+    let stop_no_pids = stop(&c, "die", Some("PrivatePIDs=false"));
+    // The fix the pid1-sigint-exit lint suggests.
+    let stop_fixed = stop(&c, "die", Some("SuccessExitStatus=130"));
     c.sh(&format!("systemctl start {S1}"));
     wait_for_srcds(&c, &[S1]);
 
@@ -938,6 +940,10 @@ fn runtime_profiles_hold() {
             &stop_quits,
         ),
         ("PrivatePIDs=no,  srcds_linux dies on SIGINT", &stop_no_pids),
+        (
+            "PrivatePIDs=yes, SuccessExitStatus=130, srcds_linux dies on SIGINT",
+            &stop_fixed,
+        ),
     ] {
         let _ = writeln!(
             report,
@@ -1035,6 +1041,14 @@ fn runtime_profiles_hold() {
         "{}: {}",
         stop_no_pids.1,
         stop_no_pids.2
+    );
+    // SuccessExitStatus=130 (the lint's fix) makes the same stop clean.
+    assert!(
+        stop_fixed.1.starts_with("ActiveState=inactive ")
+            && stop_fixed.1.ends_with(" Result=success"),
+        "{}: {}",
+        stop_fixed.1,
+        stop_fixed.2
     );
 }
 

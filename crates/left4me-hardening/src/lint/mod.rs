@@ -140,6 +140,8 @@ lint_ids! {
     ProcSubsetHidesSystem = "procsubset-hides-system",
     /// `SocketBindAllow=` without `SocketBindDeny=`.
     SocketBindAllowOnly = "socketbind-allow-only",
+    /// `KillSignal=SIGINT` with `PrivatePIDs=`: stops end failed.
+    Pid1SigintExit = "pid1-sigint-exit",
 }
 
 impl LintId {
@@ -209,6 +211,7 @@ pub static LINTS: &[&dyn Lint] = &[
     &layers::ReplacesProven,
     &proc::ProcSubsetHidesSystem,
     &syscall::SocketBindAllowOnly,
+    &proc::Pid1SigintExit,
 ];
 
 /// Looks a lint up by id.

@@ -112,3 +112,58 @@ impl Lint for ProcSubsetHidesSystem {
         ));
     }
 }
+
+/// `KillSignal=SIGINT` with `PrivatePIDs=`: the main process is PID 1 of
+/// its PID namespace.
+pub(super) struct Pid1SigintExit;
+
+impl Lint for Pid1SigintExit {
+    fn id(&self) -> LintId {
+        LintId::Pid1SigintExit
+    }
+    fn severity(&self) -> Severity {
+        Severity::Warning
+    }
+    fn test(&self) -> TestRef {
+        TestRef::Test(5)
+    }
+    fn summary(&self) -> &'static str {
+        "KillSignal=SIGINT with PrivatePIDs=: a shell main process exits 130 and every stop fails"
+    }
+    fn finding(&self) -> &'static str {
+        "runtime (systemd 257, a srcds_run-shaped script): under PrivatePIDs= the main process is \
+         PID 1 of its namespace, the kernel drops the kill -INT $$ its trap ends with, the shell \
+         exits 130 and the stop ends Result=exit-code (the unit is failed) in 0.1 s; without \
+         PrivatePIDs=, or with SuccessExitStatus=130, it ends Result=success"
+    }
+
+    fn check(&self, s: &Subject<'_>, out: &mut Vec<Finding>) {
+        if s.effective.get::<Boolean>(Directive::PrivatePids) != Some(&Some(true)) {
+            return;
+        }
+        let last = |key: &str| s.raw(key).last().map(|(_, v)| v.clone());
+        let signal = last("KillSignal").unwrap_or_default();
+        if !matches!(signal.as_str(), "SIGINT" | "INT" | "2") {
+            return;
+        }
+        let clean = s.raw("SuccessExitStatus").iter().any(|(_, v)| {
+            v.split_whitespace()
+                .any(|w| matches!(w, "130" | "SIGINT" | "INT"))
+        });
+        if clean {
+            return;
+        }
+        out.push(Finding::new(
+            self.id(),
+            format!(
+                "KillSignal={signal} with PrivatePIDs=yes: the main process is PID 1 of its PID \
+                 namespace, so a shell script (srcds_run) that ends its SIGINT trap with \
+                 kill -INT $$ exits 130 instead and every stop leaves the unit failed \
+                 (Result=exit-code)"
+            ),
+            "add SuccessExitStatus=130 to the base unit (or a drop-in of its own), or let the script \
+             exec its payload"
+                .to_owned(),
+        ));
+    }
+}
