@@ -65,8 +65,23 @@ pub struct Effective {
     typed: BTreeMap<&'static str, Slot>,
     fresh: BTreeMap<&'static str, State>,
     raw: BTreeMap<(String, String), Raw>,
+    untyped_log: Vec<UntypedAssignment>,
     diagnostics: Vec<Diagnostic>,
     shared_resets: Vec<SharedReset>,
+}
+
+/// One assignment of a key the model does not type, as read, in reading
+/// order (see [`Effective::untyped_log`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UntypedAssignment {
+    /// The section of the key's storage.
+    pub section: &'static str,
+    /// The key (another spelling already mapped to the key it stands for).
+    pub key: &'static str,
+    /// The value as written (specifiers not expanded; may be empty).
+    pub value: String,
+    /// Where it was read.
+    pub origin: Origin,
 }
 
 /// An empty assignment that emptied what another directive had put in the
@@ -162,6 +177,7 @@ impl Effective {
             typed,
             fresh,
             raw: BTreeMap::new(),
+            untyped_log: Vec::new(),
             diagnostics: Vec::new(),
             shared_resets: Vec::new(),
         }
@@ -369,6 +385,12 @@ impl Effective {
             .alias_of
             .and_then(|k| k.split_once('.'))
             .unwrap_or((key.section, key.name));
+        self.untyped_log.push(UntypedAssignment {
+            section,
+            key: name,
+            value: a.value.clone(),
+            origin: origin.clone(),
+        });
         let parser = key
             .parser
             .and_then(|p| PARSERS.iter().find(|x| x.name == p));
@@ -459,6 +481,26 @@ impl Effective {
         match self.specifiers.expand(text, lexer::LONG_LINE_MAX).ok()? {
             specifier::Expansion::Done(s) | specifier::Expansion::HostDependent(s) => Some(s),
         }
+    }
+
+    /// `text` with specifiers expanded as `unit_path_printf()` does (at
+    /// most `PATH_MAX - 1` bytes), or `None` where systemd would refuse it.
+    pub fn expand_path(&self, text: &str) -> Option<String> {
+        match self
+            .specifiers
+            .expand(text, crate::systemd::path::PATH_MAX - 1)
+            .ok()?
+        {
+            specifier::Expansion::Done(s) | specifier::Expansion::HostDependent(s) => Some(s),
+        }
+    }
+
+    /// Every assignment of a key the model does not type (and that
+    /// systemd parses), in the order read, empty ones included: for
+    /// emulating that key's own parser, including the values it refuses
+    /// and keeps the earlier one for.
+    pub fn untyped_log(&self) -> &[UntypedAssignment] {
+        &self.untyped_log
     }
 
     /// The unit these settings are for.

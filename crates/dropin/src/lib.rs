@@ -72,6 +72,7 @@ pub mod network;
 pub mod parse;
 pub mod path;
 pub mod render;
+pub mod score;
 pub mod show;
 pub mod syscall;
 pub mod sysctl;
