@@ -16,16 +16,17 @@
 //! let mut fs = MemFs::new();
 //! fs.file(
 //!     "/etc/systemd/system/demo.service",
-//!     "[Service]\nExecStart=/bin/true\nUser=demo\nPrivateDevices=yes\nProtectClock=yes\n",
+//!     "[Service]\nExecStart=/bin/true\nUser=demo\nPrivateDevices=yes\nProtectClock=yes\n\
+//!      ProtectProc=noaccess\nSystemCallFilter=@system-service\nSystemCallArchitectures=native\n",
 //! );
 //! let unit = load(&fs, "demo.service", &LoadOptions::default());
 //! let s = score::score(&unit)?;
-//! assert_eq!((s.exposure_text().as_str(), s.level().name), ("7.3", "MEDIUM"));
+//! assert_eq!((s.exposure_text().as_str(), s.level().name), ("6.5", "MEDIUM"));
 //! // ProtectClock= adds char-rtc to the device list PrivateDevices= closed.
 //! let devices = s.check("DeviceAllow=").unwrap();
 //! assert_eq!(devices.badness, Some(5));
 //! let text = s.render(Format::Text(Glyphs { utf8: true, emoji: false }));
-//! assert!(text.ends_with("\n→ Overall exposure level for demo.service: 7.3 MEDIUM :-|\n"));
+//! assert!(text.ends_with("\n→ Overall exposure level for demo.service: 6.5 MEDIUM :-|\n"));
 //! # Ok::<(), dropin::Error>(())
 //! ```
 //!
