@@ -66,6 +66,7 @@ pub struct Effective {
     fresh: BTreeMap<&'static str, State>,
     raw: BTreeMap<(String, String), Raw>,
     untyped_log: Vec<UntypedAssignment>,
+    fatal: Option<Diagnostic>,
     diagnostics: Vec<Diagnostic>,
     shared_resets: Vec<SharedReset>,
 }
@@ -178,6 +179,7 @@ impl Effective {
             fresh,
             raw: BTreeMap::new(),
             untyped_log: Vec::new(),
+            fatal: None,
             diagnostics: Vec::new(),
             shared_resets: Vec::new(),
         }
@@ -208,13 +210,92 @@ impl Effective {
     /// there. Returns whether reading stopped before the end of the file
     /// (invalid UTF-8, a bad section header, a line of 1 MiB), which makes
     /// systemd refuse a unit's fragment; a drop-in just ends there.
+    ///
+    /// An assignment systemd's parser refuses with a fatal error (see
+    /// [`Effective::fatal`]) also stops the file there: systemd then
+    /// refuses a fragment, and skips the rest of a drop-in.
     pub fn read(&mut self, file: &str, bytes: &[u8]) -> bool {
         let lexed = lexer::lex(file, bytes, SERVICE_SECTIONS);
         self.diagnostics.extend(lexed.diagnostics);
         for a in &lexed.assignments {
-            self.apply(file, a);
+            if self.apply_checked(file, a) {
+                return true;
+            }
         }
         lexed.stopped
+    }
+
+    /// Applies one assignment; `true` when its parser fails fatally
+    /// (the assignment is then not applied).
+    fn apply_checked(&mut self, file: &str, a: &lexer::Assignment) -> bool {
+        if let Some(message) = self.fatal_error(a) {
+            let d = Diagnostic::new(file, a.line, lexer::Level::Error, message);
+            self.diagnostics.push(d.clone());
+            self.fatal.get_or_insert(d);
+            return true;
+        }
+        self.apply(file, a);
+        false
+    }
+
+    /// The first assignment read whose parser failed fatally (systemd's
+    /// `-ENOEXEC`: in a fragment the unit then fails to load with
+    /// "bad-setting"; in a drop-in the rest of that file is not read).
+    pub fn fatal(&self) -> Option<&Diagnostic> {
+        self.fatal.as_ref()
+    }
+
+    /// systemd's message when `a` makes its parser fail fatally. Covered:
+    /// `User=`, `Group=` and `SupplementaryGroups=`
+    /// (`config_parse_user_group_compat()` and `_strv_compat()`: a bad
+    /// name or specifier), `DynamicUser=` (`config_parse_bool()` with
+    /// `ltype` true) and `RootDirectory=`, `RootImage=`, `RootVerity=`
+    /// (`config_parse_unit_path_printf()` with `ltype` true). Others,
+    /// such as `ExecStart=`, are not.
+    fn fatal_error(&self, a: &lexer::Assignment) -> Option<String> {
+        use crate::systemd::user::valid_user_group_name;
+        if a.section != "Service" {
+            return None;
+        }
+        let v = a.value.as_str();
+        let user = |name: &str| -> Option<String> {
+            let Some(k) = self.expand(name) else {
+                return Some(format!(
+                    "Failed to resolve unit specifiers in {name}: Invalid argument"
+                ));
+            };
+            (!valid_user_group_name(&k, true))
+                .then(|| format!("Invalid user/group name or numeric ID: {k}"))
+        };
+        match a.key.as_str() {
+            "User" | "Group" if !v.is_empty() => user(v),
+            "SupplementaryGroups" if !v.is_empty() => {
+                let mut words = crate::systemd::extract::Cursor::new(v);
+                loop {
+                    match words.next_word(None, crate::systemd::extract::Flags::NONE) {
+                        Ok(Some(w)) => {
+                            if let Some(m) = user(&w) {
+                                return Some(m);
+                            }
+                        }
+                        Ok(None) => return None,
+                        Err(_) => return Some(format!("Invalid syntax: {v}")),
+                    }
+                }
+            }
+            "DynamicUser" => crate::systemd::number::parse_boolean(v)
+                .is_none()
+                .then(|| format!("Failed to parse {}={v}: Invalid argument", a.key)),
+            "RootDirectory" | "RootImage" | "RootVerity" if !v.is_empty() => {
+                let Some(k) = self.expand_path(v) else {
+                    return Some(format!(
+                        "Failed to resolve unit specifiers in '{v}': Invalid argument"
+                    ));
+                };
+                crate::systemd::path::simplify_absolute(&k, &a.key).err()
+            }
+            _ => None,
+        }
     }
 
     /// Applies one assignment, as systemd's parser for its key does.

@@ -337,7 +337,7 @@ pub struct Seccomp {
 /// Whether libseccomp resolves `name` on the native architecture (x86-64):
 /// a call systemd's tables mention (in `@known` or in a group), but not
 /// one of those libseccomp cannot resolve there (which systemd ignores).
-pub(crate) fn resolvable(name: &str) -> bool {
+fn resolvable(name: &str) -> bool {
     let mentioned = SYSCALLS.contains(&name)
         || SYSCALL_GROUPS
             .iter()

@@ -7,9 +7,7 @@
 //! The registry directives come typed from [`Effective`]; the other keys
 //! the checks read are replayed here from [`Effective::untyped_log`]
 //! through ports of their parsers, so that a value systemd refuses keeps
-//! the one before it, and a value that makes systemd refuse the whole unit
-//! (a bad `User=`, `DynamicUser=` or `RootDirectory=`) is reported as
-//! such.
+//! the one before it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -123,14 +121,6 @@ impl Info {
     }
 }
 
-/// Why systemd would not load the unit (its load state becomes
-/// `bad-setting`): the setting's file, line and systemd's message.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct BadSetting {
-    pub(crate) at: String,
-    pub(crate) message: String,
-}
-
 /// One `DeviceAllow=` entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct DeviceAllow {
@@ -202,7 +192,11 @@ impl Prefix {
     fn masked(self) -> Prefix {
         match self {
             Prefix::V4(a, len) => {
-                let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(len))
+                };
                 Prefix::V4(a & mask, len)
             }
             Prefix::V6(a, len) => {
@@ -259,7 +253,13 @@ fn parse_prefix(word: &str) -> Option<Prefix> {
 /// `is_localhost()` of `src/basic/hostname-util.c`.
 fn is_localhost_name(word: &str) -> bool {
     let w = word.to_ascii_lowercase();
-    ["localhost", "localhost.", "localhost.localdomain", "localhost.localdomain."].contains(&w.as_str())
+    [
+        "localhost",
+        "localhost.",
+        "localhost.localdomain",
+        "localhost.localdomain.",
+    ]
+    .contains(&w.as_str())
         || [
             ".localhost",
             ".localhost.",
@@ -270,70 +270,10 @@ fn is_localhost_name(word: &str) -> bool {
         .any(|s| w.ends_with(s))
 }
 
-/// `parse_uid()`: decimal, no sign, no leading zero or whitespace, not
-/// one of the two invalid ids.
-fn parse_uid(s: &str) -> Option<u32> {
-    let flags = AtoFlags {
-        refuse_plus_minus: true,
-        refuse_leading_zero: true,
-        refuse_leading_whitespace: true,
-    };
-    let v = safe_atou(s, 10, flags, u64::from(u32::MAX)).ok()?;
-    let v = u32::try_from(v).ok()?;
-    (v != u32::MAX && v != 0xFFFF).then_some(v)
-}
-
-/// `valid_user_group_name()`: with `relax`, the flags
-/// `VALID_USER_ALLOW_NUMERIC|VALID_USER_RELAX` unit files are read with;
-/// without, the strict rules (`0`).
-pub(crate) fn valid_user_group_name(u: &str, relax: bool) -> bool {
-    if u.is_empty() {
-        return false;
-    }
-    if parse_uid(u).is_some() {
-        return relax;
-    }
-    if relax {
-        if u.starts_with(' ') || u.ends_with(' ') {
-            return false;
-        }
-        if u.chars().any(|c| (c as u32) < 0x20 || c as u32 == 0x7f) {
-            return false;
-        }
-        if u.contains([':', '/']) {
-            return false;
-        }
-        if u.bytes().all(|b| b.is_ascii_digit()) {
-            return false;
-        }
-        if let Some(rest) = u.strip_prefix('-')
-            && rest.bytes().all(|b| b.is_ascii_digit())
-        {
-            return false;
-        }
-        return u != "." && u != "..";
-    }
-    let b = u.as_bytes();
-    if !(b[0].is_ascii_alphabetic() || b[0] == b'_') {
-        return false;
-    }
-    if !b[1..]
-        .iter()
-        .all(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-')
-    {
-        return false;
-    }
-    b.len() <= 31
-}
-
 /// `credential_name_valid()`: a valid file name of at most
 /// `NAME_MAX` bytes.
 fn credential_name_valid(s: &str) -> bool {
-    !s.is_empty()
-        && s != "."
-        && s != ".."
-        && !s.contains('/')
-        && s.len() <= path::NAME_MAX
+    !s.is_empty() && s != "." && s != ".." && !s.contains('/') && s.len() <= path::NAME_MAX
 }
 
 /// `valid_device_node_path()`.
@@ -386,15 +326,13 @@ fn is_base64(s: &str) -> bool {
 }
 
 impl Untyped {
-    /// Replays every untyped assignment systemd's parsers read.
-    fn read(e: &Effective) -> Result<Untyped, BadSetting> {
+    /// Replays every untyped assignment systemd's parsers read. (Values
+    /// that make a parser fail fatally never get here: reading stops at
+    /// them, see [`Effective::fatal`]; should one be applied anyway, it is
+    /// skipped.)
+    fn read(e: &Effective) -> Untyped {
         let mut u = Untyped::default();
         for a in e.untyped_log() {
-            let at = a.origin.to_string();
-            let bad = |message: String| BadSetting {
-                at: at.clone(),
-                message,
-            };
             let v = a.value.as_str();
             match (a.section, a.key) {
                 ("Unit", "DefaultDependencies") => {
@@ -410,10 +348,10 @@ impl Untyped {
                         continue;
                     }
                     let Some(k) = e.expand(v) else {
-                        return Err(bad(format!("Failed to resolve unit specifiers in {v}")));
+                        continue;
                     };
-                    if !valid_user_group_name(&k, true) {
-                        return Err(bad(format!("Invalid user/group name or numeric ID: {k}")));
+                    if !crate::systemd::user::valid_user_group_name(&k, true) {
+                        continue;
                     }
                     if a.key == "User" {
                         u.user = Some(k);
@@ -425,34 +363,20 @@ impl Untyped {
                         continue;
                     }
                     let mut words = Cursor::new(v);
-                    loop {
-                        match words.next_word(None, Flags::NONE) {
-                            Ok(Some(w)) => {
-                                let Some(k) = e.expand(&w) else {
-                                    return Err(bad(format!(
-                                        "Failed to resolve unit specifiers in {w}"
-                                    )));
-                                };
-                                if !valid_user_group_name(&k, true) {
-                                    return Err(bad(format!(
-                                        "Invalid user/group name or numeric ID: {k}"
-                                    )));
-                                }
+                    while let Ok(Some(w)) = words.next_word(None, Flags::NONE) {
+                        match e.expand(&w) {
+                            Some(k) if crate::systemd::user::valid_user_group_name(&k, true) => {
                                 u.supplementary_groups.push(k);
                             }
-                            Ok(None) => break,
-                            Err(_) => return Err(bad(format!("Invalid syntax: {v}"))),
+                            _ => break,
                         }
                     }
                 }
-                ("Service", "DynamicUser") => match parse_boolean(v) {
-                    Some(b) => u.dynamic_user = b,
-                    None => {
-                        return Err(bad(format!(
-                            "Failed to parse DynamicUser={v}: Invalid argument"
-                        )));
+                ("Service", "DynamicUser") => {
+                    if let Some(b) = parse_boolean(v) {
+                        u.dynamic_user = b;
                     }
-                },
+                }
                 ("Service", "PrivateMounts") => {
                     if v.is_empty() {
                         u.private_mounts = None;
@@ -469,10 +393,10 @@ impl Untyped {
                     let value = if v.is_empty() {
                         None
                     } else {
-                        let Some(k) = e.expand_path(v) else {
-                            return Err(bad(format!("Failed to resolve unit specifiers in '{v}'")));
-                        };
-                        Some(path::simplify_absolute(&k, a.key).map_err(bad)?)
+                        match e.expand_path(v).map(|k| path::simplify_absolute(&k, a.key)) {
+                            Some(Ok(p)) => Some(p),
+                            _ => continue,
+                        }
                     };
                     if a.key == "RootDirectory" {
                         u.root_directory = value;
@@ -506,7 +430,7 @@ impl Untyped {
                 _ => {}
             }
         }
-        Ok(u)
+        u
     }
 
     /// `config_parse_delegate()`: only whether delegation is on matters.
@@ -742,7 +666,7 @@ pub(crate) fn unit_id(name: &str, fragment: Option<&str>) -> String {
 fn dynamic_user_name(id: &str) -> String {
     let stem = id.rsplit_once('.').map_or(id, |(s, _)| s);
     let prefix = stem.split_once('@').map_or(stem, |(p, _)| p);
-    if valid_user_group_name(prefix, false) {
+    if crate::systemd::user::valid_user_group_name(prefix, false) {
         prefix.to_owned()
     } else {
         "_du".to_owned()
@@ -759,8 +683,8 @@ fn keyword(e: &Effective, d: Directive) -> String {
 
 /// Builds what the checks read of unit `id` (as systemd names it) with
 /// settings `e`.
-pub(crate) fn read(id: &str, e: &Effective) -> Result<Info, BadSetting> {
-    let u = Untyped::read(e)?;
+pub(crate) fn read(id: &str, e: &Effective) -> Info {
+    let u = Untyped::read(e);
 
     // The exec context, as parsed.
     let mut user = u.user.clone();
@@ -852,7 +776,7 @@ pub(crate) fn read(id: &str, e: &Effective) -> Result<Info, BadSetting> {
         .iter()
         .any(|p| matches!(p, Prefix::V6(..)) && p.len() == 0);
 
-    Ok(Info {
+    Info {
         default_dependencies: untyped.default_dependencies,
         notify_access: untyped.notify_access,
         ambient_capabilities: e
@@ -923,5 +847,5 @@ pub(crate) fn read(id: &str, e: &Effective) -> Result<Info, BadSetting> {
             .copied()
             .flatten()
             .unwrap_or(0o022),
-    })
+    }
 }

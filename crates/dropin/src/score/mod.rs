@@ -36,11 +36,12 @@
 //!   native architecture is x86-64 (which system calls of a group exist).
 //! - No security policy file (`--security-policy=`, or one installed in
 //!   `/etc/systemd`): the built-in weights apply.
-//! - A unit systemd refuses to load is refused here when the reason is a
-//!   setting the checks read (`User=`, `Group=`, `SupplementaryGroups=`,
-//!   `DynamicUser=`, `RootDirectory=`, `RootImage=`) or a fragment that
-//!   cannot be read; the service's own validity checks (`ExecStart=`
-//!   rules, `Type=`) are not emulated.
+//! - A unit systemd refuses to load is refused here when the loading
+//!   model refuses it: a fragment that cannot be read, or a fatal setting
+//!   ([`Effective::fatal`]: `User=`, `Group=`, `SupplementaryGroups=`,
+//!   `DynamicUser=`, `RootDirectory=`, `RootImage=`, `RootVerity=`). The
+//!   service's own validity checks (`ExecStart=` rules, `Type=`) are not
+//!   emulated.
 //! - `MountImages=` is counted when an entry has an absolute source and
 //!   destination; its options are not parsed.
 //! - The text output is what systemd prints to a pipe or a file: no
@@ -58,6 +59,7 @@ use crate::error::{Error, Result};
 use crate::generated::exposure::{EXPOSURE_CHECKS, EXPOSURE_LEVELS, ExposureCheck};
 use crate::load::{LoadState, Loaded};
 
+pub use assess::exists_natively;
 pub use diff::{CheckMove, ScoreDiff, compare};
 pub use render::{Format, Glyphs};
 
@@ -241,10 +243,7 @@ pub fn exit_status(results: &[Result<Score>], threshold: u64) -> u8 {
 /// The badness of one check for `info`.
 fn assess(check: &ExposureCheck, info: &info::Info) -> (Option<u64>, Option<String>) {
     if check.default_dependencies_only && !info.default_dependencies {
-        return (
-            None,
-            Some("Service runs in special boot phase, option is not appropriate".to_owned()),
-        );
+        return (None, Some(BOOT_PHASE.to_owned()));
     }
     match assess::assessor(check) {
         Some(f) => f(check, info),
@@ -253,11 +252,11 @@ fn assess(check: &ExposureCheck, info: &info::Info) -> (Option<u64>, Option<Stri
 }
 
 /// Scores a unit `id` (as systemd names it) holding the settings `e`.
-pub fn score_effective(id: &str, e: &Effective) -> Result<Score> {
-    let info = info::read(id, e).map_err(|b| Error::Unscorable {
-        unit: id.to_owned(),
-        reason: format!("{}: {}", b.at, b.message),
-    })?;
+///
+/// Settings are taken as they are: whether systemd would load the unit
+/// at all is [`score`]'s question.
+pub fn score_effective(id: &str, e: &Effective) -> Score {
+    let info = info::read(id, e);
     let mut rows: Vec<Check> = Vec::with_capacity(EXPOSURE_CHECKS.len());
     for c in EXPOSURE_CHECKS {
         let (badness, own) = assess(c, &info);
@@ -278,20 +277,59 @@ pub fn score_effective(id: &str, e: &Effective) -> Result<Score> {
             exposure: None,
         });
     }
-    let badness_sum: u64 = rows.iter().map(Check::badness_points).sum();
-    let weight_sum: u64 = rows.iter().filter(|c| c.applies()).map(|c| c.weight).sum();
-    let weight_sum = weight_sum.max(1);
-    for c in &mut rows {
-        c.exposure = match c.badness {
-            Some(b) if b > 0 => Some((b * c.weight * 100).div_ceil(c.range).div_ceil(weight_sum)),
-            _ => None,
-        };
+    Score::of_checks(id, rows)
+}
+
+/// What `assess()` says of a check that does not apply because the unit
+/// runs in the early boot phase (`DefaultDependencies=no`).
+const BOOT_PHASE: &str = "Service runs in special boot phase, option is not appropriate";
+
+impl Score {
+    /// The score of checks with these badnesses and weights: the sums,
+    /// the overall exposure and each check's EXPOSURE column.
+    fn of_checks(unit: &str, mut checks: Vec<Check>) -> Score {
+        let badness_sum: u64 = checks.iter().map(Check::badness_points).sum();
+        let weight_sum: u64 = checks
+            .iter()
+            .filter(|c| c.applies())
+            .map(|c| c.weight)
+            .sum();
+        let weight_sum = weight_sum.max(1);
+        for c in &mut checks {
+            c.exposure = match c.badness {
+                Some(b) if b > 0 => {
+                    Some((b * c.weight * 100).div_ceil(c.range).div_ceil(weight_sum))
+                }
+                _ => None,
+            };
+        }
+        Score {
+            unit: unit.to_owned(),
+            checks,
+            exposure: (badness_sum * 100).div_ceil(weight_sum),
+        }
     }
-    Ok(Score {
-        unit: id.to_owned(),
-        checks: rows,
-        exposure: (badness_sum * 100).div_ceil(weight_sum),
-    })
+
+    /// The score with other weights, as a security policy
+    /// (`--security-policy=`) gives them: `weight` of each check; a weight
+    /// of 0 leaves the check out ("Option excluded by policy, skipping").
+    pub fn with_weights(&self, weight: impl Fn(&Check) -> u64) -> Score {
+        let checks = self
+            .checks
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                let w = weight(&c);
+                if w == 0 && c.description.as_deref() != Some(BOOT_PHASE) {
+                    c.badness = None;
+                    c.description = Some("Option excluded by policy, skipping".to_owned());
+                }
+                c.weight = w;
+                c
+            })
+            .collect();
+        Score::of_checks(&self.unit, checks)
+    }
 }
 
 /// Scores a loaded service unit as `systemd-analyze security
@@ -313,13 +351,16 @@ pub fn score(unit: &Loaded) -> Result<Score> {
         LoadState::Loaded => {}
         LoadState::NotFound => return Err(refuse(format!("Unit {id} not found."))),
         LoadState::Masked => return Err(refuse(format!("Unit {id} is masked."))),
+        LoadState::Error if unit.effective.fatal().is_some() => {
+            return Err(refuse(format!("Unit {id} has a bad unit file setting.")));
+        }
         LoadState::Error => {
             return Err(refuse(format!(
                 "Unit {id} failed to load properly, please adjust/correct and reload service manager."
             )));
         }
     }
-    score_effective(&id, &unit.effective)
+    Ok(score_effective(&id, &unit.effective))
 }
 
 #[cfg(test)]

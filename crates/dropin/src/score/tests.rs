@@ -13,10 +13,7 @@ const UTF8: Glyphs = Glyphs {
 };
 
 fn golden(name: &str) -> String {
-    let path = format!(
-        "{}/tests/score/golden/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/score/golden/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -35,7 +32,7 @@ fn every_check_has_an_assessor() {
     for c in EXPOSURE_CHECKS {
         assert!(assess::assessor(c).is_some(), "{}", c.assess);
         if let Some(o) = c.offset {
-            let info = info::read("x.service", &Effective::new("x.service")).unwrap();
+            let info = info::read("x.service", &Effective::new("x.service"));
             assert!(info.flag(o).is_some(), "{} reads {o}", c.id);
         }
         assert!(!inputs_of(c.id).is_empty(), "{} lists no inputs", c.id);
@@ -53,7 +50,11 @@ fn recorded_outputs_are_reproduced() {
     for name in ["bare.service", "demo.service"] {
         let text = golden(name);
         let s = score(&unit(name, &text)).unwrap();
-        assert_eq!(s.render(Format::Text(UTF8)), golden(&format!("{name}.txt")), "{name}");
+        assert_eq!(
+            s.render(Format::Text(UTF8)),
+            golden(&format!("{name}.txt")),
+            "{name}"
+        );
         assert_eq!(
             s.render(Format::JsonShort),
             golden(&format!("{name}.short.json")),
@@ -73,13 +74,27 @@ fn sums_and_levels_of_the_worked_examples() {
     assert_eq!(bare.exposure, 94);
     assert_eq!(bare.level().name, "UNSAFE");
     let points: u64 = bare.checks.iter().map(Check::badness_points).sum();
-    let weights: u64 = bare.checks.iter().filter(|c| c.applies()).map(|c| c.weight).sum();
+    let weights: u64 = bare
+        .checks
+        .iter()
+        .filter(|c| c.applies())
+        .map(|c| c.weight)
+        .sum();
     assert_eq!((points, weights), (52510, 56160));
     let early = scored("[Unit]\nDefaultDependencies=no\n[Service]\nExecStart=/bin/true\n");
-    let weights: u64 = early.checks.iter().filter(|c| c.applies()).map(|c| c.weight).sum();
+    let weights: u64 = early
+        .checks
+        .iter()
+        .filter(|c| c.applies())
+        .map(|c| c.weight)
+        .sum();
     assert_eq!(weights, 52960);
     assert_eq!(
-        early.check("ProtectSystem=").unwrap().description.as_deref(),
+        early
+            .check("ProtectSystem=")
+            .unwrap()
+            .description
+            .as_deref(),
         Some("Service runs in special boot phase, option is not appropriate")
     );
     for (x, level) in [
@@ -126,7 +141,9 @@ fn implicit_adjustments_at_load() {
     );
     assert_eq!(
         listed.check("DeviceAllow=").unwrap().description.as_deref(),
-        Some("Service has a device ACL with some special devices: char-rtc:r char-pts:rwm /dev/null:rw")
+        Some(
+            "Service has a device ACL with some special devices: char-rtc:r char-pts:rwm /dev/null:rw"
+        )
     );
 }
 
@@ -147,17 +164,19 @@ fn refused_units_are_not_scored() {
         "SupplementaryGroups=ok 12345678901234567890",
         "Group=/x",
     ] {
-        let u = unit("x.service", &format!("[Service]\nExecStart=/bin/true\n{bad}\n"));
-        assert!(
-            matches!(score(&u), Err(Error::Unscorable { .. })),
-            "{bad}"
+        let u = unit(
+            "x.service",
+            &format!("[Service]\nExecStart=/bin/true\n{bad}\n"),
         );
+        assert!(matches!(score(&u), Err(Error::Unscorable { .. })), "{bad}");
     }
 }
 
 #[test]
 fn ignored_values_keep_the_one_before() {
-    let s = scored("[Service]\nExecStart=/bin/true\nNotifyAccess=all\nNotifyAccess=bogus\nPrivateNetwork=yes\nPrivateNetwork=perhaps\n");
+    let s = scored(
+        "[Service]\nExecStart=/bin/true\nNotifyAccess=all\nNotifyAccess=bogus\nPrivateNetwork=yes\nPrivateNetwork=perhaps\n",
+    );
     assert_eq!(s.check("NotifyAccess=").unwrap().badness, Some(1));
     assert_eq!(s.check("PrivateNetwork=").unwrap().badness, Some(0));
 }
@@ -173,9 +192,18 @@ fn address_allow_lists_count_localhost_by_address() {
     assert_eq!(ip(""), Some(10));
     assert_eq!(ip("IPAddressDeny=0.0.0.0/0\n"), Some(10));
     assert_eq!(ip("IPAddressDeny=any\n"), Some(0));
-    assert_eq!(ip("IPAddressDeny=0.0.0.0/0 ::/0\nIPAddressAllow=127.0.0.1/32\n"), Some(2));
-    assert_eq!(ip("IPAddressDeny=any\nIPAddressAllow=localhost 10.0.0.0/8\n"), Some(5));
-    assert_eq!(ip("IPAddressDeny=any\nIPAddressAllow=127.0.0.1/0\n"), Some(5));
+    assert_eq!(
+        ip("IPAddressDeny=0.0.0.0/0 ::/0\nIPAddressAllow=127.0.0.1/32\n"),
+        Some(2)
+    );
+    assert_eq!(
+        ip("IPAddressDeny=any\nIPAddressAllow=localhost 10.0.0.0/8\n"),
+        Some(5)
+    );
+    assert_eq!(
+        ip("IPAddressDeny=any\nIPAddressAllow=127.0.0.1/0\n"),
+        Some(5)
+    );
     assert_eq!(ip("IPAddressDeny=any\nIPAddressAllow=::1/64\n"), Some(5));
     assert_eq!(ip("IPAddressDeny=any\nIPAddressDeny=\n"), Some(10));
     assert_eq!(ip("IPIngressFilterPath=/sys/fs/bpf/x\n"), Some(0));
@@ -263,7 +291,9 @@ fn json_strings_are_escaped_as_systemd_does() {
     );
     let json = s.render(Format::JsonShort);
     assert!(
-        json.contains(r#""description":"Service has a device ACL with some special devices: /dev/a\"b:rwm""#),
+        json.contains(
+            r#""description":"Service has a device ACL with some special devices: /dev/a\"b:rwm""#
+        ),
         "{json}"
     );
 }
@@ -280,15 +310,58 @@ fn moves_name_the_settings_that_differ() {
     );
     let (b, a) = (score(&before).unwrap(), score(&after).unwrap());
     let d = compare(&b, &before.effective, &a, &after.effective);
-    assert_eq!(d.to_string(), format!("{} -> {}", b.exposure_text(), a.exposure_text()));
+    assert_eq!(
+        d.to_string(),
+        format!("{} -> {}", b.exposure_text(), a.exposure_text())
+    );
     assert!(d.before > d.after);
     let changed: Vec<String> = d.changed().map(ToString::to_string).collect();
     assert_eq!(
         changed,
-        ["PrivateNetwork= 0.5 -> - (PrivateNetwork)", "UMask= 0.1 -> - (UMask)"]
+        [
+            "PrivateNetwork= 0.5 -> - (PrivateNetwork)",
+            "UMask= 0.1 -> - (UMask)"
+        ]
     );
     // Every other check that moved did so only through the weight sum:
     // none here, as the sum is the same.
     assert_eq!(d.moves.len(), 2);
     assert!(compare(&b, &before.effective, &b, &before.effective).is_empty());
+}
+
+#[test]
+fn a_fatal_setting_ends_its_dropin_and_refuses_a_fragment() {
+    // As systemd 257 does (measured): the rest of the drop-in is not read,
+    // the next drop-in is.
+    let mut fs = MemFs::new();
+    fs.file(
+        "/etc/systemd/system/a.service",
+        "[Service]\nExecStart=/bin/true\n",
+    )
+    .file(
+        "/etc/systemd/system/a.service.d/x.conf",
+        "[Service]\nPrivateDevices=yes\nDynamicUser=maybe\nPrivateNetwork=yes\n",
+    )
+    .file(
+        "/etc/systemd/system/a.service.d/y.conf",
+        "[Service]\nProtectClock=yes\n",
+    )
+    .file(
+        "/etc/systemd/system/b.service",
+        "[Service]\nExecStart=/bin/true\nDynamicUser=maybe\n",
+    );
+    let a = score(&load(&fs, "a.service", &LoadOptions::default())).unwrap();
+    let badness = |id: &str| a.check(id).unwrap().badness;
+    assert_eq!(badness("PrivateDevices="), Some(0));
+    assert_eq!(badness("PrivateNetwork="), Some(1));
+    assert_eq!(badness("ProtectClock="), Some(0));
+    assert_eq!(
+        (a.exposure_text().as_str(), a.level().name),
+        ("8.5", "EXPOSED")
+    );
+    let b = score(&load(&fs, "b.service", &LoadOptions::default()));
+    assert_eq!(
+        b.unwrap_err().to_string(),
+        "b.service: Unit b.service has a bad unit file setting."
+    );
 }
