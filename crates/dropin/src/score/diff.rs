@@ -24,7 +24,9 @@ pub(super) fn inputs(id: &str) -> &'static [&'static str] {
         "CapabilityBoundingSet=~CAP_MKNOD" | "CapabilityBoundingSet=~CAP_SYS_RAWIO" => {
             &["CapabilityBoundingSet", "PrivateDevices"]
         }
-        "CapabilityBoundingSet=~CAP_SYS_MODULE" => &["CapabilityBoundingSet", "ProtectKernelModules"],
+        "CapabilityBoundingSet=~CAP_SYS_MODULE" => {
+            &["CapabilityBoundingSet", "ProtectKernelModules"]
+        }
         "CapabilityBoundingSet=~CAP_SYSLOG" => &["CapabilityBoundingSet", "ProtectKernelLogs"],
         "CapabilityBoundingSet=~CAP_SYS_TIME" | "CapabilityBoundingSet=~CAP_WAKE_ALARM" => {
             &["CapabilityBoundingSet", "ProtectClock"]

@@ -32,9 +32,8 @@ impl Glyphs {
     /// set (`de_DE`) counts as not UTF-8 even where it is not installed
     /// (systemd then assumes UTF-8).
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Glyphs {
-        let boolean = |name: &str| {
-            var(name).and_then(|v| crate::systemd::number::parse_boolean(&v))
-        };
+        let boolean =
+            |name: &str| var(name).and_then(|v| crate::systemd::number::parse_boolean(&v));
         let utf8 = boolean("SYSTEMD_UTF8").unwrap_or_else(|| {
             let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
                 .iter()
@@ -318,7 +317,10 @@ pub(crate) fn json(score: &Score, pretty: bool, debug: bool) -> String {
             fields.push(("badness", Json::Number(c.badness.unwrap_or(u64::MAX))));
             fields.push(("range", Json::Number(c.range)));
         }
-        fields.push(("exposure", exposure.as_deref().map_or(Json::Null, Json::Str)));
+        fields.push((
+            "exposure",
+            exposure.as_deref().map_or(Json::Null, Json::Str),
+        ));
         if n > 0 {
             out.push_str(if pretty { ",\n" } else { "," });
         }
