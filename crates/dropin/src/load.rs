@@ -268,9 +268,16 @@ impl Fs for MemFs {
         } else {
             format!("{dir}/")
         };
+        // Only the nodes below the directory (the map is sorted by path).
+        let below = self
+            .nodes
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(p, _)| p.starts_with(&prefix));
         Ok(Some(
-            self.nodes
-                .iter()
+            below
                 .filter_map(|(p, n)| {
                     let name = p.strip_prefix(&prefix)?;
                     (!name.is_empty() && !name.contains('/')).then(|| DirEntry {
