@@ -120,11 +120,29 @@ impl Eq for Effective {}
 /// The registry directive `key` of `section` is another spelling of, by
 /// systemd's key table (`ReadWriteDirectories=` is `ReadWritePaths=`).
 fn alias_directive(section: &str, key: &str) -> Option<Directive> {
-    let k = crate::generated::unit_keys::UNIT_KEYS
-        .iter()
-        .find(|k| k.section == section && k.name == key)?;
+    let k = unit_key(section, key)?;
     let (s, n) = k.alias_of?.split_once('.')?;
     Directive::from_name(n).filter(|d| d.spec().section == s)
+}
+
+/// The entry of systemd's key table for `key` in `section` (an index of
+/// the table, built once: every assignment read asks).
+fn unit_key(section: &str, key: &str) -> Option<&'static crate::generated::unit_keys::UnitKey> {
+    use crate::generated::unit_keys::{UNIT_KEYS, UnitKey};
+    type Index = BTreeMap<(&'static str, &'static str), &'static UnitKey>;
+    static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let mut index = Index::new();
+            for k in UNIT_KEYS {
+                // The first entry of a key wins, as a scan of the table
+                // finds it.
+                index.entry((k.section, k.name)).or_insert(k);
+            }
+            index
+        })
+        .get(&(section, key))
+        .copied()
 }
 
 /// The sections of a service unit.
@@ -414,7 +432,7 @@ impl Effective {
     /// kept as text, an empty assignment resetting or being refused as its
     /// parser does, a repeated one replacing or adding as its parser does.
     fn apply_untyped(&mut self, a: &lexer::Assignment, origin: Origin) {
-        use crate::generated::unit_keys::{Empty, KeyKind, PARSERS, Repeat, UNIT_KEYS};
+        use crate::generated::unit_keys::{Empty, KeyKind, PARSERS, Repeat};
         let warn = |e: &mut Effective, message: String| {
             e.diagnostics.push(Diagnostic::new(
                 &origin.file,
@@ -423,10 +441,7 @@ impl Effective {
                 message,
             ));
         };
-        let Some(key) = UNIT_KEYS
-            .iter()
-            .find(|k| k.section == a.section && k.name == a.key)
-        else {
+        let Some(key) = unit_key(&a.section, &a.key) else {
             if !a.key.starts_with("X-") {
                 warn(
                     self,
