@@ -15,7 +15,7 @@ pub(crate) type Assessed = (Option<u64>, Option<String>);
 
 /// The assessor of a row, by its C name; `None` for one this port does
 /// not know (the table test makes sure there is none).
-pub(crate) fn assessor(check: &ExposureCheck) -> Option<fn(&ExposureCheck, &Info) -> Assessed> {
+pub(crate) fn assessor(check: &ExposureCheck) -> Option<fn(&ExposureCheck, &Info<'_>) -> Assessed> {
     Some(match check.assess {
         "assess_bool" => assess_bool,
         "assess_user" => assess_user,
@@ -44,13 +44,13 @@ fn text(s: &str) -> Option<String> {
     Some(s.to_owned())
 }
 
-fn assess_bool(a: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_bool(a: &ExposureCheck, info: &Info<'_>) -> Assessed {
     let b = a.offset.and_then(|o| info.flag(o)).unwrap_or(false);
     let inverted = a.parameter == Parameter::Bool(true);
     (Some(u64::from(if inverted { b } else { !b })), None)
 }
 
-fn assess_user(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_user(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     let user = info.user.as_deref();
     if user == Some(NOBODY_USER_NAME) {
         return (
@@ -75,7 +75,7 @@ fn assess_user(_: &ExposureCheck, info: &Info) -> Assessed {
     (Some(10), None)
 }
 
-fn assess_protect_home(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_protect_home(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     let (b, d) = match crate::systemd::number::parse_boolean(&info.protect_home) {
         Some(true) => (0, "Service has no access to home directories"),
         None if info.protect_home == "read-only" => {
@@ -89,7 +89,7 @@ fn assess_protect_home(_: &ExposureCheck, info: &Info) -> Assessed {
     (Some(b), text(d))
 }
 
-fn assess_protect_system(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_protect_system(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     let (b, d) = match crate::systemd::number::parse_boolean(&info.protect_system) {
         Some(true) => (
             5,
@@ -108,7 +108,7 @@ fn assess_protect_system(_: &ExposureCheck, info: &Info) -> Assessed {
     (Some(b), text(d))
 }
 
-fn assess_root_directory(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_root_directory(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     let empty_or_root = |p: &Option<String>| p.as_deref().is_none_or(|p| p.is_empty() || p == "/");
     (
         Some(u64::from(
@@ -118,7 +118,7 @@ fn assess_root_directory(_: &ExposureCheck, info: &Info) -> Assessed {
     )
 }
 
-fn assess_capability_bounding_set(a: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_capability_bounding_set(a: &ExposureCheck, info: &Info<'_>) -> Assessed {
     let mask = match a.parameter {
         Parameter::Capabilities(_, m) => m,
         _ => 0,
@@ -129,7 +129,7 @@ fn assess_capability_bounding_set(a: &ExposureCheck, info: &Info) -> Assessed {
     )
 }
 
-fn assess_umask(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_umask(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     let m = info.umask;
     let (b, d) = if m & 0o002 == 0 {
         (10, "Files created by service are world-writable by default")
@@ -148,11 +148,11 @@ fn assess_umask(_: &ExposureCheck, info: &Info) -> Assessed {
     (Some(b), text(d))
 }
 
-fn assess_keyring_mode(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_keyring_mode(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     (Some(u64::from(info.keyring_mode != "private")), None)
 }
 
-fn assess_protect_proc(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_protect_proc(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     let b = match info.protect_proc.as_str() {
         "noaccess" => 1,
         "invisible" | "ptraceable" => 0,
@@ -161,29 +161,29 @@ fn assess_protect_proc(_: &ExposureCheck, info: &Info) -> Assessed {
     (Some(b), None)
 }
 
-fn assess_proc_subset(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_proc_subset(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     (Some(u64::from(info.proc_subset != "pid")), None)
 }
 
-fn assess_notify_access(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_notify_access(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     (Some(u64::from(info.notify_access == Some("all"))), None)
 }
 
-fn assess_remove_ipc(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_remove_ipc(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     if info.runs_privileged() {
         return (None, None);
     }
     (Some(u64::from(!info.remove_ipc)), None)
 }
 
-fn assess_supplementary_groups(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_supplementary_groups(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     if info.runs_privileged() {
         return (None, None);
     }
     (Some(u64::from(!info.supplementary_groups.is_empty())), None)
 }
 
-fn assess_restrict_namespaces(a: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_restrict_namespaces(a: &ExposureCheck, info: &Info<'_>) -> Assessed {
     let flag = match a.parameter {
         Parameter::Namespace(n) => NAMESPACES
             .iter()
@@ -194,7 +194,7 @@ fn assess_restrict_namespaces(a: &ExposureCheck, info: &Info) -> Assessed {
     (Some(u64::from(info.restrict_namespaces & flag != 0)), None)
 }
 
-fn assess_system_call_architectures(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_system_call_architectures(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     let archs = &info.system_call_architectures;
     let (b, d) = if archs.is_empty() {
         (10, "Service may execute system calls with all ABIs")
@@ -238,38 +238,60 @@ pub fn exists_natively(name: &str) -> bool {
         || REMOVED_BUT_NUMBERED.contains(&name)
 }
 
-/// `syscall_names_in_filter()`: the first member of `group` (sub-groups
-/// expanded in place) that exists natively and breaks the rule: allowed
-/// by an allow list, or not denied by a deny list.
-fn offending_syscall(info: &Info, group: &str, depth: u8) -> Option<&'static str> {
-    let set = SYSCALL_FILTER_SETS.iter().find(|g| g.name == group)?;
+/// The members of `group` in the order `syscall_names_in_filter()` visits
+/// them (sub-groups expanded in place), those that do not exist natively
+/// left out.
+fn native_members(group: &str, depth: u8, out: &mut Vec<&'static str>) {
+    let Some(set) = SYSCALL_FILTER_SETS.iter().find(|g| g.name == group) else {
+        return;
+    };
     for m in set.members {
         if m.starts_with('@') {
-            if depth < 8
-                && let Some(s) = offending_syscall(info, m, depth + 1)
-            {
-                return Some(s);
+            if depth < 8 {
+                native_members(m, depth + 1, out);
             }
-            continue;
-        }
-        if !exists_natively(m) {
-            continue;
-        }
-        if info.system_call_filter.contains(*m) == info.system_call_filter_allow_list {
-            return Some(m);
+        } else if exists_natively(m) {
+            out.push(m);
         }
     }
-    None
 }
 
-fn assess_system_call_filter(a: &ExposureCheck, info: &Info) -> Assessed {
+/// `syscall_names_in_filter()`: the first member of `group` that exists
+/// natively and breaks the rule: allowed by an allow list, or not denied
+/// by a deny list.
+fn offending_syscall(info: &Info<'_>, group: &str) -> Option<&'static str> {
+    type Members = Vec<(&'static str, Vec<&'static str>)>;
+    static MEMBERS: std::sync::OnceLock<Members> = std::sync::OnceLock::new();
+    // The groups the table checks, expanded once.
+    let all = MEMBERS.get_or_init(|| {
+        crate::generated::exposure::EXPOSURE_CHECKS
+            .iter()
+            .filter_map(|c| match c.parameter {
+                Parameter::SyscallGroup(g) => Some(g),
+                _ => None,
+            })
+            .map(|g| {
+                let mut out = Vec::new();
+                native_members(g, 0, &mut out);
+                (g, out)
+            })
+            .collect()
+    });
+    let (_, members) = all.iter().find(|(g, _)| *g == group)?;
+    members
+        .iter()
+        .find(|m| info.filter_contains(m) == info.system_call_filter_allow_list)
+        .copied()
+}
+
+fn assess_system_call_filter(a: &ExposureCheck, info: &Info<'_>) -> Assessed {
     let Parameter::SyscallGroup(group) = a.parameter else {
         return (Some(a.range), None);
     };
-    if !info.system_call_filter_allow_list && info.system_call_filter.is_empty() {
+    if !info.system_call_filter_allow_list && info.filter_is_empty() {
         return (Some(10), text("Service does not filter system calls"));
     }
-    let offender = offending_syscall(info, group, 0);
+    let offender = offending_syscall(info, group);
     let (b, d) = match (info.system_call_filter_allow_list, offender) {
         (true, Some(s)) => (
             9,
@@ -295,7 +317,7 @@ fn assess_system_call_filter(a: &ExposureCheck, info: &Info) -> Assessed {
     (Some(b), Some(d))
 }
 
-fn assess_ip_address_allow(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_ip_address_allow(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     let (b, d) = if info.ip_filters_custom_ingress || info.ip_filters_custom_egress {
         (
             0,
@@ -319,7 +341,7 @@ fn assess_ip_address_allow(_: &ExposureCheck, info: &Info) -> Assessed {
     (Some(b), text(d))
 }
 
-fn assess_device_allow(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_device_allow(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     if matches!(info.device_policy, "strict" | "closed") {
         if info.device_allow.is_empty() {
             return (Some(0), text("Service has a minimal device ACL"));
@@ -335,6 +357,6 @@ fn assess_device_allow(_: &ExposureCheck, info: &Info) -> Assessed {
     (Some(10), text("Service has no device ACL"))
 }
 
-fn assess_ambient_capabilities(_: &ExposureCheck, info: &Info) -> Assessed {
+fn assess_ambient_capabilities(_: &ExposureCheck, info: &Info<'_>) -> Assessed {
     (Some(u64::from(info.ambient_capabilities != 0)), None)
 }

@@ -17,7 +17,7 @@ use crate::generated::exposure::{DEVICE_POLICIES, NOTIFY_ACCESS};
 use crate::identity::{CapabilityList, UMask};
 use crate::namespace::RestrictNamespaces;
 use crate::network::AddressFamilies;
-use crate::syscall::{ArchList, SyscallFilter};
+use crate::syscall::{ArchList, Seccomp, SyscallFilter};
 use crate::systemd::extract::{Cursor, Flags};
 use crate::systemd::number::{AtoFlags, parse_boolean, safe_atou};
 use crate::systemd::path;
@@ -28,7 +28,7 @@ pub(crate) const NOBODY_USER_NAME: &str = "nobody";
 
 /// What the checks read, as `SecurityInfo` holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Info {
+pub(crate) struct Info<'a> {
     pub(crate) default_dependencies: bool,
     pub(crate) notify_access: Option<&'static str>,
     pub(crate) ambient_capabilities: u64,
@@ -76,11 +76,32 @@ pub(crate) struct Info {
     pub(crate) device_allow: Vec<String>,
     pub(crate) system_call_architectures: BTreeSet<String>,
     pub(crate) system_call_filter_allow_list: bool,
-    pub(crate) system_call_filter: BTreeSet<String>,
+    /// The filter's calls: in an allow list, those without an error
+    /// number are allowed; in a deny list, all are denied.
+    pub(crate) system_call_filter: Option<&'a Seccomp>,
     pub(crate) umask: u32,
 }
 
-impl Info {
+impl Info<'_> {
+    /// Whether the filter set `SecurityInfo` builds holds `call`: every
+    /// call of a deny list, the calls of an allow list without an error
+    /// number.
+    pub(crate) fn filter_contains(&self, call: &str) -> bool {
+        self.system_call_filter.is_some_and(|s| match s.calls.get(call) {
+            Some(errno) => !s.allow_list || errno.is_none(),
+            None => false,
+        })
+    }
+
+    /// Whether that set is empty.
+    pub(crate) fn filter_is_empty(&self) -> bool {
+        self.system_call_filter.is_none_or(|s| {
+            s.calls
+                .values()
+                .all(|errno| s.allow_list && errno.is_some())
+        })
+    }
+
     /// `security_info_runs_privileged()`.
     pub(crate) fn runs_privileged(&self) -> bool {
         match self.user.as_deref() {
@@ -683,7 +704,7 @@ fn keyword(e: &Effective, d: Directive) -> String {
 
 /// Builds what the checks read of unit `id` (as systemd names it) with
 /// settings `e`.
-pub(crate) fn read(id: &str, e: &Effective) -> Info {
+pub(crate) fn read<'a>(id: &str, e: &'a Effective) -> Info<'a> {
     let u = Untyped::read(e);
 
     // The exec context, as parsed.
@@ -755,17 +776,10 @@ pub(crate) fn read(id: &str, e: &Effective) -> Info {
         }
     }
 
-    let (filter_allow_list, filter) = match e.get::<SyscallFilter>(Directive::SystemCallFilter) {
-        Some(Some(s)) => (
-            s.allow_list,
-            s.calls
-                .iter()
-                .filter(|(_, errno)| !s.allow_list || errno.is_none())
-                .map(|(c, _)| c.clone())
-                .collect(),
-        ),
-        _ => (false, BTreeSet::new()),
-    };
+    let filter = e
+        .get::<SyscallFilter>(Directive::SystemCallFilter)
+        .and_then(Option::as_ref);
+    let filter_allow_list = filter.is_some_and(|s| s.allow_list);
 
     let deny_v4 = untyped
         .ip_deny

@@ -241,7 +241,7 @@ pub fn exit_status(results: &[Result<Score>], threshold: u64) -> u8 {
 }
 
 /// The badness of one check for `info`.
-fn assess(check: &ExposureCheck, info: &info::Info) -> (Option<u64>, Option<String>) {
+fn assess(check: &ExposureCheck, info: &info::Info<'_>) -> (Option<u64>, Option<String>) {
     if check.default_dependencies_only && !info.default_dependencies {
         return (None, Some(BOOT_PHASE.to_owned()));
     }

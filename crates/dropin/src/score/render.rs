@@ -84,6 +84,9 @@ pub enum Format {
 
 /// `utf8_console_width()`: a tab is 8 cells, a wide character 2.
 pub(crate) fn console_width(s: &str) -> usize {
+    if s.bytes().all(|b| b.is_ascii() && b != b'\t') {
+        return s.len();
+    }
     s.chars()
         .map(|c| {
             let c = c as u32;
@@ -187,52 +190,50 @@ fn pad(out: &mut String, text: &str, width: usize, right: bool) {
 /// The details table and the summary line.
 pub(crate) fn text(score: &Score, glyphs: Glyphs) -> String {
     let order = sorted(score);
-    let mark = |c: &Check| match c.set() {
-        None => "",
-        Some(true) => glyphs.show(CHECK_MARK),
-        Some(false) => glyphs.show(CROSS_MARK),
-    };
-    let rows: Vec<[String; 4]> = order
-        .iter()
-        .map(|&i| {
-            let c = &score.checks[i];
-            [
-                mark(c).to_owned(),
-                c.id.to_owned(),
-                c.description.clone().unwrap_or_default(),
-                c.exposure_text().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let header = [
-        " ".to_owned(),
-        "NAME".to_owned(),
-        "DESCRIPTION".to_owned(),
-        "EXPOSURE".to_owned(),
-    ];
-    let mut widths = [1usize; 4];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(console_width(cell));
-        }
+    let exposures: Vec<Option<String>> = score.checks.iter().map(Check::exposure_text).collect();
+    fn description(c: &Check) -> &str {
+        c.description.as_deref().unwrap_or("")
     }
-    // The check mark column is at most one cell wide.
-    widths[0] = 1;
-    let mut out = String::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        pad(&mut line, &row[0], widths[0], false);
-        line.push(' ');
-        pad(&mut line, &row[1], widths[1], false);
-        line.push(' ');
-        pad(&mut line, &row[2], widths[2], false);
-        line.push(' ');
+    // Every column as wide as its widest cell (the header's included);
+    // the check mark column is one cell.
+    let name_width = score
+        .checks
+        .iter()
+        .map(|c| console_width(c.id))
+        .fold(console_width("NAME"), usize::max);
+    let description_width = score
+        .checks
+        .iter()
+        .map(|c| console_width(description(c)))
+        .fold(console_width("DESCRIPTION"), usize::max);
+    let exposure_width = exposures
+        .iter()
+        .flatten()
+        .map(|e| console_width(e))
+        .fold(console_width("EXPOSURE"), usize::max);
+    let mut out = String::with_capacity((order.len() + 3) * (name_width + description_width + 16));
+    let mut line = |mark: &str, name: &str, description: &str, exposure: &str| {
+        pad(&mut out, mark, 1, false);
+        out.push(' ');
+        pad(&mut out, name, name_width, false);
+        out.push(' ');
+        pad(&mut out, description, description_width, false);
+        out.push(' ');
         // The last column: right-aligned, trailing blanks dropped.
-        let mut last = String::new();
-        pad(&mut last, &row[3], widths[3], true);
-        line.push_str(last.trim_end_matches([' ', '\t', '\n', '\r']));
-        out.push_str(&line);
+        if !exposure.is_empty() {
+            pad(&mut out, exposure, exposure_width, true);
+        }
         out.push('\n');
+    };
+    line(" ", "NAME", "DESCRIPTION", "EXPOSURE");
+    for &i in &order {
+        let c = &score.checks[i];
+        let mark = match c.set() {
+            None => "",
+            Some(true) => glyphs.show(CHECK_MARK),
+            Some(false) => glyphs.show(CROSS_MARK),
+        };
+        line(mark, c.id, description(c), exposures[i].as_deref().unwrap_or(""));
     }
     let level = score.level();
     let _ = writeln!(

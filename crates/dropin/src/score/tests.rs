@@ -32,7 +32,8 @@ fn every_check_has_an_assessor() {
     for c in EXPOSURE_CHECKS {
         assert!(assess::assessor(c).is_some(), "{}", c.assess);
         if let Some(o) = c.offset {
-            let info = info::read("x.service", &Effective::new("x.service"));
+            let e = Effective::new("x.service");
+            let info = info::read("x.service", &e);
             assert!(info.flag(o).is_some(), "{} reads {o}", c.id);
         }
         assert!(!inputs_of(c.id).is_empty(), "{} lists no inputs", c.id);

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use dropin::Error;
-use dropin::load::{LoadOptions, MemFs, load};
+use dropin::load::{LoadOptions, Loader, MemFs, load};
 use dropin::score::{self, Format, Glyphs, Score};
 use systemd_oracle::{Analysis, Oracle, Tree};
 
@@ -67,11 +67,11 @@ impl Group {
         let options = LoadOptions {
             search_path: vec![self.dir.clone()],
         };
+        let loader = Loader::new(&self.fs, &options);
         self.units
             .iter()
             .map(|u| {
-                let name = Self::loaded_name(u);
-                let loaded = load(&self.fs, &name, &options);
+                let loaded = loader.load(&Self::loaded_name(u));
                 (u.clone(), score::score(&loaded))
             })
             .collect()
