@@ -385,6 +385,9 @@ pub struct TraceEvent {
     pub detail: String,
     /// The provenance given.
     pub provenance: Provenance,
+    /// The lines this step discarded (replaced, reset, cleared or
+    /// removed), rendered, each with the provenance it had.
+    pub replaced: Vec<(String, Provenance)>,
 }
 
 /// Layers composed: per directive, exactly what systemd would end up with
@@ -435,7 +438,32 @@ impl Composed {
             action,
             detail,
             provenance: p.clone(),
+            replaced: Vec::new(),
         });
+    }
+
+    /// `directive`'s lines as they stand, rendered, with provenance.
+    fn lines_of(&self, directive: Directive) -> Vec<(String, Provenance)> {
+        self.settings
+            .get(&directive)
+            .map(|s| {
+                s.assignments()
+                    .into_iter()
+                    .map(|(a, p)| (crate::render::assignment_line(&a), p.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Records on the last event what `before` had that `directive` no
+    /// longer has.
+    fn note_replaced(&mut self, directive: Directive, before: Vec<(String, Provenance)>) {
+        let after = self.lines_of(directive);
+        let gone: Vec<(String, Provenance)> =
+            before.into_iter().filter(|l| !after.contains(l)).collect();
+        if let Some(e) = self.trace.last_mut() {
+            e.replaced = gone;
+        }
     }
 
     fn apply(&mut self, layer: &Layer, step: &Step) {
@@ -443,8 +471,22 @@ impl Composed {
             Step::Set(line) => {
                 let d = line.assignment.directive;
                 let text = crate::render::assignment_line(&line.assignment);
+                let storage = d.storage();
+                let before: Vec<(Directive, Vec<(String, Provenance)>)> = Directive::ALL
+                    .iter()
+                    .filter(|o| o.storage() == storage)
+                    .map(|o| (*o, self.lines_of(*o)))
+                    .collect();
                 let (action, cleared) = self.set(line);
+                let was = |x: Directive| {
+                    before
+                        .iter()
+                        .find(|(o, _)| *o == x)
+                        .map(|(_, l)| l.clone())
+                        .unwrap_or_default()
+                };
                 self.event(layer, d, action, text, &line.provenance);
+                self.note_replaced(d, was(d));
                 for c in cleared {
                     self.event(
                         layer,
@@ -453,12 +495,14 @@ impl Composed {
                         format!("{}= shares its storage with {}=", d.name(), c.name()),
                         &line.provenance,
                     );
+                    self.note_replaced(c, was(c));
                 }
             }
             Step::Remove {
                 directive,
                 provenance,
             } => {
+                let before = self.lines_of(*directive);
                 let was = self.settings.remove(directive);
                 self.notes.retain(|n| n.directive != *directive);
                 self.notes.push(Note {
@@ -474,6 +518,7 @@ impl Composed {
                         .join(" | ")
                 });
                 self.event(layer, *directive, Action::Remove, detail, provenance);
+                self.note_replaced(*directive, before);
             }
             Step::Exclude {
                 directive,

@@ -535,6 +535,14 @@ impl Effective {
             .unwrap_or_default()
     }
 
+    /// `directive`'s `Key=value` lines as `systemd-run --property=` takes
+    /// them (see [`crate::ValueKind::properties`]).
+    pub fn properties(&self, directive: Directive) -> Vec<String> {
+        self.state(directive)
+            .map(|s| s.properties(directive))
+            .unwrap_or_default()
+    }
+
     /// Whether any assignment touched `directive`'s storage, or it differs
     /// from where systemd starts.
     pub fn is_set(&self, directive: Directive) -> bool {

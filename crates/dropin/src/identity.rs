@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::directive::{Directive, Merge};
 use crate::error::{Error, Result};
-use crate::kind::{Apply, Shown, ValueKind, Verdict};
+use crate::kind::{Apply, Delta, Shown, ValueKind, Verdict};
 use crate::known::CAPABILITIES;
 use crate::systemd::extract::{Cursor, Flags};
 use crate::systemd::number::{AtoFlags, parse_mode, safe_atou};
@@ -257,6 +257,27 @@ impl ValueKind for CapabilityList {
             names(*state).join(" ")
         };
         vec![line]
+    }
+
+    /// The capabilities the new side no longer holds as one removed line
+    /// (`- CapabilityBoundingSet=CAP_SYS_MODULE CAP_SYS_TIME`), those it
+    /// gains as one added line.
+    fn changes(_directive: Directive, old: &u64, new: &u64, _fresh: &u64) -> Vec<Delta> {
+        let names = |mask: u64| -> String {
+            let v: Vec<String> = (0..64u32)
+                .filter(|b| u64::from(*b) <= CAP_LIMIT && mask & (1 << b) != 0)
+                .map(capability_name)
+                .collect();
+            v.join(" ")
+        };
+        let mut out = Vec::new();
+        if old & !new != 0 {
+            out.push(Delta::Removed(names(old & !new)));
+        }
+        if new & !old != 0 {
+            out.push(Delta::Added(names(new & !old)));
+        }
+        out
     }
 }
 

@@ -56,5 +56,6 @@ keywords! {
         yes: "yes",
         describe: "yes, private, strict or no",
         samples: ["true", "private", "strict", "false"],
+        ex_property: true,
     }
 }

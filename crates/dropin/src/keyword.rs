@@ -21,7 +21,8 @@ macro_rules! keywords {
             table: [$($entry:literal),+ $(,)?],
             yes: $systemd_yes:tt,
             describe: $describe:literal,
-            samples: [$($sample:literal),+ $(,)?] $(,)?
+            samples: [$($sample:literal),+ $(,)?]
+            $(, ex_property: $ex:literal)? $(,)?
         })?
     ) => {
         $(#[$meta])*
@@ -127,10 +128,26 @@ macro_rules! keywords {
                     let first: &[&str] = &[$($entry),+];
                     vec![state.or(first.first().copied()).unwrap_or_default().to_owned()]
                 }
+
+                /// With `ex_property`, systemd-run parses `Name=` as a
+                /// boolean only: an entry that is no boolean goes as
+                /// `NameEx=`, the property that takes the string.
+                fn properties(state: &Option<&'static str>, directive: $crate::Directive) -> Vec<String> {
+                    let ex: bool = keywords!(@ex $($ex)?);
+                    <$name as $crate::kind::ValueKind>::lines(state, directive)
+                        .into_iter()
+                        .map(|v| match $crate::value::parse_bool(&v) {
+                            None if ex => format!("{}Ex={v}", directive.name()),
+                            _ => format!("{}={v}", directive.name()),
+                        })
+                        .collect()
+                }
             }
         )?
     };
     (@yes none) => { None };
+    (@ex) => { false };
+    (@ex $ex:literal) => { $ex };
     (@yes $yes:literal) => { Some($yes) };
 }
 

@@ -5,7 +5,7 @@
 //! applies a line to what it holds (for files we read), how values merge
 //! when layers compose, their canonical spelling, the systemd version of
 //! newer values, samples for conformance tests. Nothing outside the kind's
-//! implementation matches on the kind: [`kinds!`] generates the [`Kind`]
+//! implementation matches on the kind: `kinds!` generates the [`Kind`]
 //! enum, the [`Value`] and [`State`] enums and their dispatch from one
 //! list, so a new kind is one line there and one `impl ValueKind`, and a
 //! kind that is not fully implemented does not compile.
@@ -133,11 +133,17 @@ pub trait ValueKind: 'static {
     /// their own part). Equal states give equal lines.
     fn lines(state: &Self::State, directive: Directive) -> Vec<String>;
 
-    /// How `directive` differs between two states, as lines of a
-    /// semantic diff: by default one change for single-valued kinds and
-    /// the lines added and removed for lists. `fresh` is the state systemd
-    /// starts from, so that a value only one side sets reads as added or
-    /// removed.
+    /// The `Key=value` properties `systemd-run --property=` takes to give a
+    /// transient unit this state for `directive` (systemd-run parses them
+    /// itself, in `bus-unit-util.c`, not always as a unit file does). By
+    /// default the canonical lines under the directive's name.
+    fn properties(state: &Self::State, directive: Directive) -> Vec<String> {
+        Self::lines(state, directive)
+            .into_iter()
+            .map(|v| format!("{}={v}", directive.name()))
+            .collect()
+    }
+
     /// Compares `state` (what is wanted for `directive`) with what
     /// `systemctl show` printed for it; `reset` tells whether the wanted
     /// lines started with an empty assignment (so that items from the unit
@@ -158,6 +164,11 @@ pub trait ValueKind: 'static {
         }
     }
 
+    /// How `directive` differs between two states, as lines of a
+    /// semantic diff: by default one change for single-valued kinds and
+    /// the lines added and removed for lists. `fresh` is the state systemd
+    /// starts from, so that a value only one side sets reads as added or
+    /// removed.
     fn changes(
         directive: Directive,
         old: &Self::State,
@@ -394,6 +405,11 @@ macro_rules! kinds {
             /// Canonical assignment values for `directive`'s part.
             pub fn lines(&self, directive: Directive) -> Vec<String> {
                 match self { $( State::$variant(s) => <$ty as ValueKind>::lines(s, directive), )+ }
+            }
+
+            /// `systemd-run --property=` lines (see [`ValueKind::properties`]).
+            pub fn properties(&self, directive: Directive) -> Vec<String> {
+                match self { $( State::$variant(s) => <$ty as ValueKind>::properties(s, directive), )+ }
             }
 
             /// Compares with `systemctl show` output (see [`ValueKind::show`]).

@@ -9,7 +9,7 @@
 //!   compose with systemd's merge rules (per storage: `BindPaths=` and
 //!   `BindReadOnlyPaths=` share one list), every line keeps its
 //!   [`Provenance`], and rendering is byte-for-byte deterministic.
-//! - **Reading**: [`lexer`] is systemd's unit-file lexer, [`load`] its
+//! - **Reading**: [`lexer`] is systemd's unit-file lexer, [`load()`] its
 //!   unit loading (search path, drop-in directories, masks, aliases), and
 //!   each value kind ([`kind::ValueKind`]) emulates systemd's own parser
 //!   for its directives, word by word, logging what systemd logs. The
@@ -51,6 +51,7 @@
 //!   architectures, address families, error numbers) are systemd 257's on
 //!   x86-64.
 
+pub mod audit;
 pub mod compose;
 pub mod diff;
 pub mod directive;
@@ -104,7 +105,7 @@ pub use network::{
 pub use path::UnitPath;
 pub use render::RenderOptions;
 pub use syscall::{
-    ArchList, Architecture, ErrnoAction, Seccomp, Syscall, SyscallFilter, SyscallLog,
+    ArchList, Architecture, ErrnoAction, FilterStep, Seccomp, Syscall, SyscallFilter, SyscallLog,
 };
 pub use sysctl::{SysctlFile, SysctlKey, SysctlValue};
 pub use value::{Boolean, Value};

@@ -112,6 +112,14 @@ pub trait Fs {
     fn display(&self, path: &str) -> String {
         path.to_owned()
     }
+    /// Everything this view refused to read so far (a file that is not
+    /// regular, on a kernel file system, too large, over the run's budget),
+    /// each once, in the order met. A reader that skipped such a path
+    /// cannot say what systemd would read there: a caller that found any
+    /// must report them rather than a result.
+    fn refused(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// An in-memory file system, for tests and generated corpora.
@@ -408,18 +416,27 @@ impl Fs for Overlay<'_> {
     fn display(&self, path: &str) -> String {
         self.base.display(path)
     }
+
+    fn refused(&self) -> Vec<String> {
+        self.base.refused()
+    }
 }
+
+/// The largest unit file or drop-in the reader reads (bytes). A drop-in is
+/// a few KiB; a larger file is refused with an error naming it rather than
+/// read in part (systemd would read it whole).
+pub const FILE_MAX: usize = 1024 * 1024;
 
 /// A host's tree under a root directory, read through [`rootfs`]: links
 /// followed inside the root as systemd follows them under `--root`, only
 /// regular files on regular file systems read, every read within one
 /// [`rootfs::Budget`]. When the budget runs out the read fails and
-/// [`RootFs::exhausted`] names what was too big; a caller must then stop
+/// [`Fs::refused`] names what was too big; a caller must then stop
 /// rather than report on half a tree.
 pub struct RootFs<'a> {
     root: &'a rootfs::Root,
     budget: &'a rootfs::Budget,
-    exhausted: std::cell::RefCell<Option<String>>,
+    refused: std::cell::RefCell<Vec<String>>,
 }
 
 impl<'a> RootFs<'a> {
@@ -428,13 +445,8 @@ impl<'a> RootFs<'a> {
         RootFs {
             root,
             budget,
-            exhausted: std::cell::RefCell::new(None),
+            refused: std::cell::RefCell::new(Vec::new()),
         }
-    }
-
-    /// What ran out, if the budget did.
-    pub fn exhausted(&self) -> Option<String> {
-        self.exhausted.borrow().clone()
     }
 
     fn rel(path: &str) -> &str {
@@ -442,18 +454,12 @@ impl<'a> RootFs<'a> {
     }
 
     fn fail(&self, e: &rootfs::Error) -> FsError {
-        if matches!(
-            e,
-            rootfs::Error::TotalBytes { .. }
-                | rootfs::Error::TotalFiles { .. }
-                | rootfs::Error::TimeLimit { .. }
-                | rootfs::Error::TooManyEntries { .. }
-        ) {
-            self.exhausted
-                .borrow_mut()
-                .get_or_insert_with(|| e.to_string());
+        let text = e.to_string();
+        let mut refused = self.refused.borrow_mut();
+        if !refused.contains(&text) {
+            refused.push(text.clone());
         }
-        FsError(e.to_string())
+        FsError(text)
     }
 }
 
@@ -523,8 +529,14 @@ impl Fs for RootFs<'_> {
         }
     }
 
+    /// The path as the host sees it (`/etc/...`), not joined to the root:
+    /// reports read like the host's own files.
     fn display(&self, path: &str) -> String {
-        self.root.shown(Self::rel(path)).display().to_string()
+        format!("/{}", Self::rel(path))
+    }
+
+    fn refused(&self) -> Vec<String> {
+        self.refused.borrow().clone()
     }
 }
 
@@ -656,8 +668,9 @@ pub struct Loaded {
     pub dropins: Vec<String>,
     /// The drop-in directories that exist, in search order.
     pub dropin_dirs: Vec<String>,
-    /// Drop-in files that mask a lower-priority file of the same name (a
-    /// link to `/dev/null` or an empty file).
+    /// Drop-in files that are links to `/dev/null`: they read as nothing
+    /// and, by their name, keep a lower-priority file of that name from
+    /// being read (as an empty file does, which is read).
     pub masked_dropins: Vec<String>,
     /// Drop-ins not read because a file of the same name in a directory
     /// searched earlier is: `(read, not read)`.
@@ -677,8 +690,6 @@ struct NameMap {
     ids: BTreeMap<String, String>,
     /// Every `.d` (and `.wants` …) directory path found in the search path.
     paths: BTreeSet<String>,
-    /// The search path, with symlinked directories resolved added.
-    expanded: Vec<String>,
     /// The names by the file name of the path they resolve to, sorted
     /// (built when first asked, for [`NameMap::aliases`]).
     by_file: std::sync::OnceLock<BTreeMap<String, Vec<String>>>,
@@ -853,7 +864,6 @@ impl NameMap {
         NameMap {
             ids,
             paths,
-            expanded,
             by_file: std::sync::OnceLock::new(),
         }
     }
@@ -1095,7 +1105,11 @@ fn load_with(
     if state != LoadState::Masked {
         for path in &files {
             match fs.target(path) {
-                Ok(Target::Null | Target::File(0)) => masked_dropins.push(path.clone()),
+                // systemd reads every drop-in listed (no mask check):
+                // a link to /dev/null reads as nothing. An empty file is
+                // read, so that a file the stat calls empty but that is not
+                // (on a kernel file system) is refused by the view.
+                Ok(Target::Null) => masked_dropins.push(path.clone()),
                 Ok(Target::File(_)) => match fs.read(path) {
                     Ok(bytes) => {
                         effective.read(&fs.display(path), &bytes);
@@ -1109,14 +1123,26 @@ fn load_with(
                     )),
                 },
                 Ok(Target::Missing) => {}
-                Ok(other) => diagnostics.push(Diagnostic::new(
+                // systemd lists every type (conf_files_list_strv() with no
+                // flags) and fails to read a directory, logging it.
+                Ok(Target::Dir) => diagnostics.push(Diagnostic::new(
                     &fs.display(path),
                     0,
                     Level::Error,
-                    format!(
-                        "not read: not a regular file ({other:?}); systemd would try to read it"
-                    ),
+                    "not read: is a directory (systemd fails to read it too)".to_owned(),
                 )),
+                // A FIFO or a device: systemd would open and read it (and
+                // could block); the view refuses and records why.
+                Ok(Target::Other) => {
+                    if let Err(e) = fs.read(path) {
+                        diagnostics.push(Diagnostic::new(
+                            &fs.display(path),
+                            0,
+                            Level::Error,
+                            format!("not read: {e}"),
+                        ));
+                    }
+                }
                 Err(e) => diagnostics.push(Diagnostic::new(
                     &fs.display(path),
                     0,

@@ -46,6 +46,7 @@ keywords! {
         yes: "connected",
         describe: "yes, disconnected or no",
         samples: ["true", "disconnected", "false"],
+        ex_property: true,
     }
 }
 
@@ -67,6 +68,7 @@ keywords! {
         yes: "self",
         describe: "yes, self, identity or no",
         samples: ["true", "self", "identity", "false"],
+        ex_property: true,
     }
 }
 

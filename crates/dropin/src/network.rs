@@ -318,7 +318,7 @@ impl ValueKind for AddressFamilies {
                 continue;
             };
             if let Some(set) = state.families.as_mut() {
-                if !invert == allow_list {
+                if invert != allow_list {
                     set.insert(af.to_owned());
                 } else {
                     set.remove(af);
@@ -361,6 +361,9 @@ impl ValueKind for AddressFamilies {
         match &state.families {
             None if state.allow_list => vec!["none".to_owned()],
             None => Vec::new(),
+            // An allow list emptied by later `~` lines allows nothing, as
+            // `none` does (an empty value would be a reset).
+            Some(set) if set.is_empty() && state.allow_list => vec!["none".to_owned()],
             Some(set) => {
                 let names: Vec<&str> = set.iter().map(String::as_str).collect();
                 vec![format!(
@@ -430,19 +433,15 @@ fn parse_bind_rule(text: &str) -> Option<BindRule> {
         while stage < 3 {
             let ok = match stage {
                 0 => match token.as_str() {
-                    "ipv4" => Some(rule.family = Some("ipv4")),
-                    "ipv6" => Some(rule.family = Some("ipv6")),
+                    "ipv4" => Some("ipv4"),
+                    "ipv6" => Some("ipv6"),
                     _ => None,
-                },
-                1 => {
-                    if token.eq_ignore_ascii_case("tcp") {
-                        Some(rule.protocol = Some("tcp"))
-                    } else if token.eq_ignore_ascii_case("udp") {
-                        Some(rule.protocol = Some("udp"))
-                    } else {
-                        None
-                    }
                 }
+                .map(|f| rule.family = Some(f)),
+                1 => ["tcp", "udp"]
+                    .into_iter()
+                    .find(|p| token.eq_ignore_ascii_case(p))
+                    .map(|p| rule.protocol = Some(p)),
                 _ => parse_ports(&token).map(|(first, n)| {
                     rule.first = first;
                     rule.ports = n;
@@ -574,6 +573,19 @@ impl ValueKind for SocketBind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the fuzzer: an allow list emptied by a `~` line allows
+    /// nothing; its canonical line is `none`, not an empty reset.
+    #[test]
+    fn an_emptied_allow_list_reads_back_as_none() {
+        let mut e = crate::Effective::new("x.service");
+        e.read(
+            "a.conf",
+            b"[Service]\nRestrictAddressFamilies=AF_INET\nRestrictAddressFamilies=~AF_INET\n",
+        );
+        e.finish();
+        assert_eq!(e.lines(Directive::RestrictAddressFamilies), ["none"]);
+    }
 
     #[test]
     fn socket_bind_rules() {

@@ -1,6 +1,6 @@
 //! All reading that is not a unit file: `systemctl show` output and
 //! sysctl.d files. Unit files and drop-ins are read by [`crate::lexer`]
-//! (systemd's lexer) and [`crate::load`] (systemd's unit loading).
+//! (systemd's lexer) and [`crate::load()`] (systemd's unit loading).
 
 use crate::error::{Error, Result};
 

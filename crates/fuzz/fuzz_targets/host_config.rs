@@ -36,18 +36,23 @@ fuzz_target!(|data: &[u8]| {
                 "file outside the root: {:?}",
                 f.path
             );
-            let Some(composed) = &f.composed else {
+            let Some(composed) = f.composed() else {
                 continue;
             };
-            let reads = dropin::parse::installed("generated.conf", f.text.as_bytes())
-                .and_then(|u| dropin::parse::service_assignments(&u))
-                .unwrap_or_else(|e| panic!("generated file does not read back: {e}\n{}", f.text));
-            assert_eq!(
-                Effective::from_reads(&reads),
-                Effective::of(composed),
-                "round trip changed the settings:\n{}",
+            let unit = f.unit().map(ToString::to_string).unwrap_or_default();
+            // Read back as systemd reads it: nothing logged, the same
+            // settings as the composition.
+            let mut read = Effective::new(&unit);
+            read.read("generated.conf", f.text.as_bytes());
+            read.finish();
+            assert!(
+                read.diagnostics().is_empty(),
+                "systemd would log {:?} reading:\n{}",
+                read.diagnostics(),
                 f.text
             );
+            let changes = Effective::of(composed, &unit).changes(&read);
+            assert!(changes.is_empty(), "round trip changed {changes:?}:\n{}", f.text);
         }
     }
 });

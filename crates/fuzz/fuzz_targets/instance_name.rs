@@ -53,10 +53,14 @@ fuzz_target!(|data: &[u8]| {
                 file.path,
                 format!("etc/systemd/system/left4me-server@{name}.service.d/10-hardening.conf")
             );
-            let reread = dropin::UnitFile::parse("instance.conf", &file.text)
-                .and_then(|f| dropin::parse::service_assignments(&f))
-                .unwrap_or_else(|e| panic!("instance drop-in does not parse: {e}"));
-            assert!(!reread.is_empty());
+            let unit = format!("left4me-server@{name}.service");
+            let lexed = dropin::lexer::lex("instance.conf", file.text.as_bytes(), &["Service"]);
+            assert!(lexed.diagnostics.is_empty(), "{:?}", lexed.diagnostics);
+            assert!(!lexed.assignments.is_empty());
+            let mut read = dropin::Effective::new(&unit);
+            read.read("instance.conf", file.text.as_bytes());
+            read.finish();
+            assert!(read.diagnostics().is_empty(), "{:?}", read.diagnostics());
         }
         Err(e) => {
             let message = e.to_string();

@@ -8,15 +8,15 @@ use std::time::Duration;
 use anyhow::Result;
 use left4me_hardening::check::{self, Options, Status, SystemRunner};
 
-use crate::cli::{CheckArgs, CheckFormat};
+use crate::cli::{CheckArgs, ReportFormat};
 use crate::commands;
 
 /// The longest one probe command may run (a transient probe unit stops
 /// itself after 30 s).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
-    let host = commands::host(&args.host)?;
+pub(crate) fn run(args: &CheckArgs, budget: &rootfs::Budget) -> Result<ExitCode> {
+    let host = commands::host(&args.host, budget)?;
     let mut options = Options::standard()?;
     if !args.instance.is_empty() {
         options.instances = commands::instances(&args.instance)?;
@@ -26,8 +26,8 @@ pub(crate) fn run(args: &CheckArgs) -> Result<ExitCode> {
     };
     let report = check::run(&host, &options, &mut runner)?;
     let text = match args.format {
-        CheckFormat::Human => report.table(),
-        CheckFormat::Json => serde_json::to_string_pretty(&report.json())? + "\n",
+        ReportFormat::Human => report.table(),
+        ReportFormat::Json => serde_json::to_string_pretty(&report.json())? + "\n",
     };
     io::stdout().write_all(text.as_bytes())?;
     // A reachable vector is the finding that matters most; trouble with a

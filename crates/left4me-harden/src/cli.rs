@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use clap::builder::TypedValueParser;
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use dropin::Instance;
+use left4me_hardening::ProfileKind;
 
 /// Generate, write, diff, explain and lint the systemd hardening drop-ins
 /// of a left4me host (game servers, web app, sysctl), as proven by the
@@ -35,6 +37,10 @@ pub(crate) enum Command {
     ///
     /// Test 8's vectors (D1.a-c, D2.a-c, D3, D5, the PrivateUsers bonus) on each server instance, whether each unit runs the generated profile, Test 10's sudo on the web app and Test 9's ptrace scope on the host: PASS (blocked; for Test 10, sudo works), FAIL (reachable), SKIP with the reason, ERROR (the probe did not run). What srcds sees is probed in every namespace of its process (found below the unit's MainPID) as its uid; ptrace and sudo in a transient service with the unit's user and hardening as systemd loaded them. It only reads and probes: the transient units end within 30 s and are collected.
     Check(CheckArgs),
+    /// Read SECCOMP audit records (audit.log, ausearch raw or -i, dmesg or journalctl lines) and name, for each group of repeats, the unit directive that denied the call, the file and line that made it so, and the smallest fix as a host configuration entry, checked (exit 0 nothing denied, 1 a denial or an unreadable record, 2 trouble).
+    ///
+    /// The unit comes from systemd's "status=31/SYS" line in the input, the instance in the executable's path, or --unit. With --root each unit is loaded as systemd loads it under that root; without, it is judged with its generated profile alone. A fix is checked by generating the profile with it and loading the unit again. See docs/triage.md.
+    Triage(crate::triage_cmd::TriageArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -115,6 +121,42 @@ impl TypedValueParser for Utf8 {
     }
 }
 
+/// Parses a typed argument, naming the value (debug-escaped) when it is not
+/// UTF-8 or not valid: `what` names the argument, `parse` is the library's
+/// own parser, whose error names the value and the reason.
+#[derive(Clone, Copy)]
+pub(crate) struct Typed<T>(
+    pub(crate) &'static str,
+    pub(crate) fn(&str) -> Result<T, String>,
+);
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Typed<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let text = Utf8(self.0).parse_ref(cmd, arg, value)?;
+        (self.1)(&text).map_err(|e| {
+            clap::Error::raw(ErrorKind::ValueValidation, format!("{e}\n")).with_cmd(cmd)
+        })
+    }
+}
+
+/// A profile name.
+pub(crate) const PROFILE: Typed<ProfileKind> = Typed("profile", |t| {
+    t.parse()
+        .map_err(|e: left4me_hardening::Error| e.to_string())
+});
+
+/// A server instance name.
+pub(crate) const INSTANCE: Typed<Instance> = Typed("instance name", |t| {
+    Instance::new(t).map_err(|e| e.to_string())
+});
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
     /// The file as systemd reads it.
@@ -128,11 +170,11 @@ pub(crate) enum Format {
 #[derive(Debug, Args)]
 pub(crate) struct RenderArgs {
     /// The profile: server, web or sysctl.
-    #[arg(value_parser = Utf8("profile"))]
-    pub(crate) profile: String,
+    #[arg(value_parser = PROFILE)]
+    pub(crate) profile: ProfileKind,
     /// Render the drop-in of one server instance (`%i` resolved) instead of the template.
-    #[arg(long, value_name = "N", value_parser = Utf8("instance name"))]
-    pub(crate) instance: Option<String>,
+    #[arg(long, value_name = "N", value_parser = INSTANCE)]
+    pub(crate) instance: Option<Instance>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Conf)]
     pub(crate) format: Format,
@@ -149,8 +191,8 @@ pub(crate) struct WriteArgs {
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub(crate) root: PathBuf,
     /// Also write the drop-in of this server instance (repeatable).
-    #[arg(long, value_name = "N", value_parser = Utf8("instance name"))]
-    pub(crate) instance: Vec<String>,
+    #[arg(long, value_name = "N", value_parser = INSTANCE)]
+    pub(crate) instance: Vec<Instance>,
     /// Write nothing; exit 1 if anything would change, 0 if not.
     #[arg(long)]
     pub(crate) check: bool,
@@ -160,7 +202,7 @@ pub(crate) struct WriteArgs {
     /// Leave out provenance comments and notes.
     #[arg(long)]
     pub(crate) no_comments: bool,
-    /// Where a destination is a symbolic link, replace the file it points to (atomically) instead of refusing.
+    /// Where a destination file is a symbolic link, replace the file it leads to (atomically; the link stays) instead of refusing. Only the file itself may be a link, never a directory on the way. The link is read inside the root as systemd reads it (an absolute target starts at --root, `..` stops there), through up to 40 links; it must lead to a regular file or to nothing (then created) in an existing directory.
     #[arg(long)]
     pub(crate) follow_symlinks: bool,
     #[command(flatten)]
@@ -180,9 +222,12 @@ pub(crate) struct ExplainArgs {
 /// `UNIT: error[ID] (Test N): … — fix: …`, then a count.
 #[derive(Debug, Args)]
 pub(crate) struct LintArgs {
-    /// Drop-in files. A file in a `NAME.service.d/` directory belongs to that unit; an instance's files are read together with its template's, in file-name order, `%i` resolved. Other files are read as one set, in the order given.
-    #[arg(required = true, value_name = "FILE")]
-    pub(crate) files: Vec<PathBuf>,
+    /// Drop-in files; with --root, unit names instead. A file in a `NAME.service.d/` directory belongs to that unit; an instance's files are read together with its template's as systemd reads them (a file of the same name in the instance's directory replaces the template's, `%i` resolved). Other files belong to the one --unit given.
+    #[arg(value_name = "FILE|UNIT", required_unless_present = "root", value_parser = Utf8("file or unit"))]
+    pub(crate) files: Vec<String>,
+    /// Lint the units installed under this root as systemd 257 loads them (every directory of its search path); without unit names, the web unit and every installed server instance.
+    #[arg(long, value_name = "DIR", conflicts_with = "unit")]
+    pub(crate) root: Option<PathBuf>,
     /// The base unit the drop-ins apply to, layered underneath (repeatable; each applies to the drop-ins of the unit it is named after, or of its instances; a single one also to files outside a `.d` directory).
     #[arg(long, value_name = "FILE")]
     pub(crate) unit: Vec<PathBuf>,
@@ -192,6 +237,9 @@ pub(crate) struct LintArgs {
     /// Exit 1 on warnings too.
     #[arg(long)]
     pub(crate) strict: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub(crate) format: ReportFormat,
     #[command(flatten)]
     pub(crate) host: HostArgs,
 }
@@ -199,29 +247,29 @@ pub(crate) struct LintArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ListArgs {
     /// Also list the drop-in of this server instance (repeatable).
-    #[arg(long, value_name = "N", value_parser = Utf8("instance name"))]
-    pub(crate) instance: Vec<String>,
+    #[arg(long, value_name = "N", value_parser = INSTANCE)]
+    pub(crate) instance: Vec<Instance>,
     #[command(flatten)]
     pub(crate) host: HostArgs,
 }
 
-/// `check`'s output.
+/// The output of a report: `check`, `diff`, `lint`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum CheckFormat {
-    /// A table: unit, vector, PASS/FAIL/SKIP/ERROR, evidence.
+pub(crate) enum ReportFormat {
+    /// For people: one line per finding, a summary.
     Human,
-    /// A JSON document: version, summary, results.
+    /// One JSON document.
     Json,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
     /// A server instance to probe (repeatable; default 1 and 2). Each instance's D5 target is the next one given.
-    #[arg(long, value_name = "N", value_parser = Utf8("instance name"))]
-    pub(crate) instance: Vec<String>,
+    #[arg(long, value_name = "N", value_parser = INSTANCE)]
+    pub(crate) instance: Vec<Instance>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
-    pub(crate) format: CheckFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub(crate) format: ReportFormat,
     #[command(flatten)]
     pub(crate) host: HostArgs,
 }
@@ -240,20 +288,23 @@ pub(crate) enum ColorWhen {
 #[derive(Debug, Args)]
 pub(crate) struct DiffArgs {
     /// Compare only this profile (server, web or sysctl); every profile when left out.
-    #[arg(value_parser = Utf8("profile"))]
-    pub(crate) profile: Option<String>,
+    #[arg(value_parser = PROFILE)]
+    pub(crate) profile: Option<ProfileKind>,
     /// The root directory the installed files are read under.
     #[arg(long, value_name = "DIR", default_value = "/")]
     pub(crate) root: PathBuf,
-    /// Also compare the drop-in of this server instance (repeatable).
-    #[arg(long, value_name = "N", value_parser = Utf8("instance name"))]
-    pub(crate) instance: Vec<String>,
+    /// Also compare the drop-in of this server instance (repeatable); every installed instance is compared anyway.
+    #[arg(long, value_name = "N", value_parser = INSTANCE)]
+    pub(crate) instance: Vec<Instance>,
     /// Compare one unit's generated settings with `systemctl show UNIT` output saved to FILE (`-`: standard input) instead of the installed files; needs the profile (and, for the server, one --instance).
     #[arg(long, value_name = "FILE", conflicts_with = "root")]
     pub(crate) show: Option<PathBuf>,
     /// Colour the output: auto (on a terminal), always or never.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     pub(crate) color: ColorWhen,
+    /// Output format: human (a summary per unit, then unified diffs) or json (the same report for CI and deploy tools).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Human)]
+    pub(crate) format: ReportFormat,
     /// Compare with files rendered without provenance comments (as `write --no-comments` writes them).
     #[arg(long)]
     pub(crate) no_comments: bool,

@@ -1,52 +1,71 @@
 //! The subcommands.
 
-use std::io::{self, Write as _};
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use clap::CommandFactory as _;
 use dropin::{Directive, Instance, RenderOptions};
-use left4me_hardening::output::{self, Generated};
+use left4me_hardening::output;
 use left4me_hardening::{Host, ProfileKind};
+use rootfs::{Budget, Limits, Outcome, Root, WriteOptions};
 
 use crate::cli::{Cli, Command, ExplainArgs, Format, HostArgs, ListArgs, RenderArgs, WriteArgs};
-use crate::fsutil::{self, Outcome, Symlinks};
+use crate::out;
 
 pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
+    // Everything one run reads (host config, installed files, show
+    // output) shares one budget.
+    let budget = Budget::new(Limits {
+        file_bytes: u64::try_from(dropin::load::FILE_MAX).unwrap_or(u64::MAX),
+        ..Limits::DEFAULT
+    });
     match cli.command {
-        Command::Render(args) => render(&args),
-        Command::Write(args) => write(&args),
-        Command::Diff(args) => crate::diff_cmd::run(&args),
-        Command::List(args) => list(&args),
-        Command::Explain(args) => explain(&args),
-        Command::Lint(args) => crate::lint_cmd::run(&args),
-        Command::Check(args) => crate::check_cmd::run(&args),
+        Command::Render(args) => render(&args, &budget),
+        Command::Write(args) => write(&args, &budget),
+        Command::Diff(args) => crate::diff_cmd::run(&args, &budget),
+        Command::List(args) => list(&args, &budget),
+        Command::Explain(args) => explain(&args, &budget),
+        Command::Lint(args) => crate::lint_cmd::run(&args, &budget),
+        Command::Check(args) => crate::check_cmd::run(&args, &budget),
+        Command::Triage(args) => crate::triage_cmd::run(&args, &budget),
         Command::Completions { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "left4me-harden", &mut io::stdout());
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "left4me-harden", &mut text);
+            out::stdout().write_all(&text)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-            io::stdout().write_all(&out)?;
+            let mut text = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut text)?;
+            out::stdout().write_all(&text)?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
 /// Builds the host from the command line's host options.
-pub(crate) fn host(args: &HostArgs) -> Result<Host> {
+pub(crate) fn host(args: &HostArgs, budget: &Budget) -> Result<Host> {
     let mut host = match &args.config {
-        Some(path) => left4me_hardening::config::load(path)?,
+        Some(path) => left4me_hardening::config::load_within(path, budget)?,
         None => Host::standard()?,
     };
     host.systemd_version = args.systemd_version;
     Ok(host)
 }
 
-pub(crate) fn instances(names: &[String]) -> Result<Vec<Instance>> {
-    names.iter().map(|n| Ok(Instance::new(n)?)).collect()
+/// The instances named, each once: a repeat is left out with a note.
+pub(crate) fn instances(all: &[Instance]) -> Result<Vec<Instance>> {
+    let (once, repeated) = left4me_hardening::host::fold_instances(all);
+    let mut err = out::stderr();
+    for i in repeated {
+        writeln!(
+            err,
+            "left4me-harden: note: instance {:?} is given more than once; it counts once",
+            i.as_str()
+        )?;
+    }
+    Ok(once)
 }
 
 fn options(no_comments: bool) -> RenderOptions {
@@ -55,53 +74,51 @@ fn options(no_comments: bool) -> RenderOptions {
     }
 }
 
-fn pretty(json: &serde_json::Value) -> Result<String> {
+pub(crate) fn pretty(json: &serde_json::Value) -> Result<String> {
     Ok(serde_json::to_string_pretty(json)? + "\n")
 }
 
-fn render(args: &RenderArgs) -> Result<ExitCode> {
-    let kind: ProfileKind = args.profile.parse()?;
-    let instance = args.instance.as_deref().map(Instance::new).transpose()?;
-    let host = host(&args.host)?;
-    let generated = host.generate(kind, instance.as_ref(), options(args.no_comments))?;
+fn render(args: &RenderArgs, budget: &Budget) -> Result<ExitCode> {
+    let kind = args.profile;
+    let host = host(&args.host, budget)?;
+    let generated = host.generate(kind, args.instance.as_ref(), options(args.no_comments))?;
     crate::lint_cmd::print_warnings(std::slice::from_ref(&generated))?;
     let text = match args.format {
         Format::Conf => generated.text.clone(),
         Format::Bundlewrap => pretty(&output::bundlewrap(&generated))?,
         Format::Json => pretty(&output::describe(host.profile(kind), &generated))?,
     };
-    io::stdout().write_all(text.as_bytes())?;
+    out::stdout().write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The merged bundlewrap document of several files, split by where the
-/// reactor puts them: the drop-ins under `systemd` → `units` (the
-/// `systemd/units` metadata), the sysctl file under `files` (bundlewrap
-/// file items), so that no consumer mistakes one for the other.
-pub(crate) fn bundlewrap_document(files: &[Generated]) -> serde_json::Value {
-    let mut units = serde_json::Map::new();
-    let mut items = serde_json::Map::new();
-    for f in files {
-        if let serde_json::Value::Object(m) = output::bundlewrap(f) {
-            if f.composed.is_some() {
-                units.extend(m);
-            } else {
-                items.extend(m);
-            }
-        }
+/// The options `write` writes with: temp files named after the tool.
+fn write_options(args: &WriteArgs) -> WriteOptions {
+    WriteOptions {
+        follow_symlinks: args.follow_symlinks,
+        temp_tag: "left4me-harden-tmp".to_owned(),
     }
-    serde_json::json!({ "systemd": { "units": units }, "files": items })
 }
 
-fn write(args: &WriteArgs) -> Result<ExitCode> {
+/// A write error, with the flag that lets a symbolic link through.
+fn hint(err: rootfs::Error) -> anyhow::Error {
+    match err {
+        rootfs::Error::Symlink { .. } => {
+            anyhow::anyhow!("{err} — pass --follow-symlinks to update the file it points to")
+        }
+        err => err.into(),
+    }
+}
+
+fn write(args: &WriteArgs, budget: &Budget) -> Result<ExitCode> {
     let instances = instances(&args.instance)?;
-    let host = host(&args.host)?;
+    let host = host(&args.host, budget)?;
     let files = host.files(&instances, options(args.no_comments))?;
     crate::lint_cmd::print_warnings(&files)?;
-    let outputs: Vec<(String, Vec<u8>)> = match args.format {
+    let outputs: Vec<(&str, &[u8])> = match args.format {
         Format::Conf => files
             .iter()
-            .map(|f| (f.path.clone(), f.text.clone().into_bytes()))
+            .map(|f| (f.path.as_str(), f.text.as_bytes()))
             .collect(),
         Format::Bundlewrap => {
             // The reactor consumes the document: it is printed, not
@@ -111,38 +128,26 @@ fn write(args: &WriteArgs) -> Result<ExitCode> {
                     "--check compares files under the root; write --format bundlewrap only prints"
                 );
             }
-            io::stdout().write_all(pretty(&bundlewrap_document(&files))?.as_bytes())?;
+            out::stdout().write_all(pretty(&output::bundlewrap_document(&files))?.as_bytes())?;
             return Ok(ExitCode::SUCCESS);
         }
         Format::Json => {
             bail!("write takes --format conf or bundlewrap; use render --format json for the dump")
         }
     };
-    let root = &args.root;
-    if !root.is_dir() {
-        bail!("root {} is not a directory", fsutil::quoted(root));
-    }
-    let symlinks = if args.follow_symlinks {
-        Symlinks::UpdateTarget
-    } else {
-        Symlinks::Refuse
-    };
-    // Everything is rendered and every destination checked before the
-    // first byte is written.
-    let mut planned = Vec::new();
-    for (relative, bytes) in &outputs {
-        let path = root.join(relative);
-        let dest = fsutil::destination(&path, symlinks)?;
-        let outcome = fsutil::plan(&dest, bytes)?;
-        planned.push((path, dest, bytes, outcome));
-    }
-    let mut stdout = io::stdout().lock();
+    let root = Root::open(&args.root)?;
+    let mut stdout = out::stdout();
     if args.check {
         let mut changed = false;
-        for (path, _, _, outcome) in &planned {
-            if *outcome != Outcome::Unchanged {
+        for (path, outcome) in rootfs::plan(&root, &outputs, &write_options(args)).map_err(hint)? {
+            if outcome != Outcome::Unchanged {
                 changed = true;
-                writeln!(stdout, "would be {}: {}", outcome.as_str(), path.display())?;
+                writeln!(
+                    stdout,
+                    "would be {}: {}",
+                    outcome.as_str(),
+                    root.shown(&path).display()
+                )?;
             }
         }
         return Ok(if changed {
@@ -151,35 +156,24 @@ fn write(args: &WriteArgs) -> Result<ExitCode> {
             ExitCode::SUCCESS
         });
     }
-    let _lock = fsutil::DirLock::acquire(root)?;
-    // Two phases: every new content is written and synced to a temp file
-    // first, and only then does each replace its destination, so a failure
-    // while writing (a full disk) leaves every destination as it was.
-    let mut staging = fsutil::Staging::default();
-    let mut done = Vec::new();
-    for (path, _, bytes, _) in &planned {
-        // Re-check under the lock: another run may have written meanwhile.
-        let dest = fsutil::destination(path, symlinks)?;
-        fsutil::remove_stale_temps(&dest)?;
-        let outcome = fsutil::plan(&dest, bytes)?;
-        if outcome != Outcome::Unchanged {
-            staging
-                .stage(&dest, bytes)
-                .with_context(|| format!("writing {}", fsutil::quoted(path)))?;
-        }
-        done.push((outcome, path));
-    }
-    staging.commit()?;
-    for (outcome, path) in done {
-        writeln!(stdout, "{:<9} {}", outcome.as_str(), path.display())?;
+    // Every destination is checked before anything is written, every new
+    // content is written and synced before any destination is replaced.
+    let done = rootfs::write_all(&root, &outputs, &write_options(args)).map_err(hint)?;
+    for (path, outcome) in done {
+        writeln!(
+            stdout,
+            "{:<9} {}",
+            outcome.as_str(),
+            root.shown(&path).display()
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn list(args: &ListArgs) -> Result<ExitCode> {
+fn list(args: &ListArgs, budget: &Budget) -> Result<ExitCode> {
     let instances = instances(&args.instance)?;
-    let host = host(&args.host)?;
-    let mut out = io::stdout().lock();
+    let host = host(&args.host, budget)?;
+    let mut out = out::stdout();
     for profile in host.profiles() {
         writeln!(out, "{:<7} {}", profile.kind, profile.description)?;
         let mut files = vec![host.generate(profile.kind, None, RenderOptions::default())?];
@@ -195,11 +189,11 @@ fn list(args: &ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn explain(args: &ExplainArgs) -> Result<ExitCode> {
-    let host = host(&args.host)?;
+fn explain(args: &ExplainArgs, budget: &Budget) -> Result<ExitCode> {
+    let host = host(&args.host, budget)?;
     let text = if let Ok(kind) = args.subject.parse::<ProfileKind>() {
         left4me_hardening::explain::profile(&host, kind)
-    } else if let Some(lint) = left4me_hardening::lint::info(&args.subject) {
+    } else if let Ok(lint) = args.subject.parse::<left4me_hardening::lint::LintId>() {
         left4me_hardening::explain::lint(&host, lint)
     } else {
         let directive: Directive = args.subject.parse().with_context(|| {
@@ -210,6 +204,6 @@ fn explain(args: &ExplainArgs) -> Result<ExitCode> {
         })?;
         left4me_hardening::explain::directive(&host, directive)
     };
-    io::stdout().write_all(text.as_bytes())?;
+    out::stdout().write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

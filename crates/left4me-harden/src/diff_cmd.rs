@@ -1,40 +1,44 @@
-//! `diff`: what is installed against what would be generated — a semantic
-//! summary first, then unified diffs of the files — or the generated
-//! settings against `systemctl show` output.
+//! `diff`: the library's report of what is installed against what would be
+//! generated (or against `systemctl show` output), printed; exit 0 same,
+//! 1 different, 2 trouble.
 
-use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, IsTerminal as _, Read as _, Write as _};
-use std::path::{Path, PathBuf};
+use std::io::{self, IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use dropin::diff::{Change, LineTag, UnifiedDiff, semantic};
-use dropin::parse::{RawEntry, Read, service_assignments, show_output, sysctl_entries};
-use dropin::{Effective, RenderOptions};
-use left4me_hardening::output::Generated;
-use left4me_hardening::{Host, ProfileKind};
+use dropin::diff::LineTag;
+use dropin::render::escape_controls;
+use dropin::{Change, LoadState, Origin, RenderOptions, RootFs, UnifiedDiff};
+use left4me_hardening::ProfileKind;
+use left4me_hardening::inspect::{self, DiffRequest, UnitReport};
+use rootfs::{Budget, Root};
 
-use crate::cli::{ColorWhen, DiffArgs};
-use crate::commands;
+use crate::cli::{ColorWhen, DiffArgs, ReportFormat};
+use crate::{commands, out};
 
 /// ANSI colours, or none.
 #[derive(Clone, Copy)]
-struct Paint(bool);
+pub(crate) struct Paint(bool);
 
 impl Paint {
-    fn new(when: ColorWhen) -> Paint {
+    pub(crate) fn new(when: ColorWhen) -> Paint {
+        let term = std::env::var_os("TERM").is_none_or(|t| t != "dumb");
         Paint(match when {
             ColorWhen::Always => true,
             ColorWhen::Never => false,
             ColorWhen::Auto => {
                 io::stdout().is_terminal()
+                    && term
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         })
     }
 
+    /// `text` with control characters escaped (what is printed comes from
+    /// files on the host: an escape sequence in one must not reach the
+    /// terminal), coloured.
     fn paint(self, code: &str, text: &str) -> String {
+        let text = escape_controls(text);
         if self.0 {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {
@@ -43,276 +47,189 @@ impl Paint {
     }
 
     /// A line coloured by its leading sign.
-    fn line(self, text: &str) -> String {
+    pub(crate) fn line(self, text: &str) -> String {
         let code = match text.chars().next() {
             Some('+') => "32",
             Some('-') => "31",
             Some('~') => "33",
-            Some('?') => "35",
+            Some('!') => "35",
             Some('#') => "1",
-            _ => return text.to_owned(),
+            _ => return escape_controls(text),
         };
         self.paint(code, text)
     }
 }
 
-pub(crate) fn run(args: &DiffArgs) -> Result<ExitCode> {
-    let host = commands::host(&args.host)?;
-    let options = RenderOptions {
+pub(crate) fn run(args: &DiffArgs, budget: &Budget) -> Result<ExitCode> {
+    let host = commands::host(&args.host, budget)?;
+    let render = RenderOptions {
         comments: !args.no_comments,
     };
     let paint = Paint::new(args.color);
     if let Some(show) = &args.show {
-        return against_show(args, &host, show, options, paint);
+        return against_show(args, &host, show, paint, budget);
     }
-    let root = &args.root;
-    if !root.is_dir() {
-        bail!("root {} is not a directory", root.display());
-    }
-    let targets = targets(args, &host, options)?;
-    let mut reports = Vec::new();
-    for g in &targets {
-        reports.push(compare(root, &host, g)?);
-    }
-    let mut out = io::stdout().lock();
-    let mut differ = false;
-    for r in &reports {
-        differ |= !r.changes.is_empty();
-        let status = match r.changes.len() {
-            0 if r.diff.is_empty() => "same settings".to_owned(),
-            0 => "same settings, the text differs".to_owned(),
-            1 => "1 setting differs".to_owned(),
-            n => format!("{n} settings differ"),
-        };
-        let read = match r.read.as_slice() {
-            [] => " — nothing installed".to_owned(),
-            [only] if *only == r.path => String::new(),
-            files => format!(" — read {}", files.join(", ")),
-        };
+    let root = Root::open(&args.root)?;
+    let fs = RootFs::new(&root, budget);
+    let request = DiffRequest {
+        profile: args.profile,
+        instances: commands::instances(&args.instance)?,
+        render,
+    };
+    let report = inspect::diff(&host, &fs, &request)?;
+    let mut err = out::stderr();
+    for unit in &report.unrequested_instances {
         writeln!(
-            out,
-            "{}",
-            paint.line(&format!("# {}: {status}{read}", r.unit))
+            err,
+            "left4me-harden: note: {unit} is installed but not given with --instance; compared too"
         )?;
-        for c in &r.changes {
-            writeln!(out, "{}", paint.line(&c.to_string()))?;
+    }
+    let mut out = out::stdout();
+    if args.format == ReportFormat::Json {
+        let mut json = serde_json::to_value(&report)?;
+        json["differs"] = report.differs().into();
+        out.write_all(commands::pretty(&json)?.as_bytes())?;
+    } else {
+        for unit in &report.units {
+            print_unit(&mut out, unit, paint)?;
+        }
+        for file in report.units.iter().flat_map(|u| &u.files) {
+            if !file.diff.is_empty() {
+                writeln!(out)?;
+                write_unified(&mut out, &file.diff, paint)?;
+            }
         }
     }
-    for r in reports.iter().filter(|r| !r.diff.is_empty()) {
-        writeln!(out)?;
-        write_unified(&mut out, &r.diff, paint)?;
-    }
-    Ok(if differ {
+    Ok(exit(report.differs()))
+}
+
+pub(crate) fn exit(differs: bool) -> ExitCode {
+    if differs {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
-/// The generated files the command compares.
-fn targets(args: &DiffArgs, host: &Host, options: RenderOptions) -> Result<Vec<Generated>> {
-    let instances = commands::instances(&args.instance)?;
-    let Some(profile) = &args.profile else {
-        return Ok(host.files(&instances, options)?);
+/// `FILE:LINE` of each origin, at most three.
+fn origins(list: &[Origin]) -> String {
+    let mut shown: Vec<String> = list.iter().take(3).map(ToString::to_string).collect();
+    if list.len() > 3 {
+        shown.push(format!("{} more", list.len() - 3));
+    }
+    shown.join(", ")
+}
+
+fn change_line(c: &Change) -> String {
+    // An added value came from nowhere installed.
+    if c.old_origins.is_empty() || matches!(c.delta, dropin::Delta::Added(_)) {
+        c.to_string()
+    } else {
+        format!("{c}  (installed: {})", origins(&c.old_origins))
+    }
+}
+
+fn print_unit(out: &mut impl io::Write, r: &UnitReport, paint: Paint) -> Result<()> {
+    let mut status = match (r.changes.len(), r.files.iter().any(|f| f.text_differs)) {
+        (0, false) => "same settings".to_owned(),
+        (0, true) => "same settings, the text differs".to_owned(),
+        (1, _) => "1 setting differs".to_owned(),
+        (n, _) => format!("{n} settings differ"),
     };
-    let kind: ProfileKind = profile.parse()?;
-    let mut files = Vec::new();
-    if kind != ProfileKind::Server || instances.is_empty() || args.show.is_none() {
-        files.push(host.generate(kind, None, options)?);
+    match r.overridden.len() {
+        0 => {}
+        1 => status.push_str(", 1 overridden by a later drop-in"),
+        n => status.push_str(&format!(", {n} overridden by later drop-ins")),
     }
-    for i in &instances {
-        files.push(host.generate(kind, Some(i), options)?);
-    }
-    Ok(files)
-}
-
-/// One compared file.
-struct Report {
-    /// The unit (or, for sysctl, the file) compared.
-    unit: String,
-    /// The generated file's path, as shown (`/etc/…`).
-    path: String,
-    /// The installed files read, in the order systemd reads them.
-    read: Vec<String>,
-    /// Semantic changes from installed to generated.
-    changes: Vec<Change>,
-    /// The installed file of the same name against the generated one.
-    diff: UnifiedDiff,
-}
-
-fn shown_path(relative: &Path) -> String {
-    format!("/{}", relative.display())
-}
-
-fn compare(root: &Path, host: &Host, g: &Generated) -> Result<Report> {
-    let own = root.join(&g.path);
-    let path = shown_path(Path::new(&g.path));
-    let old = match crate::fsutil::read_installed(&own)? {
-        Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        None => String::new(),
+    let own: Vec<&str> = r.files.iter().map(|f| f.path.as_str()).collect();
+    let read = match r.read.as_slice() {
+        [] => " — nothing installed".to_owned(),
+        [only] if own.contains(&only.as_str()) => String::new(),
+        files => format!(" — read {}", files.join(", ")),
     };
-    let diff = UnifiedDiff::new(
-        &format!("{path} (installed)"),
-        &old,
-        &format!("{path} (generated)"),
-        &g.text,
-    );
-    let (unit, read, changes) = match &g.composed {
-        Some(composed) => {
-            let unit = unit_of(&g.path);
-            let (read, reads) = installed_dropins(root, host, g)?;
-            let installed = Effective::from_reads(&reads);
-            let changes = semantic(&installed, &Effective::of(composed));
-            (unit, read, changes)
-        }
-        None => {
-            let (read, installed) = installed_sysctl(root, g)?;
-            let wanted = sysctl_effective(&sysctl_entries(&path, &g.text)?, None);
-            (path.clone(), read, semantic(&installed, &wanted))
-        }
+    let state = match r.state {
+        LoadState::Masked => " — the unit is masked: systemd starts nothing",
+        LoadState::Error => " — the unit fails to load",
+        _ => "",
     };
-    Ok(Report {
-        unit,
-        path,
-        read,
-        changes,
-        diff,
-    })
+    writeln!(
+        out,
+        "{}",
+        paint.line(&format!("# {}: {status}{read}{state}", r.unit))
+    )?;
+    for c in &r.changes {
+        writeln!(out, "{}", paint.line(&change_line(c)))?;
+    }
+    if let Some(why) = &r.not_read {
+        writeln!(out, "{}", paint.line(&format!("! {why}")))?;
+    }
+    for c in &r.overridden {
+        let by = match c.new_origins.as_slice() {
+            [] => "by a later drop-in that resets it".to_owned(),
+            list => format!("by {}", origins(list)),
+        };
+        writeln!(out, "{}", paint.line(&format!("! overridden {by}: {c}")))?;
+    }
+    for line in diagnostic_lines(&r.installed_diagnostics, "! ") {
+        writeln!(out, "{}", paint.line(&line))?;
+    }
+    for d in &r.generated_diagnostics {
+        writeln!(
+            out,
+            "{}",
+            paint.line(&format!(
+                "! generated {}: {d} — systemd would ignore a line the generated file relies on",
+                d.level
+            ))
+        )?;
+    }
+    Ok(())
 }
 
-/// `left4me-server@1.service` from `etc/systemd/system/left4me-server@1.service.d/10-hardening.conf`.
-fn unit_of(path: &str) -> String {
-    Path::new(path)
-        .parent()
-        .and_then(Path::file_name)
-        .map(|n| n.to_string_lossy().trim_end_matches(".d").to_owned())
-        .unwrap_or_default()
-}
+/// The most diagnostics printed for one unit; the rest are counted.
+const MAX_DIAGNOSTICS: usize = 20;
 
-/// The `*.conf` files of a directory that systemd reads, sorted by name:
-/// hidden files, directories and masks (links to `/dev/null`) left out.
-fn confs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("cannot list {}", dir.display())),
-    };
-    let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with(".conf") || name.starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        // Follows links, as systemd does; a link to /dev/null masks.
-        match fs::metadata(&path) {
-            Ok(m) if m.is_file() => out.push((name, path)),
-            _ => {}
+/// Diagnostics as lines, `prefix` first: a message systemd logs once per
+/// item (repeated on one line) is counted, and after [`MAX_DIAGNOSTICS`]
+/// the rest are summed up with the files they are in.
+pub(crate) fn diagnostic_lines(list: &[dropin::Diagnostic], prefix: &str) -> Vec<String> {
+    let mut grouped: Vec<(String, &dropin::Diagnostic, usize)> = Vec::new();
+    for d in list {
+        let text = format!("{prefix}{}: {d}", d.level);
+        match grouped.last_mut() {
+            Some((last, _, n)) if *last == text => *n += 1,
+            _ => grouped.push((text, d, 1)),
         }
     }
-    out.sort();
-    Ok(out)
-}
-
-/// Every `[Service]` assignment systemd reads for the generated file's unit
-/// from the `.d` directories under `root`, in its order: for an instance,
-/// the template's directory and the instance's merged by file name (an
-/// instance file replaces the template file of the same name), `%i`
-/// resolved.
-fn installed_dropins(root: &Path, host: &Host, g: &Generated) -> Result<(Vec<String>, Vec<Read>)> {
-    let rel = Path::new(&g.path);
-    let unit_dir = rel.parent().unwrap_or(rel);
-    let mut files: BTreeMap<String, (PathBuf, PathBuf)> = BTreeMap::new();
-    if let (Some(_), Some(system)) = (&g.instance, unit_dir.parent()) {
-        let template_dir = system.join(format!("{}.d", host.layout.server_unit));
-        for (name, path) in confs(&root.join(&template_dir))? {
-            files.insert(name.clone(), (template_dir.join(&name), path));
-        }
-    }
-    for (name, path) in confs(&root.join(unit_dir))? {
-        files.insert(name.clone(), (unit_dir.join(&name), path));
-    }
-    let mut read = Vec::new();
-    let mut reads = Vec::new();
-    for (rel, path) in files.into_values() {
-        let label = shown_path(&rel);
-        let bytes = crate::fsutil::read_installed(&path)?
-            .with_context(|| format!("{label} vanished while being read"))?;
-        // Bounded: empty, oversized or garbage files are refused.
-        let file = dropin::parse::installed(&label, &bytes)?;
-        let mut assignments = service_assignments(&file)?;
-        // systemd expands %i in every file it reads for an instance.
-        if let Some(i) = &g.instance {
-            assignments = assignments
-                .into_iter()
-                .map(|r| r.resolve_instance(i))
-                .collect::<dropin::Result<_>>()
-                .with_context(|| format!("resolving %i in {label} for instance {i}"))?;
-        }
-        reads.extend(assignments);
-        read.push(label);
-    }
-    Ok((read, reads))
-}
-
-/// Effective sysctl settings: the last value of each key, restricted to
-/// `keys` when given.
-fn sysctl_effective(entries: &[RawEntry], keys: Option<&[String]>) -> Effective {
-    let mut last: BTreeMap<&str, &str> = BTreeMap::new();
-    for e in entries {
-        if keys.is_none_or(|k| k.contains(&e.key)) {
-            last.insert(&e.key, &e.value);
-        }
-    }
-    let reads: Vec<Read> = last
-        .into_iter()
-        .map(|(k, v)| Read::Other(k.to_owned(), v.to_owned()))
+    let mut lines: Vec<String> = grouped
+        .iter()
+        .take(MAX_DIAGNOSTICS)
+        .map(|(text, _, n)| match n {
+            1 => text.clone(),
+            n => format!("{text} ({n} times)"),
+        })
         .collect();
-    Effective::from_reads(&reads)
-}
-
-/// The installed sysctl settings of the keys that matter: those generated
-/// and those in the installed file of the generated file's name, as every
-/// `*.conf` of its directory sets them (in name order, the last wins).
-fn installed_sysctl(root: &Path, g: &Generated) -> Result<(Vec<String>, Effective)> {
-    let rel = Path::new(&g.path);
-    let dir = rel.parent().unwrap_or(rel);
-    let mut keys: Vec<String> = sysctl_entries("generated", &g.text)?
-        .into_iter()
-        .map(|e| e.key)
-        .collect();
-    let mut read = Vec::new();
-    let mut entries = Vec::new();
-    for (name, path) in confs(&root.join(dir))? {
-        let label = shown_path(&dir.join(&name));
-        let bytes = crate::fsutil::read_installed(&path)?
-            .with_context(|| format!("{label} vanished while being read"))?;
-        if bytes.len() > dropin::parse::INSTALLED_MAX {
-            anyhow::bail!("{label} is larger than an installed file may be");
-        }
-        let text = String::from_utf8(bytes).with_context(|| format!("{label} is not UTF-8"))?;
-        let file_entries = sysctl_entries(&label, &text)?;
-        if dir.join(&name) == rel {
-            keys.extend(file_entries.iter().map(|e| e.key.clone()));
-        }
-        entries.extend(file_entries);
-        read.push(label);
+    let rest = &grouped[grouped.len().min(MAX_DIAGNOSTICS)..];
+    if !rest.is_empty() {
+        let mut files: Vec<&str> = rest.iter().map(|(_, d, _)| d.file.as_str()).collect();
+        files.dedup();
+        let n: usize = rest.iter().map(|(_, _, n)| n).sum();
+        lines.push(format!("{prefix}… and {n} more in {}", files.join(", ")));
     }
-    Ok((read, sysctl_effective(&entries, Some(&keys))))
+    lines
 }
 
 fn write_unified(out: &mut impl io::Write, d: &UnifiedDiff, paint: Paint) -> Result<()> {
     writeln!(out, "{}", paint.paint("1", &format!("--- {}", d.old_name)))?;
     writeln!(out, "{}", paint.paint("1", &format!("+++ {}", d.new_name)))?;
     if let Some(note) = &d.too_large {
-        writeln!(out, "({note})")?;
+        writeln!(out, "({})", escape_controls(note))?;
     }
     for h in &d.hunks {
         writeln!(out, "{}", paint.paint("36", &h.header))?;
         for (tag, line) in &h.lines {
             let text = match tag {
-                LineTag::Context => format!(" {line}"),
+                LineTag::Context => format!(" {}", escape_controls(line)),
                 LineTag::Delete => paint.paint("31", &format!("-{line}")),
                 LineTag::Insert => paint.paint("32", &format!("+{line}")),
             };
@@ -326,63 +243,64 @@ fn write_unified(out: &mut impl io::Write, d: &UnifiedDiff, paint: Paint) -> Res
 /// `systemctl show UNIT` output.
 fn against_show(
     args: &DiffArgs,
-    host: &Host,
-    show: &Path,
-    options: RenderOptions,
+    host: &left4me_hardening::Host,
+    show: &std::path::Path,
     paint: Paint,
+    budget: &Budget,
 ) -> Result<ExitCode> {
-    let targets = targets(args, host, options)?;
-    let (g, composed) = match (args.profile.as_deref(), targets.as_slice()) {
-        (None, _) => bail!(
-            "--show compares one unit: name the profile (web, or server with one --instance N)"
-        ),
-        (Some(_), [g]) => match &g.composed {
-            Some(c) if g.instance.is_some() || g.profile != ProfileKind::Server => (g, c),
-            Some(_) => bail!(
-                "--show compares one running unit: give the server's instance (--instance N), \
-                 whose systemctl show output FILE is"
-            ),
-            None => bail!("the sysctl profile is not a unit; --show compares a service's settings"),
-        },
-        (Some(_), _) => bail!("--show compares one unit: give at most one --instance"),
+    let Some(kind) = args.profile else {
+        bail!("--show compares one unit: name the profile (web, or server with one --instance N)");
     };
-    let unit = unit_of(&g.path);
-    let (name, text) = if show == Path::new("-") {
-        let mut text = String::new();
-        io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read the show output from standard input")?;
-        ("standard input".to_owned(), text)
+    let instance = match args.instance.as_slice() {
+        [] => None,
+        [one] => Some(one),
+        _ => bail!("--show compares one unit: give at most one --instance"),
+    };
+    if instance.is_some() && kind != ProfileKind::Server {
+        bail!("--instance applies to the server profile only");
+    }
+    // Bounded like every read: `yes | diff --show -` cannot exhaust
+    // memory, a pipe that never ends cannot hang the run.
+    let (name, bytes) = if show == std::path::Path::new("-") {
+        let name = "standard input".to_owned();
+        let bytes = rootfs::read_stdin(&name, budget)?;
+        (name, bytes)
     } else {
-        let text =
-            fs::read_to_string(show).with_context(|| format!("cannot read {}", show.display()))?;
-        (show.display().to_string(), text)
+        (show.display().to_string(), rootfs::read_path(show, budget)?)
     };
-    let entries = show_output(&name, &text)?;
-    if entries.is_empty() {
-        bail!("{name} is empty: save the output of `systemctl show {unit}` to it");
+    let text = String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8"))?;
+    let report = inspect::show(host, kind, instance, &name, &text)?;
+    let (differ, not_comparable) = (report.differing(), report.not_comparable());
+    let same = report.checks.len() - differ - not_comparable;
+    let mut out = out::stdout();
+    if args.format == ReportFormat::Json {
+        let checks: Vec<serde_json::Value> = report
+            .checks
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "directive": c.directive.name(),
+                    "differs": c.differs(),
+                    "text": c.to_string(),
+                })
+            })
+            .collect();
+        let json = serde_json::json!({
+            "unit": report.unit, "show": name, "same": same, "differ": differ,
+            "not_comparable": not_comparable, "checks": checks,
+        });
+        out.write_all(commands::pretty(&json)?.as_bytes())?;
+        return Ok(exit(differ > 0));
     }
-    if let Some(id) = entries.iter().find(|e| e.key == "Id")
-        && id.value != unit
-    {
-        bail!("{name} is the show output of {}, not of {unit}", id.value);
-    }
-    let checks = dropin::show::compare(&Effective::of(composed), &entries);
-    let differ = checks.iter().filter(|c| c.differs()).count();
-    let not_comparable = checks
-        .iter()
-        .filter(|c| matches!(c.verdict, dropin::show::Verdict::NotComparable { .. }))
-        .count();
-    let same = checks.len() - differ - not_comparable;
-    let mut out = io::stdout().lock();
     writeln!(
         out,
         "{}",
         paint.line(&format!(
-            "# {unit} against systemctl show ({name}): {same} same, {differ} differ, {not_comparable} not comparable"
+            "# {} against systemctl show ({name}): {same} same, {differ} differ, {not_comparable} not comparable",
+            report.unit
         ))
     )?;
-    for c in &checks {
+    for c in &report.checks {
         let text = c.to_string();
         let mut lines = text.lines();
         let first = lines.next().unwrap_or_default();
@@ -390,12 +308,8 @@ fn against_show(
             writeln!(out, "{}", paint.line(first))?;
         }
         for note in lines {
-            writeln!(out, "{note}")?;
+            writeln!(out, "{}", escape_controls(note))?;
         }
     }
-    Ok(if differ > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(exit(differ > 0))
 }

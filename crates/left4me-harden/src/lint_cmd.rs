@@ -1,25 +1,26 @@
-//! `lint`: the test plan's findings checked on drop-in files, and the
-//! warnings `render` and `write` print.
+//! `lint`: the library's lint report on drop-in files or installed units,
+//! printed; and the warnings `render` and `write` print.
 
-use std::io::{self, Write as _};
-use std::path::Path;
+use std::io::Write as _;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result, bail};
-use dropin::{UnitFile, UnitName};
+use anyhow::Result;
+use dropin::RootFs;
 use left4me_hardening::Trait;
-use left4me_hardening::lint::files::{self, Source, Target};
-use left4me_hardening::lint::{self, Severity};
+use left4me_hardening::inspect::{self, UnitLint};
+use left4me_hardening::lint::Severity;
 use left4me_hardening::output::Generated;
+use rootfs::{Budget, Root};
 
-use crate::cli::LintArgs;
+use crate::cli::{LintArgs, ReportFormat};
+use crate::{commands, out};
 
 /// Prints the warnings carried by generated files (findings that are not
 /// errors and not waived), once each, as `left4me-harden: PROFILE: warning[…] …`
 /// on standard error.
 pub(crate) fn print_warnings(files: &[Generated]) -> Result<()> {
     let mut seen: Vec<String> = Vec::new();
-    let mut err = io::stderr().lock();
+    let mut err = out::stderr();
     for g in files {
         for f in &g.warnings {
             let line = format!("left4me-harden: {}: {f}", g.profile);
@@ -32,26 +33,8 @@ pub(crate) fn print_warnings(files: &[Generated]) -> Result<()> {
     Ok(())
 }
 
-/// A base unit given with `--unit`.
-struct Base {
-    path: String,
-    name: Option<UnitName>,
-    file: UnitFile,
-    used: bool,
-}
-
-fn read(path: &Path) -> Result<UnitFile> {
-    let bytes = crate::fsutil::read_installed(path)?
-        .with_context(|| format!("cannot read {}: not found", path.display()))?;
-    // Bounded: empty, oversized or garbage files are refused.
-    Ok(dropin::parse::installed(
-        &path.display().to_string(),
-        &bytes,
-    )?)
-}
-
-/// `s` with an `s` when `n` is not one.
-fn count(n: usize, what: &str) -> String {
+/// `n what` with an `s` when `n` is not one.
+pub(crate) fn count(n: usize, what: &str) -> String {
     if n == 1 {
         format!("1 {what}")
     } else {
@@ -59,84 +42,45 @@ fn count(n: usize, what: &str) -> String {
     }
 }
 
-pub(crate) fn run(args: &LintArgs) -> Result<ExitCode> {
-    let host = crate::commands::host(&args.host)?;
-    let sources = args
-        .files
+fn read_all(paths: &[String], budget: &Budget) -> Result<Vec<(String, Vec<u8>)>> {
+    paths
         .iter()
-        .map(|p| {
-            Ok(Source {
-                path: p.display().to_string(),
-                file: read(p)?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let mut bases = args
-        .unit
-        .iter()
-        .map(|p| {
-            let name = p
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| UnitName::new(n).ok());
-            Ok(Base {
-                path: p.display().to_string(),
-                name,
-                file: read(p)?,
-                used: false,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let targets = files::targets(&sources)?;
-    // Which base unit lies under which target.
-    let mut plan: Vec<(&Target, Option<usize>)> = Vec::new();
-    for t in &targets {
-        let by_name = bases
-            .iter()
-            .position(|b| b.name.as_ref().is_some_and(|n| t.is_based_on(n)));
-        let base = by_name.or_else(|| (t.unit.is_none() && bases.len() == 1).then_some(0));
-        if let Some(b) = base.and_then(|i| bases.get_mut(i)) {
-            b.used = true;
-        }
-        plan.push((t, base));
-    }
-    if let Some(b) = bases.iter().find(|b| !b.used) {
-        bail!(
-            "base unit {} applies to none of the drop-ins: its file name must be the unit of \
-             their NAME.service.d directory (or its template)",
-            b.path
-        );
-    }
+        .map(|p| Ok((p.clone(), rootfs::read_path(p, budget)?)))
+        .collect()
+}
 
-    let mut out = io::stdout().lock();
+pub(crate) fn run(args: &LintArgs, budget: &Budget) -> Result<ExitCode> {
+    let host = commands::host(&args.host, budget)?;
+    let reports = match &args.root {
+        Some(root) => {
+            let root = Root::open(root)?;
+            let fs = RootFs::new(&root, budget);
+            if args.files.is_empty() {
+                inspect::lint_installed(&host, &fs, &args.traits)?
+            } else {
+                inspect::lint_units(&host, &fs, &args.files, &args.traits)?
+            }
+        }
+        None => {
+            let bases: Vec<String> = args.unit.iter().map(|p| p.display().to_string()).collect();
+            let files = read_all(&args.files, budget)?;
+            inspect::lint_files(&host, &files, &read_all(&bases, budget)?, &args.traits)?
+        }
+    };
     let (mut errors, mut warnings, mut notes) = (0, 0, 0);
-    for (target, base) in plan {
-        let base = base.and_then(|i| bases.get(i));
-        let label = target.label();
-        // The unit the drop-ins are for: their directory's, or the base unit's.
-        let unit = target
-            .unit
-            .as_ref()
-            .or_else(|| base.and_then(|b| b.name.as_ref()));
-        let profile = unit.and_then(|u| files::profile_of(&host, u));
-        let traits: &[Trait] = if !args.traits.is_empty() {
-            &args.traits
-        } else if let Some((_, traits)) = profile {
-            traits
-        } else {
-            let mut err = io::stderr().lock();
+    let mut lines = Vec::new();
+    for r in &reports {
+        if r.no_traits {
             writeln!(
-                err,
-                "left4me-harden: note: {label}: not a profile's unit, so no workload traits are \
-                 known and the trait lints are skipped (give them with --trait)"
+                out::stderr(),
+                "left4me-harden: note: {}: not a profile's unit, so no workload traits are \
+                 known and the trait lints are skipped (give them with --trait)",
+                r.unit
             )?;
-            &[]
-        };
-        let kind = profile.map(|(k, _)| k);
-        let base_file = base.map(|b| &b.file);
-        for f in target.check(base_file, traits)? {
-            if let Some(w) = host.waiver(kind, f.lint) {
-                writeln!(out, "{label}: {f} (waived by {}: {})", w.origin, w.reason)?;
+        }
+        for (f, waiver) in &r.findings {
+            if let Some((origin, reason)) = waiver {
+                lines.push(format!("{}: {f} (waived by {origin}: {reason})", r.unit));
                 continue;
             }
             match f.severity {
@@ -144,30 +88,71 @@ pub(crate) fn run(args: &LintArgs) -> Result<ExitCode> {
                 Severity::Warning => warnings += 1,
                 Severity::Note => notes += 1,
             }
-            writeln!(out, "{label}: {f}")?;
+            lines.push(format!("{}: {f}", r.unit));
         }
-        let effective = target.effective(base_file)?;
-        for too_new in lint::too_new(&effective, host.systemd_version) {
+        for t in &r.too_new {
             errors += 1;
-            writeln!(
-                out,
-                "{label}: error: systemd {} does not know {too_new}",
-                host.systemd_version
-            )?;
+            lines.push(format!(
+                "{}: error: systemd {} does not know {t}",
+                r.unit, host.systemd_version
+            ));
         }
+        // What systemd logs loading the unit: a line it ignores, a file
+        // it stops reading.
+        for d in &r.diagnostics {
+            match d.level {
+                dropin::Level::Error => errors += 1,
+                _ => warnings += 1,
+            }
+        }
+        let prefix = format!("{}: ", r.unit);
+        lines.extend(crate::diff_cmd::diagnostic_lines(&r.diagnostics, &prefix));
     }
-    writeln!(
-        out,
-        "{}: {}, {}, {}",
-        count(args.files.len(), "file"),
+    let what = if args.root.is_some() {
+        count(reports.len(), "unit")
+    } else {
+        count(args.files.len(), "file")
+    };
+    let summary = format!(
+        "{what}: {}, {}, {}",
         count(errors, "error"),
         count(warnings, "warning"),
         count(notes, "note")
-    )?;
-    Ok(if errors > 0 || (args.strict && warnings > 0) {
-        ExitCode::from(1)
+    );
+    let mut out = out::stdout();
+    if args.format == ReportFormat::Json {
+        let json = serde_json::json!({
+            "units": reports.iter().map(json).collect::<Vec<_>>(),
+            "errors": errors, "warnings": warnings, "notes": notes,
+        });
+        out.write_all(commands::pretty(&json)?.as_bytes())?;
     } else {
-        ExitCode::SUCCESS
+        // Lines quote host files: no control character reaches the terminal.
+        for l in &lines {
+            writeln!(out, "{}", dropin::render::escape_controls(l))?;
+        }
+        writeln!(out, "{summary}")?;
+    }
+    Ok(crate::diff_cmd::exit(
+        errors > 0 || (args.strict && warnings > 0),
+    ))
+}
+
+fn json(r: &UnitLint) -> serde_json::Value {
+    let findings: Vec<serde_json::Value> = r
+        .findings
+        .iter()
+        .map(|(f, w)| {
+            serde_json::json!({
+                "lint": f.lint.to_string(), "severity": f.severity.as_str(),
+                "test": f.test.to_string(), "text": f.to_string(),
+                "waived_by": w.as_ref().map(|(o, r)| serde_json::json!({"origin": o, "reason": r})),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "unit": r.unit, "profile": r.profile, "read": r.read, "findings": findings,
+        "too_new": r.too_new, "diagnostics": r.diagnostics,
     })
 }
 

@@ -10,8 +10,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dropin::parse::service_assignments;
-use dropin::{Effective, Instance, RenderOptions, UnitFile};
+use dropin::{Effective, Instance, RenderOptions};
 use left4me_hardening::{Host, ProfileKind};
 
 fn benches(c: &mut Criterion) {
@@ -36,8 +35,10 @@ fn benches(c: &mut Criterion) {
         .text;
     c.bench_function("read server@1 back to effective settings", |b| {
         b.iter(|| {
-            let file = UnitFile::parse("10-hardening.conf", black_box(&text)).unwrap();
-            black_box(Effective::from_reads(&service_assignments(&file).unwrap()))
+            let mut e = Effective::new("left4me-server@1.service");
+            e.read("10-hardening.conf", black_box(text.as_bytes()));
+            e.finish();
+            black_box(e)
         })
     });
 

@@ -197,34 +197,27 @@ pub fn parse(file_name: &str, text: &str) -> Result<HostConfig> {
     }
 }
 
-/// Reads and applies the host configuration at `path`.
+/// Reads and applies the host configuration at `path`, with a budget of
+/// its own (see [`load_within`]).
 pub fn load(path: &Path) -> Result<Host> {
-    use std::io::Read as _;
+    load_within(path, &rootfs::Budget::default())
+}
+
+/// Reads and applies the host configuration at `path`, within a run's
+/// read budget: a regular file on a regular file system (never a FIFO, a
+/// device or a file under `/proc`), at most [`MAX_BYTES`], valid UTF-8.
+pub fn load_within(path: &Path, budget: &rootfs::Budget) -> Result<Host> {
     let file = path.display().to_string();
-    let cannot = |e: std::io::Error| Error::Config {
-        file: file.clone(),
-        message: format!("cannot read it: {e}"),
+    let bytes = match rootfs::read_path(path, budget) {
+        Ok(bytes) => bytes,
+        Err(rootfs::Error::TooLarge { .. }) => return Err(too_big(&file)),
+        Err(e) => {
+            return Err(Error::Config {
+                file,
+                message: format!("cannot read it: {e}"),
+            });
+        }
     };
-    let meta = std::fs::metadata(path).map_err(cannot)?;
-    if !meta.is_file() {
-        return Err(Error::Config {
-            file: file.clone(),
-            message: "not a regular file".to_owned(),
-        });
-    }
-    // Read at most one byte past the limit: a huge file is refused
-    // without being read whole.
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| {
-            f.take(
-                u64::try_from(MAX_BYTES)
-                    .unwrap_or(u64::MAX)
-                    .saturating_add(1),
-            )
-            .read_to_end(&mut bytes)
-        })
-        .map_err(cannot)?;
     if bytes.len() > MAX_BYTES {
         return Err(too_big(&file));
     }
@@ -296,6 +289,17 @@ impl HostConfig {
 
     fn unit(&self, value: &Spanned<String>, template: bool) -> Result<UnitName> {
         let unit = UnitName::new(value.get_ref()).map_err(|e| self.at(value, e))?;
+        // Its drop-ins live in NAME.d, itself a file name.
+        if value.get_ref().len() + ".d".len() > crate::output::NAME_MAX {
+            return Err(self.at(
+                value,
+                format!(
+                    "{:?} is too long: its drop-in directory name would be longer than {} bytes",
+                    value.get_ref(),
+                    crate::output::NAME_MAX
+                ),
+            ));
+        }
         if !value.get_ref().ends_with(".service") {
             return Err(self.at(
                 value,
@@ -350,6 +354,17 @@ impl HostConfig {
         let valid = in_dir.is_some_and(|name| {
             name.len() > ".conf".len() && name.ends_with(".conf") && !name.contains(['/', '%'])
         });
+        // systemd-sysctl, like every conf-files reader of systemd, skips
+        // hidden files (`hidden_or_backup_file()`); a name ending in
+        // `.conf` cannot be one of its backup names.
+        if in_dir.is_some_and(|name| name.starts_with('.')) {
+            return Err(self.at(
+                value,
+                format!(
+                    "invalid sysctl file {text:?}: systemd-sysctl skips hidden files (names starting with a dot)"
+                ),
+            ));
+        }
         if !valid {
             return Err(self.at(
                 value,
@@ -377,6 +392,22 @@ impl HostConfig {
         }
         if let Some(v) = &l.web_unit {
             layout.web_unit = self.unit(v, false)?;
+        }
+        // The web unit as an instance of the server template would share
+        // that instance's drop-in directory.
+        if layout.web_unit.template().as_ref() == Some(&layout.server_unit) {
+            let span = l.web_unit.as_ref().or(l.server_unit.as_ref());
+            let message = format!(
+                "web unit {} is an instance of the server template {}: its drop-in would collide with that server instance's",
+                layout.web_unit, layout.server_unit
+            );
+            return Err(match span {
+                Some(v) => self.at(v, message),
+                None => Error::Config {
+                    file: self.source.file.clone(),
+                    message,
+                },
+            });
         }
         if let Some(v) = &l.dropin_name {
             layout.dropin_name = self.dropin_name(v)?;
@@ -581,6 +612,18 @@ mod tests {
                 "invalid drop-in name",
             ),
             (
+                "[layout]\nsysctl_file = \"/etc/sysctl.d/.99-x.conf\"\n",
+                "line 2, column 15: invalid sysctl file \"/etc/sysctl.d/.99-x.conf\": systemd-sysctl skips hidden files",
+            ),
+            (
+                "[layout]\nweb_unit = \"left4me-server@1.service\"\n",
+                "line 2, column 12: web unit left4me-server@1.service is an instance of the server template",
+            ),
+            (
+                "[layout]\nserver_unit = \"s@.service\"\nweb_unit = \"s@web.service\"\n",
+                "line 3, column 12: web unit s@web.service is an instance of the server template s@.service",
+            ),
+            (
                 "[[waivers]]\nlint = \"path-hidden\"\nprofile = \"db\"\nreason = \"r\"\n",
                 "line 3, column 11: unknown profile \"db\"",
             ),
@@ -601,6 +644,21 @@ mod tests {
             assert!(got.contains(want), "{text:?}:\n got {got}\nwant {want}");
             assert!(!got.contains('\n'), "{got}");
         }
+    }
+
+    #[test]
+    fn unit_names_leave_room_for_the_d_directory() {
+        // 253 bytes: NAME.d is 255, the most a file name may have.
+        let fits = format!("{}@.service", "a".repeat(244));
+        let text = format!("[layout]\nserver_unit = \"{fits}\"\n");
+        assert!(parse("h.toml", &text).unwrap().layout().is_ok());
+        let long = format!("{}@.service", "a".repeat(245));
+        let text = format!("[layout]\nserver_unit = \"{long}\"\n");
+        let e = err(&text);
+        assert!(
+            e.contains("line 2, column 15: ") && e.contains("longer than 255 bytes"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -10,6 +10,11 @@ pub enum Error {
     /// `diff --show` was asked something it cannot answer.
     #[error("{0}")]
     Show(String),
+    /// Files under the root that the reader refused (not regular, on a
+    /// kernel file system, too large, over the run's budget): what systemd
+    /// would read there is unknown, so no report is given.
+    #[error("{}{}", .0.first().map(String::as_str).unwrap_or_default(), match .0.len() { 0 | 1 => String::new(), n => format!(" (and {} more refused)", n - 1) })]
+    Refused(Vec<String>),
     /// A lint id that does not exist.
     #[error("unknown lint id {0:?}")]
     UnknownLint(String),
@@ -43,6 +48,26 @@ pub enum Error {
     /// `check` cannot ask the host: not root, a command missing or failing.
     #[error("check: {0}")]
     Check(String),
+    /// A generated file that could not be written or read back.
+    #[error("generated file /{path}: {reason}")]
+    Unwritable {
+        /// Its path below the root.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// Two generated files with one path.
+    #[error(
+        "two generated files would be written to /{path}: {first} and {second} (check the unit names of the host config)"
+    )]
+    Collision {
+        /// The path, or the directory one of them needs.
+        path: String,
+        /// The first file, described.
+        first: String,
+        /// The second.
+        second: String,
+    },
     /// Error-level lint findings that no waiver covers.
     #[error(
         "refusing to emit profile {profile}: {} (a [[waivers]] entry of the host config with the lint id and a written reason lets a lint through)",

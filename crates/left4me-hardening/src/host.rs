@@ -141,10 +141,10 @@ impl Host {
         };
         let unit = profile.unit_for(instance)?;
         let effective = dropin::Effective::of(composed, &unit);
-        Ok(lint::check(&lint::Subject::new(
-            &effective,
-            &profile.traits,
-        )))
+        Ok(lint::check(&lint::Subject {
+            composed: Some(composed),
+            ..lint::Subject::new(&effective, &profile.traits)
+        }))
     }
 
     /// The findings of one profile that no waiver covers and that do not
@@ -178,7 +178,10 @@ impl Host {
     }
 
     /// Every file `write` produces: the server template, the web drop-in,
-    /// the sysctl file, then one drop-in per instance.
+    /// the sysctl file, then one drop-in per instance. Two files with one
+    /// path (an instance given twice: see [`fold_instances`]; a web unit
+    /// named like a server instance), or a file where another needs a
+    /// directory, are refused.
     pub fn files(&self, instances: &[Instance], options: RenderOptions) -> Result<Vec<Generated>> {
         let mut out = ProfileKind::ALL
             .iter()
@@ -187,6 +190,102 @@ impl Host {
         for i in instances {
             out.push(self.generate(ProfileKind::Server, Some(i), options)?);
         }
+        check_collisions(&out)?;
         Ok(out)
+    }
+}
+
+/// The instances with repeats left out (the first of each kept, in the
+/// order given), and each instance that was repeated, once.
+pub fn fold_instances(instances: &[Instance]) -> (Vec<Instance>, Vec<Instance>) {
+    let mut kept: Vec<Instance> = Vec::with_capacity(instances.len());
+    let mut seen = std::collections::BTreeSet::new();
+    let mut repeated = Vec::new();
+    for i in instances {
+        if seen.insert(i) {
+            kept.push(i.clone());
+        } else if !repeated.contains(i) {
+            repeated.push(i.clone());
+        }
+    }
+    (kept, repeated)
+}
+
+/// A generated file, for messages: `the server drop-in of instance 1`.
+fn describe(g: &Generated) -> String {
+    match (&g.instance, g.composed().is_some()) {
+        (Some(i), _) => format!("the {} drop-in of instance {i}", g.profile),
+        (None, true) => format!("the {} drop-in", g.profile),
+        (None, false) => format!("the {} file", g.profile),
+    }
+}
+
+/// Refuses two generated files with one path, and a file where another
+/// needs a directory.
+fn check_collisions(files: &[Generated]) -> Result<()> {
+    let collision = |path: &str, first: &Generated, second: &Generated| Error::Collision {
+        path: path.to_owned(),
+        first: describe(first),
+        second: describe(second),
+    };
+    let mut by_path: std::collections::BTreeMap<&str, &Generated> = Default::default();
+    for g in files {
+        if let Some(first) = by_path.insert(&g.path, g) {
+            return Err(collision(&g.path, first, g));
+        }
+    }
+    for (path, g) in &by_path {
+        let mut dir = *path;
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            if let Some(other) = by_path.get(parent) {
+                return Err(collision(parent, other, g));
+            }
+            dir = parent;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn instances(names: &[&str]) -> Vec<Instance> {
+        names.iter().map(|n| Instance::new(n).unwrap()).collect()
+    }
+
+    #[test]
+    fn repeated_instances_fold_in_order() {
+        let (once, repeated) = fold_instances(&instances(&["2", "1", "2", "3", "2", "1"]));
+        assert_eq!(once, instances(&["2", "1", "3"]));
+        assert_eq!(repeated, instances(&["2", "1"]));
+    }
+
+    #[test]
+    fn two_files_with_one_path_are_refused() {
+        let host = Host::standard().unwrap();
+        let err = host
+            .files(&instances(&["1", "1"]), RenderOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "two generated files would be written to \
+             /etc/systemd/system/left4me-server@1.service.d/10-hardening.conf: the server drop-in of \
+             instance 1 and the server drop-in of instance 1 (check the unit names of the host config)"
+        );
+        // A web unit named like a server instance, with no config check
+        // in the way (a host built by hand).
+        let mut host = Host::standard().unwrap();
+        host.layout.web_unit = dropin::UnitName::new("left4me-server@7.service").unwrap();
+        host.web = Profile::standard(ProfileKind::Web, &host.layout).unwrap();
+        let err = host
+            .files(&instances(&["7"]), RenderOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the web drop-in and the server drop-in of instance 7"),
+            "{err}"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! the profiles generate: the reports behind `diff`, `diff --show` and
 //! `lint`.
 //!
-//! Every unit is loaded with [`dropin::load`] — the whole search path, the
+//! Every unit is loaded with [`dropin::load()`] — the whole search path, the
 //! template's and the instance's drop-in directories, dash-prefix and
 //! type-wide directories, aliases, masks — once as installed and once with
 //! the generated files laid over the installed tree (what systemd would read
@@ -30,8 +30,8 @@ pub struct FileDiff {
     pub path: String,
     /// Whether a file is installed there.
     pub installed: bool,
-    /// The line diff (empty when the texts are equal).
-    #[serde(skip)]
+    /// The line diff (empty when the texts are equal), as unified diff text.
+    #[serde(rename = "unified", serialize_with = "as_text")]
     pub diff: UnifiedDiff,
     /// Whether the texts differ.
     pub text_differs: bool,
@@ -52,6 +52,14 @@ pub struct UnitReport {
     /// The setting changes from installed to generated, each naming the
     /// file and line it came from.
     pub changes: Vec<Change>,
+    /// What drop-ins read after the generated file change of its settings
+    /// once it is written: the generated value (old side) against what
+    /// systemd ends up with (new side, naming the overriding file and line).
+    pub overridden: Vec<Change>,
+    /// The generated file would not be read at all: shadowed by a file of
+    /// the same name in a directory systemd searches first, or the unit is
+    /// masked.
+    pub not_read: Option<String>,
     /// The generated files for this unit against what is installed.
     pub files: Vec<FileDiff>,
     /// What systemd would log reading the installed files (lines it
@@ -65,7 +73,10 @@ pub struct UnitReport {
 impl UnitReport {
     /// Whether the settings differ (comments and spelling do not count).
     pub fn differs(&self) -> bool {
-        !self.changes.is_empty() || !self.generated_diagnostics.is_empty()
+        !self.changes.is_empty()
+            || !self.overridden.is_empty()
+            || self.not_read.is_some()
+            || !self.generated_diagnostics.is_empty()
     }
 }
 
@@ -96,6 +107,20 @@ pub struct DiffRequest {
     pub instances: Vec<Instance>,
     /// How the generated files are rendered.
     pub render: RenderOptions,
+}
+
+fn as_text<S: serde::Serializer>(d: &UnifiedDiff, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&d.to_string())
+}
+
+/// Fails with what `fs` refused to read, if anything.
+fn refused(fs: &dyn Fs) -> Result<()> {
+    let refused = fs.refused();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Refused(refused))
+    }
 }
 
 /// `/path` for a path relative to the root.
@@ -130,16 +155,71 @@ fn file_diff(fs: &dyn Fs, g: &Generated) -> FileDiff {
 }
 
 /// Compares one unit as installed with the unit once `overlay` is written.
+/// What the drop-ins read after `own` (the unit's generated file) do to
+/// its settings, and why `own` would not be read at all, if it would not.
+fn overrides(
+    overlay: &dyn Fs,
+    unit: &str,
+    wanted: &load::Loaded,
+    own: &str,
+) -> (Vec<Change>, Option<String>) {
+    if wanted.state == LoadState::Masked {
+        return (Vec::new(), Some(format!("{unit} is masked")));
+    }
+    let Some(at) = wanted.dropins.iter().position(|d| d == own) else {
+        let shown = overlay.display(own);
+        let why = wanted
+            .shadowed
+            .iter()
+            .find(|(_, loser)| loser == own)
+            .map(|(winner, _)| {
+                format!(
+                    "{shown} is not read: {} of the same name is read instead",
+                    overlay.display(winner)
+                )
+            })
+            .or_else(|| {
+                wanted
+                    .masked_dropins
+                    .iter()
+                    .find(|m| m.rsplit('/').next() == own.rsplit('/').next())
+                    .map(|m| format!("{shown} is not read: {} masks it", overlay.display(m)))
+            })
+            .unwrap_or_else(|| format!("{shown} is not read"));
+        return (Vec::new(), Some(why));
+    };
+    let later: Vec<(String, Vec<u8>)> = wanted.dropins[at + 1..]
+        .iter()
+        .map(|p| (p.clone(), Vec::new()))
+        .collect();
+    if later.is_empty() {
+        return (Vec::new(), None);
+    }
+    // The unit with every later drop-in masked (an empty file is a mask):
+    // the generated file's settings as the last word.
+    let later_files: BTreeSet<String> = later.iter().map(|(p, _)| overlay.display(p)).collect();
+    let without = Overlay::new(overlay, later);
+    let intended = load::load(&without, unit, &LoadOptions::default());
+    let mut changes = intended.effective.changes(&wanted.effective);
+    // Name only the later files that did it.
+    for c in &mut changes {
+        c.new_origins.retain(|o| later_files.contains(&o.file));
+    }
+    (changes, None)
+}
+
 fn unit_report(
     fs: &dyn Fs,
     overlay: &dyn Fs,
     unit: &str,
     profile: ProfileKind,
     files: &[&Generated],
+    own: &Generated,
 ) -> UnitReport {
     let options = LoadOptions::default();
     let installed = load::load(fs, unit, &options);
     let wanted = load::load(overlay, unit, &options);
+    let (overridden, not_read) = overrides(overlay, unit, &wanted, &absolute(&own.path));
     let generated: BTreeSet<String> = files
         .iter()
         .map(|g| overlay.display(&absolute(&g.path)))
@@ -161,6 +241,8 @@ fn unit_report(
             .map(|p| fs.display(p))
             .collect(),
         changes: installed.effective.changes(&wanted.effective),
+        overridden,
+        not_read,
         files: files.iter().map(|g| file_diff(fs, g)).collect(),
         installed_diagnostics: installed.diagnostics,
         generated_diagnostics,
@@ -170,7 +252,11 @@ fn unit_report(
 /// The effective sysctl settings of the keys the generated file sets, as
 /// `systemd-sysctl` reads every `*.conf` of its directories (last
 /// assignment wins), with where each came from.
-fn sysctl_settings(fs: &dyn Fs, keys: &BTreeSet<String>) -> Vec<(String, String, String)> {
+fn sysctl_settings(
+    fs: &dyn Fs,
+    keys: &BTreeSet<String>,
+    read: &mut Vec<String>,
+) -> Vec<(String, String, String)> {
     let dirs: Vec<String> = ["/etc", "/run", "/usr/local/lib", "/usr/lib"]
         .iter()
         .map(|d| format!("{d}/sysctl.d"))
@@ -179,6 +265,7 @@ fn sysctl_settings(fs: &dyn Fs, keys: &BTreeSet<String>) -> Vec<(String, String,
     for path in load::conf_files(fs, &dirs, ".conf").files {
         let Ok(bytes) = fs.read(&path) else { continue };
         let shown = fs.display(&path);
+        read.push(shown.clone());
         let text = String::from_utf8_lossy(&bytes);
         for e in sysctl_entries(&shown, &text).unwrap_or_default() {
             if keys.contains(&e.key) {
@@ -189,48 +276,68 @@ fn sysctl_settings(fs: &dyn Fs, keys: &BTreeSet<String>) -> Vec<(String, String,
     last.into_iter().map(|(k, (v, o))| (k, v, o)).collect()
 }
 
+/// One sysctl key's value and where it was set (`FILE:LINE`).
+type SysctlValue = Option<(String, String, String)>;
+
+/// How `key` changes from `old` to `new`, if it does.
+fn sysctl_change(key: &str, old: &SysctlValue, new: &SysctlValue) -> Option<Change> {
+    let origin = |x: &SysctlValue| {
+        x.iter()
+            .filter_map(|(_, _, o)| o.rsplit_once(':'))
+            .map(|(f, l)| dropin::Origin {
+                file: f.to_owned(),
+                line: l.parse().unwrap_or(0),
+            })
+            .collect::<Vec<_>>()
+    };
+    let delta = match (old, new) {
+        (Some(a), Some(b)) if a.1 == b.1 => return None,
+        (None, None) => return None,
+        (Some(a), Some(b)) => dropin::Delta::Changed(a.1.clone(), b.1.clone()),
+        (None, Some(b)) => dropin::Delta::Added(b.1.clone()),
+        (Some(a), None) => dropin::Delta::Removed(a.1.clone()),
+    };
+    Some(Change {
+        key: key.to_owned(),
+        directive: None,
+        delta,
+        old_origins: origin(old),
+        new_origins: origin(new),
+    })
+}
+
 fn sysctl_report(fs: &dyn Fs, overlay: &dyn Fs, g: &Generated) -> UnitReport {
-    let keys: BTreeSet<String> = sysctl_entries("generated", &g.text)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|e| e.key)
-        .collect();
-    let before = sysctl_settings(fs, &keys);
-    let after = sysctl_settings(overlay, &keys);
+    let entries = sysctl_entries("generated", &g.text).unwrap_or_default();
+    let keys: BTreeSet<String> = entries.iter().map(|e| e.key.clone()).collect();
+    let mut read = Vec::new();
+    let before = sysctl_settings(fs, &keys, &mut read);
+    let after = sysctl_settings(overlay, &keys, &mut Vec::new());
+    let find =
+        |s: &[(String, String, String)], key: &str| s.iter().find(|(k, _, _)| k == key).cloned();
     let mut changes = Vec::new();
+    let mut overridden = Vec::new();
     for key in &keys {
-        let find = |s: &[(String, String, String)]| s.iter().find(|(k, _, _)| k == key).cloned();
-        let (old, new) = (find(&before), find(&after));
-        let origin = |x: &Option<(String, String, String)>| {
-            x.iter()
-                .filter_map(|(_, _, o)| o.rsplit_once(':'))
-                .map(|(f, l)| dropin::Origin {
-                    file: f.to_owned(),
-                    line: l.parse().unwrap_or(0),
-                })
-                .collect::<Vec<_>>()
-        };
-        let delta = match (&old, &new) {
-            (Some(a), Some(b)) if a.1 == b.1 => continue,
-            (None, None) => continue,
-            (Some(a), Some(b)) => dropin::Delta::Changed(a.1.clone(), b.1.clone()),
-            (None, Some(b)) => dropin::Delta::Added(b.1.clone()),
-            (Some(a), None) => dropin::Delta::Removed(a.1.clone()),
-        };
-        changes.push(Change {
-            key: key.clone(),
-            directive: None,
-            delta,
-            old_origins: origin(&old),
-            new_origins: origin(&new),
+        let (old, new) = (find(&before, key), find(&after, key));
+        changes.extend(sysctl_change(key, &old, &new));
+        // What the generated file says, against what systemd-sysctl ends
+        // up with once it is written: a later file wins.
+        let own = entries.iter().rev().find(|e| &e.key == key).map(|e| {
+            (
+                e.key.clone(),
+                e.value.clone(),
+                format!("{}:{}", absolute(&g.path), e.line),
+            )
         });
+        overridden.extend(sysctl_change(key, &own, &new));
     }
     UnitReport {
         unit: absolute(&g.path),
         profile: ProfileKind::Sysctl,
         state: LoadState::Loaded,
-        read: Vec::new(),
+        read,
         changes,
+        overridden,
+        not_read: None,
         files: vec![file_diff(fs, g)],
         installed_diagnostics: Vec::new(),
         generated_diagnostics: Vec::new(),
@@ -239,6 +346,14 @@ fn sysctl_report(fs: &dyn Fs, overlay: &dyn Fs, g: &Generated) -> UnitReport {
 
 /// Compares what is installed in `fs` with what `host` generates.
 pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffReport> {
+    if let (Some(kind), Some(i)) = (request.profile, request.instances.first())
+        && kind != ProfileKind::Server
+    {
+        return Err(Error::NotATemplate {
+            profile: kind.name().to_owned(),
+            instance: i.as_str().to_owned(),
+        });
+    }
     let template = host.layout.server_unit.to_string();
     let installed: Vec<Instance> = installed_instances(fs, &template, &LoadOptions::default())
         .iter()
@@ -280,7 +395,7 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
                     || (g.instance.is_some() && o.profile == g.profile && o.instance.is_none())
             })
             .collect();
-        let mut report = unit_report(fs, &overlay, &unit, g.profile, &files);
+        let mut report = unit_report(fs, &overlay, &unit, g.profile, &files, g);
         // The template's own file is reported with the template.
         if g.instance.is_some() {
             report
@@ -289,6 +404,7 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
         }
         units.push(report);
     }
+    refused(fs)?;
     Ok(DiffReport {
         units,
         unrequested_instances: unrequested,
@@ -356,7 +472,11 @@ pub fn show(
             id.value
         )));
     }
-    let effective = dropin::Effective::of(composed, &unit);
+    let composed = match instance {
+        Some(i) => composed.for_instance(i)?,
+        None => composed.clone(),
+    };
+    let effective = dropin::Effective::of(&composed, &unit);
     Ok(ShowReport {
         checks: dropin::show::compare(&effective, &entries),
         unit,
@@ -415,6 +535,7 @@ pub fn lint(host: &Host, fs: &dyn Fs, unit: &str, traits: &[Trait]) -> UnitLint 
         effective: &loaded.effective,
         traits,
         shadowed: &shadowed,
+        composed: None,
     })
     .into_iter()
     .map(|f| {
@@ -447,6 +568,40 @@ pub fn lint(host: &Host, fs: &dyn Fs, unit: &str, traits: &[Trait]) -> UnitLint 
             .collect(),
         no_traits: traits.is_empty(),
     }
+}
+
+/// Lints the host's units as installed in `fs`: the web unit, then every
+/// installed instance of the server template (the template itself when
+/// none is installed).
+pub fn lint_installed(host: &Host, fs: &dyn Fs, traits: &[Trait]) -> Result<Vec<UnitLint>> {
+    let template = host.layout.server_unit.to_string();
+    let mut units = vec![host.layout.web_unit.to_string()];
+    let instances = installed_instances(fs, &template, &LoadOptions::default());
+    if instances.is_empty() {
+        units.push(template);
+    } else {
+        units.extend(instances);
+    }
+    let linted = units.iter().map(|u| lint(host, fs, u, traits)).collect();
+    refused(fs)?;
+    Ok(linted)
+}
+
+/// Lints the named units as installed in `fs`.
+pub fn lint_units(
+    host: &Host,
+    fs: &dyn Fs,
+    units: &[String],
+    traits: &[Trait],
+) -> Result<Vec<UnitLint>> {
+    for u in units {
+        if load::unit_name_kind(u).is_none() {
+            return Err(Error::Show(format!("{u:?} is not a unit name")));
+        }
+    }
+    let linted = units.iter().map(|u| lint(host, fs, u, traits)).collect();
+    refused(fs)?;
+    Ok(linted)
 }
 
 /// The directory units and drop-ins given as files are laid out in.
@@ -512,9 +667,10 @@ pub fn lint_files(
     let linted: Vec<&String> = units
         .iter()
         .filter(|u| {
-            !units
-                .iter()
-                .any(|i| load::template_of(i).as_deref() == Some(u.as_str()))
+            !units.iter().any(|i| {
+                load::unit_name_kind(i) == Some(load::NameKind::Instance)
+                    && load::template_of(i).as_deref() == Some(u.as_str())
+            })
         })
         .collect();
     Ok(linted

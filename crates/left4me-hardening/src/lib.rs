@@ -34,6 +34,7 @@ pub mod lint;
 pub mod output;
 pub mod profiles;
 pub mod traits;
+pub mod triage;
 
 pub use config::HostConfig;
 pub use error::{Error, Result};

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use dropin::{Composed, Instance, RenderOptions, Setting};
+use dropin::{Composed, Instance, RenderOptions, Setting, UnitName};
 use serde_json::{Value as Json, json};
 
 use crate::error::{Error, Result};
@@ -25,13 +25,45 @@ pub struct Generated {
     /// `left4me-server@.service.d/10-hardening.conf` (the sysctl file is
     /// named by its absolute path, as a bundlewrap `files` item).
     pub bundlewrap_name: String,
-    /// The composition, for drop-ins (instance resolved).
-    pub composed: Option<Composed>,
+    /// What the file is.
+    pub body: Body,
     /// The file's text.
     pub text: String,
     /// Lint findings below error level that no waiver covers, filled in by
     /// [`crate::Host::generate`]: what `render` and `write` print.
     pub warnings: Vec<Finding>,
+}
+
+/// What a generated file is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// A `[Service]` drop-in of a unit.
+    DropIn {
+        /// The unit it is for (`left4me-server@2.service`, or the template).
+        unit: UnitName,
+        /// The composition (instance resolved).
+        composed: Composed,
+    },
+    /// A sysctl.d file.
+    Sysctl,
+}
+
+impl Generated {
+    /// The composition, for a drop-in.
+    pub fn composed(&self) -> Option<&Composed> {
+        match &self.body {
+            Body::DropIn { composed, .. } => Some(composed),
+            Body::Sysctl => None,
+        }
+    }
+
+    /// The unit, for a drop-in.
+    pub fn unit(&self) -> Option<&UnitName> {
+        match &self.body {
+            Body::DropIn { unit, .. } => Some(unit),
+            Body::Sysctl => None,
+        }
+    }
 }
 
 /// Renders a profile, for one instance or (for the server) the template.
@@ -48,6 +80,51 @@ pub fn generate(
 /// waivers of the host configuration) after the "Do not edit" line; they
 /// are kept even without comments.
 pub fn generate_with_header(
+    profile: &Profile,
+    layout: &Layout,
+    instance: Option<&Instance>,
+    options: RenderOptions,
+    extra: &[String],
+) -> Result<Generated> {
+    let generated = build(profile, layout, instance, options, extra)?;
+    check_writable(&generated)?;
+    Ok(generated)
+}
+
+/// The longest file name (one path component) Linux file systems take.
+pub const NAME_MAX: usize = 255;
+
+/// Refuses a generated file that could not be written or that the tool
+/// could not read back: a path component longer than [`NAME_MAX`] bytes
+/// (a long instance name makes a long `.d` directory name), or a text
+/// larger than [`dropin::load::FILE_MAX`] (long host-config
+/// reasons), which `diff` and `lint` would refuse. The one place where
+/// generated sizes are checked.
+pub fn check_writable(generated: &Generated) -> Result<()> {
+    let unwritable = |reason: String| Error::Unwritable {
+        path: generated.path.clone(),
+        reason,
+    };
+    if let Some(long) = generated.path.split('/').find(|c| c.len() > NAME_MAX) {
+        return Err(unwritable(format!(
+            "its component {long:?} is {} bytes, more than the {NAME_MAX} a file name may have \
+             (a shorter instance or unit name fits)",
+            long.len()
+        )));
+    }
+    let size = generated.text.len();
+    if size > dropin::load::FILE_MAX {
+        return Err(unwritable(format!(
+            "it would be {size} bytes, more than the {} bytes left4me-harden reads back \
+             (shorten the reasons in the host config)",
+            dropin::load::FILE_MAX
+        )));
+    }
+    Ok(())
+}
+
+/// Renders a profile without the checks of [`check_writable`].
+fn build(
     profile: &Profile,
     layout: &Layout,
     instance: Option<&Instance>,
@@ -97,7 +174,7 @@ pub fn generate_with_header(
                 path: format!("etc/systemd/system/{dir}"),
                 bundlewrap_name: dir,
                 text: dropin::render::dropin(&header, &composed, options),
-                composed: Some(composed),
+                body: Body::DropIn { unit, composed },
                 warnings: Vec::new(),
             })
         }
@@ -126,7 +203,7 @@ pub fn generate_with_header(
                 instance: None,
                 path,
                 bundlewrap_name: layout.sysctl_file.to_string(),
-                composed: None,
+                body: Body::Sysctl,
                 text: file.render(&header, options.comments),
                 warnings: Vec::new(),
             })
@@ -143,7 +220,7 @@ pub fn generate_with_header(
 /// effective settings as from the `.conf` rendering. The sysctl file
 /// becomes a bundlewrap `files` item: `{path: {"content": text, "mode": "0644"}}`.
 pub fn bundlewrap(generated: &Generated) -> Json {
-    let Some(composed) = &generated.composed else {
+    let Some(composed) = generated.composed() else {
         return json!({
             generated.bundlewrap_name.clone(): {
                 "content": generated.text,
@@ -167,6 +244,24 @@ pub fn bundlewrap(generated: &Generated) -> Json {
     json!({ generated.bundlewrap_name.clone(): { "Service": section } })
 }
 
+/// The merged bundlewrap document of several files, split by where the
+/// reactor puts them: the drop-ins under `systemd` → `units` (the
+/// `systemd/units` metadata), the sysctl file under `files` (bundlewrap
+/// file items), so that no consumer mistakes one for the other.
+pub fn bundlewrap_document(files: &[Generated]) -> Json {
+    let mut units = serde_json::Map::new();
+    let mut items = serde_json::Map::new();
+    for f in files {
+        if let Json::Object(m) = bundlewrap(f) {
+            match f.body {
+                Body::DropIn { .. } => units.extend(m),
+                Body::Sysctl => items.extend(m),
+            }
+        }
+    }
+    json!({ "systemd": { "units": units }, "files": items })
+}
+
 /// A self-describing dump of a generated file's typed content: every
 /// directive with its group, systemd version, lines and their provenance,
 /// and the notes on what was left out.
@@ -179,7 +274,7 @@ pub fn describe(profile: &Profile, generated: &Generated) -> Json {
         "path": format!("/{}", generated.path),
         "traits": traits,
     });
-    match (&generated.composed, &profile.content) {
+    match (generated.composed(), &profile.content) {
         (Some(composed), _) => {
             let directives: Vec<Json> = composed
                 .settings()
@@ -226,4 +321,32 @@ pub fn describe(profile: &Profile, generated: &Generated) -> Json {
         (None, Content::DropIn { .. }) => {}
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_files_must_be_writable_and_readable_back() {
+        let layout = Layout::standard().unwrap();
+        let server = Profile::standard(ProfileKind::Server, &layout).unwrap();
+        // 230 characters make a 255-byte `.d` name: the longest that fits.
+        let fits = Instance::new(&"1".repeat(230)).unwrap();
+        assert!(generate(&server, &layout, Some(&fits), RenderOptions::default()).is_ok());
+        let long = Instance::new(&"1".repeat(231)).unwrap();
+        let err = generate(&server, &layout, Some(&long), RenderOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is 256 bytes, more than the 255"), "{err}");
+        // A header that makes the file larger than the reader's cap.
+        let huge = vec!["x".repeat(dropin::load::FILE_MAX)];
+        let err = generate_with_header(&server, &layout, None, RenderOptions::default(), &huge)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("more than the 1048576 bytes left4me-harden reads back"),
+            "{err}"
+        );
+    }
 }

@@ -122,6 +122,14 @@ fn why(origin: &str, reason: &str) -> Provenance {
     Provenance::new(origin, reason)
 }
 
+/// What production taught after the test plan: `ProcSubset=pid` removed,
+/// for `reason` (Test 5's and Test 10's line stays in the trace).
+fn production_proc(reason: &str) -> Layer {
+    let mut layer = Layer::new("Production: ProcSubset");
+    layer.remove(D::ProcSubset, why("Production", reason));
+    layer
+}
+
 /// The game server profile: the Test 1, 2, 4 and 5 layers, the two
 /// amendments from the results (i386 architectures, private PIDs), the
 /// rest of Test 7's composition, and Test 6 excluded.
@@ -244,12 +252,29 @@ pub fn server(layout: &Layout) -> Result<Profile> {
             ),
         );
 
-    let layers = vec![test1, test2, test4, test5, amend5, test7];
+    let layers = vec![
+        test1,
+        test2,
+        test4,
+        test5,
+        amend5,
+        test7,
+        production_proc(
+            "the Source engine's CPU detection and the Steam API read /proc/cpuinfo and /proc/sys, \
+         which ProcSubset=pid hides: in production the server fell back to LAN-only \
+         (runtime: /proc/cpuinfo missing under Test 5's line, present without it)",
+        ),
+    ];
     let composed = Composed::compose(&layers);
     Ok(Profile {
         kind: ProfileKind::Server,
         description: "the left4me game servers (srcds, one unit per instance)",
-        traits: vec![Trait::I386Binary, Trait::TextRelocations, Trait::SharesUid],
+        traits: vec![
+            Trait::I386Binary,
+            Trait::TextRelocations,
+            Trait::SharesUid,
+            Trait::ReadsCpuinfo,
+        ],
         content: Content::DropIn {
             unit: layout.server_unit.clone(),
             layers,
@@ -328,12 +353,19 @@ pub fn web(layout: &Layout) -> Result<Profile> {
         )?
         .set(D::RestrictRealtime, "true", &t("no realtime scheduling"))?
         .set(D::RemoveIpc, "true", &t("IPC objects removed on stop"))?;
-    let layers = vec![test10];
+    let layers = vec![
+        test10,
+        production_proc(
+            "journalctl, run through the web app's sudo helper, needs the boot id in /proc/sys, \
+         which ProcSubset=pid hides: in production the helper failed with \"Failed to get boot \
+         ID\" (runtime: journalctl -b and --follow fail under Test 10's line, work without it)",
+        ),
+    ];
     let composed = Composed::compose(&layers);
     Ok(Profile {
         kind: ProfileKind::Web,
         description: "the left4me web application (gunicorn, runs sudo helpers)",
-        traits: vec![Trait::RunsSudo, Trait::SharesUid],
+        traits: vec![Trait::RunsSudo, Trait::SharesUid, Trait::ReadsBootId],
         content: Content::DropIn {
             unit: layout.web_unit.clone(),
             layers,

@@ -14,6 +14,12 @@ pub enum Trait {
     SharesUid,
     /// It runs setuid `sudo` helpers (the web app).
     RunsSudo,
+    /// It reads `/proc/cpuinfo` and `/proc/sys` (the Source engine's CPU
+    /// detection, the Steam API).
+    ReadsCpuinfo,
+    /// It reads the boot id (`journalctl`, run through the web app's sudo
+    /// helper).
+    ReadsBootId,
 }
 
 impl Trait {
@@ -23,6 +29,8 @@ impl Trait {
         Trait::TextRelocations,
         Trait::SharesUid,
         Trait::RunsSudo,
+        Trait::ReadsCpuinfo,
+        Trait::ReadsBootId,
     ];
 
     /// The trait's name in configuration files.
@@ -32,6 +40,8 @@ impl Trait {
             Trait::TextRelocations => "text-relocations",
             Trait::SharesUid => "shares-uid",
             Trait::RunsSudo => "runs-sudo",
+            Trait::ReadsCpuinfo => "reads-cpuinfo",
+            Trait::ReadsBootId => "reads-boot-id",
         }
     }
 
@@ -49,6 +59,14 @@ impl Trait {
             }
             Trait::RunsSudo => {
                 "runs setuid sudo helpers (Test 10: left4me-systemctl, left4me-overlay, …)"
+            }
+            Trait::ReadsCpuinfo => {
+                "reads /proc/cpuinfo and /proc/sys (production: the Source engine's CPU \
+                 detection and the Steam API; hidden, the server fell back to LAN-only)"
+            }
+            Trait::ReadsBootId => {
+                "reads the boot id, /proc/sys/kernel/random/boot_id (production: the web app's \
+                 sudo journalctl helper failed with \"Failed to get boot ID\")"
             }
         }
     }

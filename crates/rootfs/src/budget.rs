@@ -14,7 +14,8 @@ pub struct Limits {
     pub file_bytes: u64,
     /// The most bytes all reads of a run may return together.
     pub total_bytes: u64,
-    /// The most files and directories a run may read.
+    /// The most files and directories a run may read (those not there
+    /// are not counted).
     pub files: u64,
     /// The most entries one directory may have.
     pub dir_entries: u64,
@@ -25,12 +26,12 @@ pub struct Limits {
 impl Limits {
     /// Generous for configuration trees (a unit file or drop-in is a few
     /// KiB, a host has dozens to thousands of them), small enough that no
-    /// read can exhaust memory: 1 MiB per file, 32 MiB and 10,000 files
+    /// read can exhaust memory: 1 MiB per file, 32 MiB and 50,000 files
     /// and directories in all, 10,000 entries per directory, 30 seconds.
     pub const DEFAULT: Limits = Limits {
         file_bytes: 1024 * 1024,
         total_bytes: 32 * 1024 * 1024,
-        files: 10_000,
+        files: 50_000,
         dir_entries: 10_000,
         time: Duration::from_secs(30),
     };
@@ -91,7 +92,8 @@ impl Budget {
         }
     }
 
-    /// Counts one more file (or directory) read, checking the time too.
+    /// Counts one more file (or directory) found and about to be read,
+    /// checking the time too. What is not there costs nothing.
     pub(crate) fn start_file(&self, path: &Path) -> Result<()> {
         self.time_left(path)?;
         let before = self.files.fetch_add(1, Ordering::Relaxed);

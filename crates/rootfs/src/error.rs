@@ -234,11 +234,8 @@ pub enum Error {
         /// The other.
         second: PathBuf,
     },
-    /// A directory replaced by another one while the run was writing.
-    #[error(
-        "{} was replaced while this run was writing to it; stopping",
-        Quoted(path)
-    )]
+    /// A file or directory replaced by another one while the run used it.
+    #[error("{} was replaced while this run was using it; stopping", Quoted(path))]
     Changed {
         /// The directory.
         path: PathBuf,

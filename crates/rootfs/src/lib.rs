@@ -17,7 +17,7 @@
 //! - **Writes** ([`write_all`]) never leave the root: every directory on
 //!   the way is a real directory (no symbolic link at all), opened one
 //!   after the other from the root; destinations are staged, synced in one
-//!   batch and renamed, under a lock (see [`write`]).
+//!   batch and renamed, under a lock (see [`mod@write`]).
 //! - Files outside any root ([`read_path`], [`read_stdin`]) get the same
 //!   checks and limits.
 //!
@@ -54,6 +54,9 @@
 //!   be interrupted: the time limit is checked between reads.
 //! - `syncfs` flushes every dirty file of the file systems written, not
 //!   only this run's.
+
+// No index can panic: every access says what happens when it is out of range.
+#![deny(clippy::indexing_slicing)]
 
 mod budget;
 mod error;

@@ -129,9 +129,10 @@ fn wait_readable(fd: BorrowedFd<'_>, shown: &Path, budget: &Budget) -> Result<()
 /// file system only, no more bytes than the budget allows.
 pub fn read_path(path: impl AsRef<Path>, budget: &Budget) -> Result<Vec<u8>> {
     let path = path.as_ref();
-    budget.start_file(path)?;
+    budget.time_left(path)?;
     let opath = rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| Error::io("open", path, e))?;
+    budget.start_file(path)?;
     read_opath(&opath, path, budget, || {
         Ok(rustix::fs::open(path, READ_FLAGS, Mode::empty())?)
     })

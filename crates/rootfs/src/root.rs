@@ -203,13 +203,14 @@ impl Root {
     pub fn read_file(&self, rel: impl AsRef<Path>, budget: &Budget) -> Result<Option<Vec<u8>>> {
         let rel = rel.as_ref();
         let shown = self.shown(rel);
-        budget.start_file(&shown)?;
+        budget.time_left(&shown)?;
         let Some(opath) = self
             .open_path(rel, true)
             .map_err(|e| Error::io("open", &shown, e))?
         else {
             return Ok(None);
         };
+        budget.start_file(&shown)?;
         read_opath(&opath, &shown, budget, || {
             resolve::in_root(self.fd(), rel.as_os_str(), READ_FLAGS, true, self.resolver)
         })
@@ -284,18 +285,19 @@ impl Root {
     /// Lists the directory at `rel` (links followed inside the root), its
     /// entries sorted by name; `None` if nothing is there. Each entry
     /// carries its own type and, for a link, its target and what that is
-    /// inside the root. Counts as one file read; more entries than the
-    /// budget allows per directory are refused.
+    /// inside the root. Counts as one file read (if it is there); more
+    /// entries than the budget allows per directory are refused.
     pub fn read_dir(&self, rel: impl AsRef<Path>, budget: &Budget) -> Result<Option<Vec<Entry>>> {
         let rel = rel.as_ref();
         let shown = self.shown(rel);
-        budget.start_file(&shown)?;
+        budget.time_left(&shown)?;
         let Some(fd) = self
             .open_path(rel, true)
             .map_err(|e| Error::io("open", &shown, e))?
         else {
             return Ok(None);
         };
+        budget.start_file(&shown)?;
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", &shown, e))?;
         if FileType::of(&st) != FileType::Directory {
             return Err(Error::NotADirectory { path: shown });

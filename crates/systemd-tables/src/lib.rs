@@ -5,7 +5,9 @@
 //! the unit-file keys of a `.service` (with the parser of each and what it
 //! does with an empty or a repeated assignment), the system call groups and
 //! numbers, the capability, errno, address family, architecture and
-//! namespace names, and the exposure checks of `systemd-analyze security`.
+//! namespace names, the exposure checks of `systemd-analyze security`, and
+//! the kernel's audit and seccomp constants a SECCOMP audit record is read
+//! with.
 //!
 //! [`generate`] reads a Debian systemd source tree (`scripts/systemd-source
 //! ensure`) and the kernel and C library headers its build saw, and returns
@@ -26,6 +28,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod audit;
 pub mod cpp;
 mod emit;
 pub mod exposure;
@@ -195,6 +198,9 @@ pub fn generate(source: &Path, headers: &Path) -> Result<BTreeMap<String, String
 
     let names = names::read(&s)?;
     files.insert("names.rs".to_owned(), names::emit(&s, &names));
+
+    let audit = audit::read(&s, &names.architectures)?;
+    files.insert("audit.rs".to_owned(), audit::emit(&s, &audit));
 
     let checks = exposure::checks(source)?;
     let extras = exposure::extras(source)?;

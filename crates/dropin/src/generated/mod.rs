@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod audit;
 pub(crate) mod exposure;
 pub(crate) mod known;
 pub(crate) mod names;

@@ -171,6 +171,25 @@ proptest! {
         }
     }
 
+    /// Every directive's canonical lines, given to a fresh unit, hold what
+    /// the lines they came from held: what `check` relies on when it hands
+    /// a unit's settings to `systemd-run --property=`.
+    #[test]
+    fn canonical_lines_read_back_the_same((_, raw) in layers()) {
+        let effective = read_lines(&raw);
+        let mut text = String::from("[Service]\n");
+        for d in Directive::ALL {
+            if effective.is_set(*d) {
+                for v in effective.lines(*d) {
+                    text.push_str(&format!("{}={v}\n", d.name()));
+                }
+            }
+        }
+        let again = read_back(&text);
+        prop_assert_eq!(again.diagnostics(), &[], "{}", text);
+        prop_assert_eq!(&again, &effective, "{}", text);
+    }
+
     /// Composing layers gives what systemd gets reading every assignment of
     /// every layer in order.
     #[test]

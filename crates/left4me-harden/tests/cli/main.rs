@@ -331,8 +331,10 @@ fn diff_is_0_on_a_fresh_write_and_1_naming_an_edited_directive() {
     let r = run(&["diff", "--root", root.arg(), "--instance", "1"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
-        r.stdout
-            .contains("# left4me-server@1.service: 1 setting differs\n~ PrivatePIDs no -> yes\n"),
+        r.stdout.contains(
+            "# left4me-server@1.service: 1 setting differs\n~ PrivatePIDs no -> yes  \
+                (installed: /etc/systemd/system/left4me-server@1.service.d/10-hardening.conf:22)\n"
+        ),
         "{}",
         r.stdout
     );
@@ -360,7 +362,8 @@ fn diff_is_0_on_a_fresh_write_and_1_naming_an_edited_directive() {
         "always",
     ]);
     assert!(
-        r.stdout.contains("\x1b[33m~ PrivatePIDs no -> yes\x1b[0m"),
+        r.stdout
+            .contains("\x1b[33m~ PrivatePIDs no -> yes  (installed: "),
         "{}",
         r.stdout
     );
@@ -388,27 +391,30 @@ fn diff_reads_every_conf_of_the_directory_in_order() {
     .unwrap();
     let r = run(&["diff", "--root", root.arg(), "server", "--instance", "1"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    // The template's override applies to the instance too: systemd reads
-    // both directories, the instance's 10-hardening.conf replacing the
-    // template's.
+    // Writing changes nothing, but the override read after the generated
+    // file defeats its UMask=, and it applies to the instance too: systemd
+    // reads both directories, the instance's 10-hardening.conf replacing
+    // the template's (00-early.conf's UMask= is overridden in turn).
     assert!(
         r.stdout.contains(
-            "# left4me-server@.service: 1 setting differs — read \
+            "# left4me-server@.service: same settings, 1 overridden by a later drop-in — read \
              /etc/systemd/system/left4me-server@.service.d/00-early.conf, \
              /etc/systemd/system/left4me-server@.service.d/10-hardening.conf, \
              /etc/systemd/system/left4me-server@.service.d/20-override.conf\n\
-             ~ UMask 0022 -> 0027\n"
+             ! overridden by /etc/systemd/system/left4me-server@.service.d/20-override.conf:2: \
+             ~ UMask 0027 -> 0022\n"
         ),
         "{}",
         r.stdout
     );
     assert!(
         r.stdout.contains(
-            "# left4me-server@1.service: 1 setting differs — read \
+            "# left4me-server@1.service: same settings, 1 overridden by a later drop-in — read \
              /etc/systemd/system/left4me-server@.service.d/00-early.conf, \
              /etc/systemd/system/left4me-server@1.service.d/10-hardening.conf, \
              /etc/systemd/system/left4me-server@.service.d/20-override.conf\n\
-             ~ UMask 0022 -> 0027\n"
+             ! overridden by /etc/systemd/system/left4me-server@.service.d/20-override.conf:2: \
+             ~ UMask 0027 -> 0022\n"
         ),
         "{}",
         r.stdout
@@ -438,9 +444,15 @@ fn diff_of_what_is_not_installed_adds_everything() {
     )
     .unwrap();
     let r = run(&["diff", "--root", root.arg(), "sysctl"]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    // Writing changes nothing, yet the generated value is not the one
+    // systemd-sysctl applies.
     assert!(
-        r.stdout.contains("\n~ kernel.yama.ptrace_scope 1 -> 2\n"),
+        r.stdout.contains(
+            "same settings, 1 overridden by a later drop-in — read \
+             /etc/sysctl.d/99-left4me-ptrace.conf, /etc/sysctl.d/99-zz-local.conf\n\
+             ! overridden by /etc/sysctl.d/99-zz-local.conf:1: ~ kernel.yama.ptrace_scope 2 -> 1\n"
+        ),
         "{}",
         r.stdout
     );
@@ -526,62 +538,44 @@ fn installed_fixtures() {
 /// What `systemctl show left4me-web.service` prints for the generated
 /// drop-in on systemd 257 (the hardening properties, in systemctl's own
 /// spellings), with the unit's other properties around them.
-const WEB_SHOW: &str = "Type=simple
-Id=left4me-web.service
-UMask=0027
-ProtectHome=yes
-ProtectSystem=strict
-ReadWritePaths=/var/lib/left4me
-ProtectProc=invisible
-ProcSubset=pid
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectClock=yes
-ProtectControlGroups=yes
-ProtectControlGroupsEx=yes
-ProtectHostname=yes
-LockPersonality=yes
-SystemCallArchitectures=native
-RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX
-RestrictNamespaces=yes
-RestrictRealtime=yes
-RemoveIPC=yes
-ExecStart={ path=/var/lib/left4me/.venv/bin/gunicorn ; argv[]=/var/lib/left4me/.venv/bin/gunicorn --workers 1 ; ignore_errors=no }
-";
+const WEB_SHOW: &str =
+    include_str!("../../../left4me-hardening/src/check/fixtures/show-web-hardened.txt");
+const SERVER_1_SHOW: &str =
+    include_str!("../../../left4me-hardening/src/check/fixtures/show-server@1-hardened.txt");
 
 #[test]
 fn diff_show_compares_with_systemctl_show_output() {
     let dir = TempDir::new("show");
     let file = dir.path().join("show.txt");
+    // Real `systemctl show` output of the hardened web unit (systemd 257,
+    // the runtime container): every setting as generated.
     fs::write(&file, WEB_SHOW).unwrap();
     let r = run(&["diff", "--show", file.to_str().unwrap(), "web"]);
-    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout
-            .starts_with("# left4me-web.service against systemctl show ("),
+            .starts_with("# left4me-web.service against systemctl show (")
+            && r.stdout.contains(": 18 same, 0 differ, 0 not comparable\n"),
         "{}",
         r.stdout
     );
-    // The filter is missing from this show output: a difference.
+    // The filter missing from the output: a difference.
+    let no_filter: String = WEB_SHOW
+        .lines()
+        .filter(|l| !l.starts_with("SystemCallFilter="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&file, &no_filter).unwrap();
+    let r = run(&["diff", "--show", file.to_str().unwrap(), "web"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
         r.stdout.contains("+ SystemCallFilter=an allow list of "),
         "{}",
         r.stdout
     );
-    // With the filter printed as systemd does (sorted names), nothing differs.
-    let filter = expanded_web_filter();
-    fs::write(&file, format!("{WEB_SHOW}SystemCallFilter={filter}\n")).unwrap();
-    let r = run(&["diff", "--show", file.to_str().unwrap(), "web"]);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.stdout.contains(": 18 same, 0 differ, 0 not comparable\n"),
-        "{}",
-        r.stdout
-    );
     // Read from standard input, with one setting loosened.
-    let loosened =
-        format!("{WEB_SHOW}SystemCallFilter={filter}\n").replace("UMask=0027", "UMask=0022");
+    let loosened = WEB_SHOW.replace("\nUMask=0027\n", "\nUMask=0022\n");
+    assert_ne!(loosened, WEB_SHOW);
     let r = run_stdin(&["diff", "--show", "-", "web"], &loosened);
     assert_eq!(r.code, 1);
     assert!(
@@ -601,37 +595,23 @@ fn diff_show_compares_with_systemctl_show_output() {
         "--instance",
     );
     assert_error(&run_stdin(&["diff", "--show", "-"], ""), "profile");
-}
-
-/// The web profile's filter as systemd 257 builds it: @default, plus
-/// @system-service, minus the denied groups, with nested groups expanded.
-fn expanded_web_filter() -> String {
-    use std::collections::BTreeSet;
-    fn expand(item: &str, out: &mut BTreeSet<&'static str>) {
-        if let Some((_, members)) = dropin::names::SYSCALL_GROUPS
-            .iter()
-            .find(|(g, _)| *g == item)
-        {
-            for m in *members {
-                expand(m, out);
-            }
-        } else if let Some(name) = dropin::names::SYSCALL_GROUPS
-            .iter()
-            .flat_map(|(_, m)| m.iter())
-            .find(|m| **m == item)
-        {
-            out.insert(name);
-        }
-    }
-    let mut allow = BTreeSet::new();
-    expand("@default", &mut allow);
-    expand("@system-service", &mut allow);
-    let mut deny = BTreeSet::new();
-    for g in "@debug @mount @raw-io @reboot @swap @cpu-emulation @obsolete".split(' ') {
-        expand(g, &mut deny);
-    }
-    let names: Vec<&str> = allow.difference(&deny).copied().collect();
-    names.join(" ")
+    // The server instance's real output: every setting as generated, %i
+    // resolved.
+    fs::write(&file, SERVER_1_SHOW).unwrap();
+    let r = run(&[
+        "diff",
+        "--show",
+        file.to_str().unwrap(),
+        "server",
+        "--instance",
+        "1",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(": 32 same, 0 differ, 0 not comparable\n"),
+        "{}",
+        r.stdout
+    );
 }
 
 // --------------------------------------------------------- host config
@@ -690,12 +670,9 @@ fn a_config_changes_exactly_its_lines_and_a_bad_one_exits_2() {
         semantic,
         [
             "# left4me-server@.service: 2 settings differ",
-            "~ BindReadOnlyPaths /var/lib/left4me/installation /var/lib/left4me/overlays \
-             /etc/left4me/host.env /etc/ssl /etc/ca-certificates /etc/resolv.conf \
-             /etc/nsswitch.conf /etc/alternatives -> /var/lib/left4me/installation \
-             /var/lib/left4me/overlays /etc/left4me/host.env /etc/ssl /etc/ca-certificates \
-             /etc/resolv.conf /etc/nsswitch.conf /etc/alternatives /var/cache/left4me",
-            "- ProtectClock=yes",
+            "+ BindReadOnlyPaths=/var/cache/left4me",
+            "- ProtectClock=yes  (installed: \
+             /etc/systemd/system/left4me-server@.service.d/10-hardening.conf:63)",
         ]
     );
     // explain shows the removal and the added line with their reasons.
@@ -824,6 +801,7 @@ fn help_snapshots() {
         "lint",
         "list",
         "check",
+        "triage",
         "completions",
         "man",
     ] {

@@ -8,6 +8,8 @@ use std::process::{Command, Output};
 
 use systemd_oracle::{Oracle, Tree};
 
+mod view;
+
 const BIN: &str = env!("CARGO_BIN_EXE_left4me-harden");
 const UNITS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -1,8 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! Robustness: hostile input through every entry, and safe writes on real
-//! file systems (killed runs, a full disk, a read-only file system,
-//! permission denied, symbolic links, concurrent runs).
+//! Robustness: hostile input through every entry, hostile file systems
+//! under the root, and safe writes on real file systems (killed runs, a
+//! full disk, a read-only file system, permission denied, symbolic links,
+//! concurrent runs).
 
+mod filesystem;
 mod hostile;
 mod support;
 mod symlinks;

@@ -7,9 +7,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The binary under test.
+/// The binary under test: this build's, or the one `LEFT4ME_HARDEN_BIN`
+/// names (to show that rows fail on another build, such as an older one).
+pub(crate) fn bin_path() -> PathBuf {
+    std::env::var_os("LEFT4ME_HARDEN_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_left4me-harden")),
+        PathBuf::from,
+    )
+}
+
+/// The binary under test, as a command.
 pub(crate) fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_left4me-harden"))
+    Command::new(bin_path())
 }
 
 /// Runs the binary with `args`.

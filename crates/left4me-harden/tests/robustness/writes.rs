@@ -239,7 +239,7 @@ fn permission_denied_fails_cleanly() {
             "--inh-caps=-dac_override,-dac_read_search",
             "--",
         ])
-        .arg(env!("CARGO_BIN_EXE_left4me-harden"))
+        .arg(crate::support::bin_path())
         .args(["write", "--root"])
         .arg(&root)
         .args(["--instance", "1"])

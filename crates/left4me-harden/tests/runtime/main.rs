@@ -211,7 +211,7 @@ fn probe(c: &Container, props: &[String], snippet: &str) -> (bool, String) {
     )
 }
 
-/// The composed profile's assignment lines for a transient service,
+/// The composed profile's effective settings as lines for a transient service,
 /// with `without` left out and `replace` lines swapped in.
 fn profile_props(
     host: &Host,
@@ -225,7 +225,8 @@ fn profile_props(
     } else {
         composed.clone()
     };
-    let mut props: Vec<String> = properties(&composed)
+    let unit = host.profile(kind).unit_for(None).unwrap();
+    let mut props: Vec<String> = properties(&dropin::Effective::of(&composed, &unit))
         .into_iter()
         .filter(|p| {
             !without
@@ -245,14 +246,14 @@ fn profile_props(
 enum Side {
     /// The server profile as generated (instance 1).
     Server,
-    /// The server profile without these directives.
-    ServerWithout(&'static [Directive]),
     /// The server profile with `SystemCallArchitectures=` replaced.
     ServerArch(&'static str),
+    /// The server profile with this line added.
+    ServerPlus(&'static str),
+    /// The web profile with this line added.
+    WebPlus(&'static str),
     /// The web profile as generated.
     Web,
-    /// The web profile without these directives.
-    WebWithout(&'static [Directive]),
     /// No hardening, only the user.
     Bare,
 }
@@ -261,27 +262,26 @@ impl Side {
     fn props(self, host: &Host) -> Vec<String> {
         match self {
             Side::Server => profile_props(host, ProfileKind::Server, &[], &[]),
-            Side::ServerWithout(d) => profile_props(host, ProfileKind::Server, d, &[]),
             Side::ServerArch(a) => profile_props(
                 host,
                 ProfileKind::Server,
                 &[],
                 &[&format!("SystemCallArchitectures={a}")],
             ),
+            Side::ServerPlus(l) => profile_props(host, ProfileKind::Server, &[], &[l]),
+            Side::WebPlus(l) => profile_props(host, ProfileKind::Web, &[], &[l]),
             Side::Web => profile_props(host, ProfileKind::Web, &[], &[]),
-            Side::WebWithout(d) => profile_props(host, ProfileKind::Web, d, &[]),
             Side::Bare => Vec::new(),
         }
     }
 
     fn label(self) -> String {
-        let names = |d: &[Directive]| d.iter().map(|d| d.name()).collect::<Vec<_>>().join(" ");
         match self {
             Side::Server => "server profile".to_owned(),
-            Side::ServerWithout(d) => format!("server profile without {}", names(d)),
             Side::ServerArch(a) => format!("server profile, SystemCallArchitectures={a}"),
+            Side::ServerPlus(l) => format!("server profile with {l}"),
+            Side::WebPlus(l) => format!("web profile with {l}"),
             Side::Web => "web profile".to_owned(),
-            Side::WebWithout(d) => format!("web profile without {}", names(d)),
             Side::Bare => "no hardening".to_owned(),
         }
     }
@@ -320,7 +320,8 @@ fn syscall(nr: u32, args: &str) -> String {
     format!("perl -e 'syscall({nr}, {args})'; s=$?; echo \"status $s\"; [ $s -ne 159 ]")
 }
 
-const NO_PROC_SUBSET: &[Directive] = &[Directive::ProcSubset];
+/// The line production removed from Tests 5 and 10.
+const PROC_SUBSET: &str = "ProcSubset=pid";
 
 fn facts(host_ipc: &str, host_uts: &str) -> Vec<Fact> {
     use Side::*;
@@ -362,18 +363,18 @@ fn facts(host_ipc: &str, host_uts: &str) -> Vec<Fact> {
             blocked,
         ),
         fact(
-            "ProcSubset=pid: /proc/cpuinfo",
-            "ls -l /proc/cpuinfo",
+            "Production: /proc/cpuinfo readable (CPU detection, Steam API); Test 5's ProcSubset=pid hides it",
+            "head -n 2 /proc/cpuinfo",
             Server,
-            ServerWithout(NO_PROC_SUBSET),
-            blocked,
+            ServerPlus(PROC_SUBSET),
+            [true, false],
         ),
         fact(
-            "ProcSubset=pid: /proc/sys/kernel/random/boot_id",
+            "Production: /proc/sys/kernel/random/boot_id readable; Test 5's ProcSubset=pid hides it",
             "cat /proc/sys/kernel/random/boot_id",
             Server,
-            ServerWithout(NO_PROC_SUBSET),
-            blocked,
+            ServerPlus(PROC_SUBSET),
+            [true, false],
         ),
         fact(
             "TemporaryFileSystem=: /etc/left4me/web.env",
@@ -572,18 +573,18 @@ fn facts(host_ipc: &str, host_uts: &str) -> Vec<Fact> {
             [true, false],
         ),
         fact(
-            "ProcSubset=pid (web): journalctl -b through the sudo helper",
+            "Production (web): journalctl -b through the sudo helper works; Test 10's ProcSubset=pid breaks it",
             "sudo -n /usr/local/libexec/left4me/left4me-journalctl -b -u left4me-web.service -n 1 --no-pager",
             Web,
-            WebWithout(NO_PROC_SUBSET),
-            [false, true],
+            WebPlus(PROC_SUBSET),
+            [true, false],
         ),
         fact(
-            "ProcSubset=pid (web): journalctl --follow through the sudo helper (2 s)",
+            "Production (web): journalctl --follow through the sudo helper works (2 s); Test 10's ProcSubset=pid breaks it",
             "timeout 2 sudo -n /usr/local/libexec/left4me/left4me-journalctl --follow -u left4me-web.service -n 1 --no-pager; s=$?; echo \"status $s\"; [ $s -eq 124 ]",
             Web,
-            WebWithout(NO_PROC_SUBSET),
-            [false, true],
+            WebPlus(PROC_SUBSET),
+            [true, false],
         ),
     ]
 }
@@ -695,6 +696,17 @@ fn runtime_profiles_hold() {
     };
     let show_server = diff_show(&c, S1, &["server", "--instance", "1"]);
     let show_web = diff_show(&c, WEB, &["web"]);
+    // Maintenance: refresh the `check` and `diff --show` fixtures from
+    // this real output (LEFT4ME_RUNTIME_SHOW_DIR=crates/left4me-hardening/src/check/fixtures).
+    if let Some(dir) = std::env::var_os("LEFT4ME_RUNTIME_SHOW_DIR") {
+        for (unit, name) in [
+            (S1, "show-server@1-hardened.txt"),
+            (WEB, "show-web-hardened.txt"),
+        ] {
+            let show = c.exec(&["systemctl", "show", "--no-pager", unit]);
+            std::fs::write(Path::new(&dir).join(name), &show.stdout).unwrap();
+        }
+    }
     let _ = writeln!(
         report,
         "== diff --show, real systemctl show output\n{}{}",

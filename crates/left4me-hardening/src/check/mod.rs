@@ -697,8 +697,10 @@ impl Checker<'_> {
             return Err(format!("systemd shows no unit file for {}", unit.unit));
         }
         let name = unit.name();
-        let mut effective =
-            Effective::with_specifiers(specifier::Context::new(&name, unit.files.first().map(String::as_str)));
+        let mut effective = Effective::with_specifiers(specifier::Context::new(
+            &name,
+            unit.files.first().map(String::as_str),
+        ));
         for file in &unit.files {
             let ran = self
                 .run(&["cat".to_owned(), "--".to_owned(), file.clone()])
@@ -1154,19 +1156,14 @@ fn syscall_verdict(p: &Probe, name: &str) -> Verdict {
 }
 
 /// The effective value of every registry directive `effective` sets, as
-/// `Key=value` lines in registry order: what `systemd-run --property=`
-/// takes to give a transient service the same settings. Resets are
-/// already applied, so no `Key=` line is needed.
+/// `Key=value` lines in registry order, spelled as `systemd-run
+/// --property=` takes them: what gives a transient service the same
+/// settings. Resets are already applied, so no `Key=` reset is needed.
 pub fn properties(effective: &Effective) -> Vec<String> {
     Directive::ALL
         .iter()
         .filter(|d| effective.is_set(**d))
-        .flat_map(|d| {
-            effective
-                .lines(*d)
-                .into_iter()
-                .map(move |v| format!("{}={v}", d.name()))
-        })
+        .flat_map(|d| effective.properties(*d))
         .collect()
 }
 

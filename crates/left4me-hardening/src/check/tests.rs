@@ -208,7 +208,10 @@ impl World {
         let cmd: Vec<&str> = argv[at + 5..].iter().map(String::as_str).collect();
         // The transient unit's settings, read as systemd reads them.
         let mut settings = Effective::new("run-p1.service");
-        settings.read("transient", format!("[Service]\n{}\n", props.join("\n")).as_bytes());
+        settings.read(
+            "transient",
+            format!("[Service]\n{}\n", props.join("\n")).as_bytes(),
+        );
         settings.finish();
         let filtered = settings
             .get::<dropin::SyscallFilter>(Directive::SystemCallFilter)
@@ -463,7 +466,9 @@ fn transient_probes_get_the_loaded_units_settings_with_the_instance_resolved() {
         "sudo probe",
         "--property=ReadWritePaths=/var/lib/left4me",
     );
-    assert!(sudo.contains(&"--property=ProcSubset=pid".to_owned()));
+    assert!(sudo.contains(&"--property=ProtectProc=invisible".to_owned()));
+    // Production removed ProcSubset=pid: the probe gets systemd's default.
+    assert!(!sudo.iter().any(|a| a.contains("ProcSubset")), "{sudo:?}");
     assert!(!sudo.iter().any(|a| a.contains("NoNewPrivileges")));
 
     let mut bare = world(false);
@@ -642,11 +647,21 @@ fn properties_are_what_systemd_would_hold_after_the_drop_in() {
         "/usr/lib/systemd/system/left4me-server@.service",
         b"[Service]\nReadOnlyPaths=/srv\nProtectHome=no\n",
     );
-    e.read("/etc/systemd/system/left4me-server@7.service.d/hardening.conf", text.as_bytes());
+    e.read(
+        "/etc/systemd/system/left4me-server@7.service.d/hardening.conf",
+        text.as_bytes(),
+    );
     e.finish();
     let p = properties(&e);
-    assert!(p.contains(&"BindPaths=/var/lib/left4me/runtime/7".to_owned()), "{p:?}");
+    assert!(
+        p.contains(&"BindPaths=/var/lib/left4me/runtime/7".to_owned()),
+        "{p:?}"
+    );
     assert!(p.contains(&"ProtectHome=yes".to_owned()), "{p:?}");
+    // systemd-run parses PrivateUsers= as a boolean: `self` goes as the
+    // string property.
+    assert!(p.contains(&"PrivateUsersEx=self".to_owned()), "{p:?}");
+    assert!(!p.iter().any(|l| l.starts_with("PrivateUsers=")), "{p:?}");
     assert!(!p.iter().any(|l| l.starts_with("ReadOnlyPaths=")), "{p:?}");
     // An empty set is a value, not a reset.
     assert!(p.contains(&"CapabilityBoundingSet=".to_owned()), "{p:?}");

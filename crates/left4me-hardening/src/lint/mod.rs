@@ -4,7 +4,7 @@
 //! lint makes sure no profile, host configuration or hand-written drop-in
 //! repeats it by accident, and says why in the plan's words. Lints read
 //! a unit's [`Effective`] settings — as systemd 257 holds them after
-//! loading the unit, its base file and every drop-in ([`dropin::load`]) —
+//! loading the unit, its base file and every drop-in ([`dropin::load()`]) —
 //! and check them against the [`Trait`]s of the workload.
 //!
 //! Every lint is a value implementing [`Lint`], registered in [`LINTS`];
@@ -23,6 +23,7 @@
 //! assert!(findings[0].to_string().starts_with("error[i386-native-only] (Test 3): "));
 //! ```
 
+mod layers;
 mod memory;
 mod proc;
 mod style;
@@ -133,6 +134,12 @@ lint_ids! {
     SharedStorageReset = "shared-storage-reset",
     /// An instance drop-in that replaces a template drop-in.
     InstanceReplacesTemplate = "instance-replaces-template",
+    /// A host-config line that discards a proven line.
+    ReplacesProven = "replaces-proven",
+    /// `ProcSubset=pid` on a workload that reads `/proc/cpuinfo` or the boot id.
+    ProcSubsetHidesSystem = "procsubset-hides-system",
+    /// `SocketBindAllow=` without `SocketBindDeny=`.
+    SocketBindAllowOnly = "socketbind-allow-only",
 }
 
 impl LintId {
@@ -199,6 +206,9 @@ pub static LINTS: &[&dyn Lint] = &[
     &view::RwpathHidden,
     &view::SharedStorageReset,
     &style::InstanceReplacesTemplate,
+    &layers::ReplacesProven,
+    &proc::ProcSubsetHidesSystem,
+    &syscall::SocketBindAllowOnly,
 ];
 
 /// Looks a lint up by id.
@@ -275,6 +285,8 @@ pub struct Subject<'a> {
     pub traits: &'a [Trait],
     /// Drop-ins replaced by one of the same name in another directory.
     pub shadowed: &'a [Shadowed],
+    /// The composition the settings come from, when they are generated.
+    pub composed: Option<&'a dropin::Composed>,
 }
 
 impl<'a> Subject<'a> {
@@ -284,6 +296,7 @@ impl<'a> Subject<'a> {
             effective,
             traits,
             shadowed: &[],
+            composed: None,
         }
     }
 

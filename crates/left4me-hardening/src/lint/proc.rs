@@ -1,7 +1,7 @@
 //! `/proc` visibility: Test 5.
 
 use dropin::value::Boolean;
-use dropin::{Directive, ProtectProc};
+use dropin::{Directive, ProcSubset, ProtectProc};
 
 use super::{Finding, Lint, LintId, Severity, Subject, TestRef};
 use crate::traits::Trait;
@@ -50,6 +50,64 @@ impl Lint for HidepidSameUid {
             ),
             "add PrivatePIDs=true (systemd 257), as the server profile does since Test 5, or waive \
              this lint with the reason the other service may stay visible"
+                .to_owned(),
+        ));
+    }
+}
+
+/// `ProcSubset=pid` on a workload that reads `/proc/cpuinfo`, `/proc/sys`
+/// or the boot id.
+pub(super) struct ProcSubsetHidesSystem;
+
+impl Lint for ProcSubsetHidesSystem {
+    fn id(&self) -> LintId {
+        LintId::ProcSubsetHidesSystem
+    }
+    fn severity(&self) -> Severity {
+        Severity::Error
+    }
+    fn test(&self) -> TestRef {
+        TestRef::Production
+    }
+    fn summary(&self) -> &'static str {
+        "ProcSubset=pid on a workload that reads /proc/cpuinfo, /proc/sys or the boot id"
+    }
+    fn finding(&self) -> &'static str {
+        "Tests 5 and 10 kept ProcSubset=pid; in production the server fell back to LAN-only \
+         (the Source engine's CPU detection and the Steam API read /proc/cpuinfo and /proc/sys) \
+         and the web app's sudo journalctl helper failed with \"Failed to get boot ID\""
+    }
+
+    fn check(&self, s: &Subject<'_>, out: &mut Vec<Finding>) {
+        if s.effective.get::<ProcSubset>(Directive::ProcSubset) != Some(&Some("pid")) {
+            return;
+        }
+        let needs: Vec<&str> = [
+            (
+                Trait::ReadsCpuinfo,
+                "/proc/cpuinfo and /proc/sys (CPU detection, the Steam API)",
+            ),
+            (
+                Trait::ReadsBootId,
+                "the boot id in /proc/sys/kernel/random (journalctl)",
+            ),
+        ]
+        .into_iter()
+        .filter(|(t, _)| s.has(*t))
+        .map(|(_, what)| what)
+        .collect();
+        if needs.is_empty() {
+            return;
+        }
+        out.push(Finding::new(
+            self.id(),
+            format!(
+                "ProcSubset=pid hides everything in /proc but the process directories, and this \
+                 workload reads {}",
+                needs.join(" and ")
+            ),
+            "remove ProcSubset= (ProtectProc=invisible still hides other uids' processes), as \
+             the profiles do since production"
                 .to_owned(),
         ));
     }

@@ -189,3 +189,42 @@ impl Lint for SudoBlocked {
         ));
     }
 }
+
+/// `SocketBindAllow=` without `SocketBindDeny=`: a bind that matches no
+/// rule is allowed, so the allow rules restrict nothing.
+pub(super) struct SocketBindAllowOnly;
+
+impl Lint for SocketBindAllowOnly {
+    fn id(&self) -> LintId {
+        LintId::SocketBindAllowOnly
+    }
+    fn severity(&self) -> Severity {
+        Severity::Warning
+    }
+    fn test(&self) -> TestRef {
+        TestRef::Production
+    }
+    fn summary(&self) -> &'static str {
+        "SocketBindAllow= without SocketBindDeny=, which restricts nothing"
+    }
+    fn finding(&self) -> &'static str {
+        "systemd.resource-control: a bind that matches no rule is allowed; the allow rules only \
+         take precedence over deny rules, so without SocketBindDeny= every port stays bindable"
+    }
+
+    fn check(&self, s: &Subject<'_>, out: &mut Vec<Finding>) {
+        let allow = s.effective.lines(Directive::SocketBindAllow);
+        if allow.is_empty() || !s.effective.lines(Directive::SocketBindDeny).is_empty() {
+            return;
+        }
+        out.push(Finding::new(
+            self.id(),
+            format!(
+                "SocketBindAllow={} without SocketBindDeny=: a bind no rule matches is allowed, \
+                 so every port stays bindable",
+                allow.join(" ")
+            ),
+            "add SocketBindDeny=any after the allow rules (allow rules take precedence)".to_owned(),
+        ));
+    }
+}

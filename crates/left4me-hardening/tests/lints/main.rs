@@ -260,8 +260,16 @@ fn the_plans_original_test7_trips_the_i386_lint() {
         Some(("left4me-server@.service", SERVER_UNIT)),
     );
     let ids: Vec<LintId> = f.iter().map(|f| f.lint).collect();
-    // Before the Results' amendments: native alone, no PrivatePIDs=.
-    assert_eq!(ids, [LintId::I386NativeOnly, LintId::HidepidSameUid]);
+    // Before the Results' amendments: native alone, no PrivatePIDs=; and
+    // Test 5's ProcSubset=pid, which production removed.
+    assert_eq!(
+        ids,
+        [
+            LintId::I386NativeOnly,
+            LintId::HidepidSameUid,
+            LintId::ProcSubsetHidesSystem
+        ]
+    );
 }
 
 #[test]
@@ -271,7 +279,7 @@ fn the_plans_test10_passes_the_web_lints_but_the_hidepid_warning() {
         Some(("left4me-web.service", WEB_UNIT)),
     );
     let ids: Vec<LintId> = f.iter().map(|f| f.lint).collect();
-    assert_eq!(ids, [LintId::HidepidSameUid]);
+    assert_eq!(ids, [LintId::HidepidSameUid, LintId::ProcSubsetHidesSystem]);
 }
 
 #[test]

@@ -128,11 +128,7 @@ fn assert_contract(host: &Host) {
         let ours = effective(&g.path, &g.text);
         assert_eq!(theirs.to_string(), ours.to_string(), "{name}");
         assert_eq!(theirs, ours, "{name}");
-        assert_eq!(
-            theirs,
-            Effective::of(g.composed.as_ref().unwrap(), UNIT),
-            "{name}"
-        );
+        assert_eq!(theirs, Effective::of(g.composed().unwrap(), UNIT), "{name}");
     }
 }
 
