@@ -70,10 +70,13 @@ fn benches(c: &mut Criterion) {
         units.len()
     );
 
-    c.bench_function("score one unit (left4me-server@1, loaded and rendered)", |b| {
-        let one = vec![profiles[0].clone()];
-        b.iter(|| black_box(score_all(&generated, corpus::GEN, &one)))
-    });
+    c.bench_function(
+        "score one unit (left4me-server@1, loaded and rendered)",
+        |b| {
+            let one = vec![profiles[0].clone()];
+            b.iter(|| black_box(score_all(&generated, corpus::GEN, &one)))
+        },
+    );
     {
         let mut f = corpus::Files::default();
         let mut u = Vec::new();

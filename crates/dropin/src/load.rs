@@ -1031,7 +1031,13 @@ impl<'a> Loader<'a> {
 
     /// Loads unit `name`.
     pub fn load(&self, name: &str) -> Loaded {
-        load_with(self.fs, name, self.options, &self.map, self.diagnostics.clone())
+        load_with(
+            self.fs,
+            name,
+            self.options,
+            &self.map,
+            self.diagnostics.clone(),
+        )
     }
 }
 

@@ -87,10 +87,11 @@ impl Info<'_> {
     /// call of a deny list, the calls of an allow list without an error
     /// number.
     pub(crate) fn filter_contains(&self, call: &str) -> bool {
-        self.system_call_filter.is_some_and(|s| match s.calls.get(call) {
-            Some(errno) => !s.allow_list || errno.is_none(),
-            None => false,
-        })
+        self.system_call_filter
+            .is_some_and(|s| match s.calls.get(call) {
+                Some(errno) => !s.allow_list || errno.is_none(),
+                None => false,
+            })
     }
 
     /// Whether that set is empty.

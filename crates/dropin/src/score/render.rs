@@ -233,7 +233,12 @@ pub(crate) fn text(score: &Score, glyphs: Glyphs) -> String {
             Some(true) => glyphs.show(CHECK_MARK),
             Some(false) => glyphs.show(CROSS_MARK),
         };
-        line(mark, c.id, description(c), exposures[i].as_deref().unwrap_or(""));
+        line(
+            mark,
+            c.id,
+            description(c),
+            exposures[i].as_deref().unwrap_or(""),
+        );
     }
     let level = score.level();
     let _ = writeln!(
