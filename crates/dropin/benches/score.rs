@@ -102,7 +102,38 @@ fn benches(c: &mut Criterion) {
                 + black_box(score_all(&generated, corpus::GEN, &units))
         })
     });
-    // The model's part alone: the same corpus with each unit's files in
+    // The scorer's part alone: the corpus loaded once, then scored and
+    // rendered.
+    let loaded: Vec<dropin::Loaded> = {
+        let mut all = Vec::new();
+        for (fs, dir, units) in [
+            (&shipped_fs, corpus::SHIPPED, &shipped),
+            (&generated, corpus::GEN, &units),
+        ] {
+            let options = LoadOptions {
+                search_path: vec![dir.to_owned()],
+            };
+            let loader = Loader::new(fs, &options);
+            for u in units.iter() {
+                let name = match u.split_once("@.") {
+                    Some((p, t)) => format!("{p}@test_instance.{t}"),
+                    None => u.clone(),
+                };
+                all.push(loader.load(&name));
+            }
+        }
+        all
+    };
+    c.bench_function("score and render the corpus, units already loaded", |b| {
+        b.iter(|| {
+            loaded
+                .iter()
+                .filter_map(|l| score::score(l).ok())
+                .map(|s| s.render(GLYPHS).len())
+                .sum::<usize>()
+        })
+    });
+    // The generated units again, each with its files in
     // a file system of their own (loading reads the whole unit directory,
     // so a 2,000-entry directory costs each load).
     let mut rng = corpus::Rng(0x5c0e_2570);

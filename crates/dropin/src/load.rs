@@ -1096,12 +1096,12 @@ fn load_with(
     let mut dirs = Vec::new();
     for n in std::iter::once(name.to_owned()).chain(aliases.iter().cloned()) {
         for p in &options.search_path {
-            find_dirs(&map, fs, p, &n, &mut dirs);
+            find_dirs(map, fs, p, &n, &mut dirs);
         }
     }
     let ty = unit_type(name).to_owned();
     for p in &options.search_path {
-        find_dirs(&map, fs, p, &ty, &mut dirs);
+        find_dirs(map, fs, p, &ty, &mut dirs);
     }
     let mut seen_dirs = BTreeSet::new();
     dirs.retain(|d| seen_dirs.insert(d.clone()));

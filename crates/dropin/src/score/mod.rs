@@ -2,7 +2,7 @@
 //! (systemd 257), computed from a loaded unit without systemd.
 //!
 //! [`score`] takes a [`Loaded`] unit (fragment and drop-ins read by
-//! [`crate::load`]) and gives what systemd gives: each of the 81 checks of
+//! [`crate::load()`]) and gives what systemd gives: each of the 81 checks of
 //! `security_assessor_table[]` (generated from systemd's source) with its
 //! badness, weight, range, description and exposure, and the overall
 //! exposure and level. [`Score::render`] prints it byte for byte as
