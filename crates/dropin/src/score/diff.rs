@@ -163,9 +163,19 @@ pub fn compare(
     after: &Score,
     after_settings: &Effective,
 ) -> ScoreDiff {
+    // A setting counts when systemd holds something else for it, unless
+    // only systemd's own adjustments at load differ (both sides write the
+    // same: PrivateDevices= taking CAP_MKNOD out of the bounding set is a
+    // PrivateDevices= change).
+    let written =
+        |e: &Effective, d: crate::Directive| (e.was_reset(d), e.origin_values(d).to_vec());
     let changed_keys: Vec<String> = before_settings
         .changes(after_settings)
         .into_iter()
+        .filter(|c| {
+            c.directive
+                .is_none_or(|d| written(before_settings, d) != written(after_settings, d))
+        })
         .map(|c| c.key)
         .collect();
     let moves = before

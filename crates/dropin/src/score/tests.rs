@@ -366,3 +366,27 @@ fn a_fatal_setting_ends_its_dropin_and_refuses_a_fragment() {
         "b.service: Unit b.service has a bad unit file setting."
     );
 }
+
+#[test]
+fn implicit_moves_name_the_setting_behind_them() {
+    let before = unit("x.service", "[Service]\nExecStart=/bin/true\n");
+    let after = unit(
+        "x.service",
+        "[Service]\nExecStart=/bin/true\nPrivateDevices=yes\n",
+    );
+    let (b, a) = (score(&before).unwrap(), score(&after).unwrap());
+    let d = compare(&b, &before.effective, &a, &after.effective);
+    let moved: Vec<(&str, Vec<&str>)> = d.changed().map(|m| (m.id, m.settings.clone())).collect();
+    assert_eq!(
+        moved,
+        [
+            ("PrivateDevices=", vec!["PrivateDevices"]),
+            (
+                "CapabilityBoundingSet=~CAP_SYS_RAWIO",
+                vec!["PrivateDevices"]
+            ),
+            ("CapabilityBoundingSet=~CAP_MKNOD", vec!["PrivateDevices"]),
+            ("DeviceAllow=", vec!["PrivateDevices"]),
+        ]
+    );
+}
