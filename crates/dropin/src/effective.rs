@@ -65,8 +65,24 @@ pub struct Effective {
     typed: BTreeMap<&'static str, Slot>,
     fresh: BTreeMap<&'static str, State>,
     raw: BTreeMap<(String, String), Raw>,
+    untyped_log: Vec<UntypedAssignment>,
+    fatal: Option<Diagnostic>,
     diagnostics: Vec<Diagnostic>,
     shared_resets: Vec<SharedReset>,
+}
+
+/// One assignment of a key the model does not type, as read, in reading
+/// order (see [`Effective::untyped_log`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UntypedAssignment {
+    /// The section of the key's storage.
+    pub section: &'static str,
+    /// The key (another spelling already mapped to the key it stands for).
+    pub key: &'static str,
+    /// The value as written (specifiers not expanded; may be empty).
+    pub value: String,
+    /// Where it was read.
+    pub origin: Origin,
 }
 
 /// An empty assignment that emptied what another directive had put in the
@@ -104,11 +120,29 @@ impl Eq for Effective {}
 /// The registry directive `key` of `section` is another spelling of, by
 /// systemd's key table (`ReadWriteDirectories=` is `ReadWritePaths=`).
 fn alias_directive(section: &str, key: &str) -> Option<Directive> {
-    let k = crate::generated::unit_keys::UNIT_KEYS
-        .iter()
-        .find(|k| k.section == section && k.name == key)?;
+    let k = unit_key(section, key)?;
     let (s, n) = k.alias_of?.split_once('.')?;
     Directive::from_name(n).filter(|d| d.spec().section == s)
+}
+
+/// The entry of systemd's key table for `key` in `section` (an index of
+/// the table, built once: every assignment read asks).
+fn unit_key(section: &str, key: &str) -> Option<&'static crate::generated::unit_keys::UnitKey> {
+    use crate::generated::unit_keys::{UNIT_KEYS, UnitKey};
+    type Index = BTreeMap<(&'static str, &'static str), &'static UnitKey>;
+    static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let mut index = Index::new();
+            for k in UNIT_KEYS {
+                // The first entry of a key wins, as a scan of the table
+                // finds it.
+                index.entry((k.section, k.name)).or_insert(k);
+            }
+            index
+        })
+        .get(&(section, key))
+        .copied()
 }
 
 /// The sections of a service unit.
@@ -162,6 +196,8 @@ impl Effective {
             typed,
             fresh,
             raw: BTreeMap::new(),
+            untyped_log: Vec::new(),
+            fatal: None,
             diagnostics: Vec::new(),
             shared_resets: Vec::new(),
         }
@@ -192,13 +228,92 @@ impl Effective {
     /// there. Returns whether reading stopped before the end of the file
     /// (invalid UTF-8, a bad section header, a line of 1 MiB), which makes
     /// systemd refuse a unit's fragment; a drop-in just ends there.
+    ///
+    /// An assignment systemd's parser refuses with a fatal error (see
+    /// [`Effective::fatal`]) also stops the file there: systemd then
+    /// refuses a fragment, and skips the rest of a drop-in.
     pub fn read(&mut self, file: &str, bytes: &[u8]) -> bool {
         let lexed = lexer::lex(file, bytes, SERVICE_SECTIONS);
         self.diagnostics.extend(lexed.diagnostics);
         for a in &lexed.assignments {
-            self.apply(file, a);
+            if self.apply_checked(file, a) {
+                return true;
+            }
         }
         lexed.stopped
+    }
+
+    /// Applies one assignment; `true` when its parser fails fatally
+    /// (the assignment is then not applied).
+    fn apply_checked(&mut self, file: &str, a: &lexer::Assignment) -> bool {
+        if let Some(message) = self.fatal_error(a) {
+            let d = Diagnostic::new(file, a.line, lexer::Level::Error, message);
+            self.diagnostics.push(d.clone());
+            self.fatal.get_or_insert(d);
+            return true;
+        }
+        self.apply(file, a);
+        false
+    }
+
+    /// The first assignment read whose parser failed fatally (systemd's
+    /// `-ENOEXEC`: in a fragment the unit then fails to load with
+    /// "bad-setting"; in a drop-in the rest of that file is not read).
+    pub fn fatal(&self) -> Option<&Diagnostic> {
+        self.fatal.as_ref()
+    }
+
+    /// systemd's message when `a` makes its parser fail fatally. Covered:
+    /// `User=`, `Group=` and `SupplementaryGroups=`
+    /// (`config_parse_user_group_compat()` and `_strv_compat()`: a bad
+    /// name or specifier), `DynamicUser=` (`config_parse_bool()` with
+    /// `ltype` true) and `RootDirectory=`, `RootImage=`, `RootVerity=`
+    /// (`config_parse_unit_path_printf()` with `ltype` true). Others,
+    /// such as `ExecStart=`, are not.
+    fn fatal_error(&self, a: &lexer::Assignment) -> Option<String> {
+        use crate::systemd::user::valid_user_group_name;
+        if a.section != "Service" {
+            return None;
+        }
+        let v = a.value.as_str();
+        let user = |name: &str| -> Option<String> {
+            let Some(k) = self.expand(name) else {
+                return Some(format!(
+                    "Failed to resolve unit specifiers in {name}: Invalid argument"
+                ));
+            };
+            (!valid_user_group_name(&k, true))
+                .then(|| format!("Invalid user/group name or numeric ID: {k}"))
+        };
+        match a.key.as_str() {
+            "User" | "Group" if !v.is_empty() => user(v),
+            "SupplementaryGroups" if !v.is_empty() => {
+                let mut words = crate::systemd::extract::Cursor::new(v);
+                loop {
+                    match words.next_word(None, crate::systemd::extract::Flags::NONE) {
+                        Ok(Some(w)) => {
+                            if let Some(m) = user(&w) {
+                                return Some(m);
+                            }
+                        }
+                        Ok(None) => return None,
+                        Err(_) => return Some(format!("Invalid syntax: {v}")),
+                    }
+                }
+            }
+            "DynamicUser" => crate::systemd::number::parse_boolean(v)
+                .is_none()
+                .then(|| format!("Failed to parse {}={v}: Invalid argument", a.key)),
+            "RootDirectory" | "RootImage" | "RootVerity" if !v.is_empty() => {
+                let Some(k) = self.expand_path(v) else {
+                    return Some(format!(
+                        "Failed to resolve unit specifiers in '{v}': Invalid argument"
+                    ));
+                };
+                crate::systemd::path::simplify_absolute(&k, &a.key).err()
+            }
+            _ => None,
+        }
     }
 
     /// Applies one assignment, as systemd's parser for its key does.
@@ -317,7 +432,7 @@ impl Effective {
     /// kept as text, an empty assignment resetting or being refused as its
     /// parser does, a repeated one replacing or adding as its parser does.
     fn apply_untyped(&mut self, a: &lexer::Assignment, origin: Origin) {
-        use crate::generated::unit_keys::{Empty, KeyKind, PARSERS, Repeat, UNIT_KEYS};
+        use crate::generated::unit_keys::{Empty, KeyKind, PARSERS, Repeat};
         let warn = |e: &mut Effective, message: String| {
             e.diagnostics.push(Diagnostic::new(
                 &origin.file,
@@ -326,10 +441,7 @@ impl Effective {
                 message,
             ));
         };
-        let Some(key) = UNIT_KEYS
-            .iter()
-            .find(|k| k.section == a.section && k.name == a.key)
-        else {
+        let Some(key) = unit_key(&a.section, &a.key) else {
             if !a.key.starts_with("X-") {
                 warn(
                     self,
@@ -369,6 +481,12 @@ impl Effective {
             .alias_of
             .and_then(|k| k.split_once('.'))
             .unwrap_or((key.section, key.name));
+        self.untyped_log.push(UntypedAssignment {
+            section,
+            key: name,
+            value: a.value.clone(),
+            origin: origin.clone(),
+        });
         let parser = key
             .parser
             .and_then(|p| PARSERS.iter().find(|x| x.name == p));
@@ -467,6 +585,26 @@ impl Effective {
         match self.specifiers.expand(text, lexer::LONG_LINE_MAX).ok()? {
             specifier::Expansion::Done(s) | specifier::Expansion::HostDependent(s) => Some(s),
         }
+    }
+
+    /// `text` with specifiers expanded as `unit_path_printf()` does (at
+    /// most `PATH_MAX - 1` bytes), or `None` where systemd would refuse it.
+    pub fn expand_path(&self, text: &str) -> Option<String> {
+        match self
+            .specifiers
+            .expand(text, crate::systemd::path::PATH_MAX - 1)
+            .ok()?
+        {
+            specifier::Expansion::Done(s) | specifier::Expansion::HostDependent(s) => Some(s),
+        }
+    }
+
+    /// Every assignment of a key the model does not type (and that
+    /// systemd parses), in the order read, empty ones included: for
+    /// emulating that key's own parser, including the values it refuses
+    /// and keeps the earlier one for.
+    pub fn untyped_log(&self) -> &[UntypedAssignment] {
+        &self.untyped_log
     }
 
     /// The unit these settings are for.

@@ -77,6 +77,16 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A unit `systemd-analyze security` would not score: not loaded, not
+    /// a service, or refused by systemd for one of its settings. The
+    /// reason is systemd's message where it has one.
+    #[error("{unit}: {reason}")]
+    Unscorable {
+        /// The unit.
+        unit: String,
+        /// Why.
+        reason: String,
+    },
     /// A directive that the requested systemd version does not know.
     #[error("{directive}{} needs systemd {since}, but the target is systemd {target}", equals_unless_valued(.directive))]
     TooNew {

@@ -73,6 +73,7 @@ pub mod network;
 pub mod parse;
 pub mod path;
 pub mod render;
+pub mod score;
 pub mod show;
 pub mod syscall;
 pub mod sysctl;

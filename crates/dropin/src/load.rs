@@ -276,9 +276,16 @@ impl Fs for MemFs {
         } else {
             format!("{dir}/")
         };
+        // Only the nodes below the directory (the map is sorted by path).
+        let below = self
+            .nodes
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(|(p, _)| p.starts_with(&prefix));
         Ok(Some(
-            self.nodes
-                .iter()
+            below
                 .filter_map(|(p, n)| {
                     let name = p.strip_prefix(&prefix)?;
                     (!name.is_empty() && !name.contains('/')).then(|| DirEntry {
@@ -683,6 +690,9 @@ struct NameMap {
     ids: BTreeMap<String, String>,
     /// Every `.d` (and `.wants` …) directory path found in the search path.
     paths: BTreeSet<String>,
+    /// The names by the file name of the path they resolve to, sorted
+    /// (built when first asked, for [`NameMap::aliases`]).
+    by_file: std::sync::OnceLock<BTreeMap<String, Vec<String>>>,
 }
 
 /// `chase(path, NULL, 0, …)`: the path with every symbolic link on it
@@ -851,7 +861,11 @@ impl NameMap {
                 ids.insert(entry.name.clone(), dst);
             }
         }
-        NameMap { ids, paths }
+        NameMap {
+            ids,
+            paths,
+            by_file: std::sync::OnceLock::new(),
+        }
     }
 
     /// `unit_ids_map_get()`: follows alias names to a path (at most 32
@@ -877,13 +891,22 @@ impl NameMap {
         };
         let kind = unit_name_kind(name);
         let instance = instance_of(name);
-        for src in self.ids.keys() {
+        // Only names resolving to a file of the fragment's file name can
+        // match: look those up rather than every unit of the directories.
+        let by_file = self.by_file.get_or_init(|| {
+            let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for src in self.ids.keys() {
+                if let Some(dst) = self.get(src) {
+                    let base = dst.rsplit('/').next().unwrap_or_default();
+                    m.entry(base.to_owned()).or_default().push(src.clone());
+                }
+            }
+            m
+        });
+        let fragment_file = fragment.rsplit('/').next().unwrap_or_default();
+        for src in by_file.get(fragment_file).into_iter().flatten() {
             let Some(dst) = self.get(src) else { continue };
             if matches!(fs.target(dst), Ok(Target::Null | Target::File(0))) {
-                continue;
-            }
-            let base = dst.rsplit('/').next().unwrap_or_default();
-            if dst != fragment && base != fragment.rsplit('/').next().unwrap_or_default() {
                 continue;
             }
             match (kind, instance, unit_name_kind(src)) {
@@ -980,8 +1003,51 @@ impl Default for LoadOptions {
 
 /// Loads unit `name` from `fs` as systemd 257's system manager does.
 pub fn load(fs: &dyn Fs, name: &str, options: &LoadOptions) -> Loaded {
-    let mut diagnostics = Vec::new();
-    let map = NameMap::build(fs, &options.search_path, &mut diagnostics);
+    Loader::new(fs, options).load(name)
+}
+
+/// Loads many units of one file system, as one manager does: the map of
+/// unit names to files is built once (`unit_file_build_name_map()`), not
+/// per unit. Each [`Loader::load`] gives what [`load`] gives.
+pub struct Loader<'a> {
+    fs: &'a dyn Fs,
+    options: &'a LoadOptions,
+    map: NameMap,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Loader<'a> {
+    /// Reads the search path of `options` in `fs`.
+    pub fn new(fs: &'a dyn Fs, options: &'a LoadOptions) -> Loader<'a> {
+        let mut diagnostics = Vec::new();
+        let map = NameMap::build(fs, &options.search_path, &mut diagnostics);
+        Loader {
+            fs,
+            options,
+            map,
+            diagnostics,
+        }
+    }
+
+    /// Loads unit `name`.
+    pub fn load(&self, name: &str) -> Loaded {
+        load_with(
+            self.fs,
+            name,
+            self.options,
+            &self.map,
+            self.diagnostics.clone(),
+        )
+    }
+}
+
+fn load_with(
+    fs: &dyn Fs,
+    name: &str,
+    options: &LoadOptions,
+    map: &NameMap,
+    mut diagnostics: Vec<Diagnostic>,
+) -> Loaded {
     let mut fragment = map.get(name).map(str::to_owned);
     if fragment.is_none()
         && unit_name_kind(name) == Some(NameKind::Instance)
@@ -1030,12 +1096,12 @@ pub fn load(fs: &dyn Fs, name: &str, options: &LoadOptions) -> Loaded {
     let mut dirs = Vec::new();
     for n in std::iter::once(name.to_owned()).chain(aliases.iter().cloned()) {
         for p in &options.search_path {
-            find_dirs(&map, fs, p, &n, &mut dirs);
+            find_dirs(map, fs, p, &n, &mut dirs);
         }
     }
     let ty = unit_type(name).to_owned();
     for p in &options.search_path {
-        find_dirs(&map, fs, p, &ty, &mut dirs);
+        find_dirs(map, fs, p, &ty, &mut dirs);
     }
     let mut seen_dirs = BTreeSet::new();
     dirs.retain(|d| seen_dirs.insert(d.clone()));

@@ -41,6 +41,8 @@ pub(crate) enum Command {
     ///
     /// The unit comes from systemd's "status=31/SYS" line in the input, the instance in the executable's path, or --unit. With --root each unit is loaded as systemd loads it under that root; without, it is judged with its generated profile alone. A fix is checked by generating the profile with it and loading the unit again. See docs/triage.md.
     Triage(crate::triage_cmd::TriageArgs),
+    /// Score units as `systemd-analyze security --offline=true` (systemd 257) does, byte for byte as it prints to a pipe, without systemd; by default the left4me profiles as generated (exit 0, 1 a unit not scored or above --threshold, 2 trouble).
+    Score(crate::score_cmd::ScoreArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -29,6 +29,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Lint(args) => crate::lint_cmd::run(&args, &budget),
         Command::Check(args) => crate::check_cmd::run(&args, &budget),
         Command::Triage(args) => crate::triage_cmd::run(&args, &budget),
+        Command::Score(args) => crate::score_cmd::run(&args, &budget),
         Command::Completions { shell } => {
             let mut text = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "left4me-harden", &mut text);

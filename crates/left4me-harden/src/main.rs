@@ -6,6 +6,7 @@ mod commands;
 mod diff_cmd;
 mod lint_cmd;
 mod out;
+mod score_cmd;
 mod triage_cmd;
 
 use std::io::Write as _;

@@ -285,6 +285,37 @@ impl Oracle {
         read_raw(&raw)
     }
 
+    /// The directory of the cached root on the host (read it, never write
+    /// to it: every query runs over a private overlay of it).
+    pub fn root_dir(&self) -> Result<PathBuf> {
+        let out = Command::new(&self.script)
+            .arg("root")
+            .output()
+            .map_err(|source| Error::Spawn {
+                script: self.script.clone(),
+                source,
+            })?;
+        if !out.status.success() {
+            return Err(Error::Run {
+                what: "systemd-oracle root".to_owned(),
+                status: out.status.to_string(),
+                output: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    }
+
+    /// Runs `args` (a command and its arguments) in the root with `tree`
+    /// copied in below a scratch directory; `@ROOT@` in `args` stands for
+    /// that directory (`["env", "SYSTEMD_UNIT_PATH=@ROOT@/u",
+    /// "systemd-analyze", "security", "--offline=true", "@ROOT@/u/a.service"]`).
+    /// Output shows the tree's paths as they are below that directory.
+    pub fn run(&self, tree: &Tree, args: &[&str]) -> Result<Analysis> {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        self.analyze(tree, &all)
+    }
+
     /// `systemd-analyze verify --root=TREE UNITS…` with `tree` as the
     /// alternative root.
     pub fn verify(&self, tree: &Tree, units: &[&str]) -> Result<Analysis> {

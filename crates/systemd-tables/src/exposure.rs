@@ -194,6 +194,260 @@ pub fn checks(src: &Path) -> Result<Vec<Check>> {
     Ok(out)
 }
 
+const GLYPH_FILE: &str = "src/basic/glyph-util.c";
+const GLYPH_HEADER: &str = "src/basic/glyph-util.h";
+
+/// One level of the overall exposure (`badness_table[]` of `assess()`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Level {
+    /// The lowest exposure (in tenths) of the level.
+    pub min: u64,
+    /// Its name (`OK`).
+    pub name: String,
+    /// The `SPECIAL_GLYPH_*` smiley shown with it.
+    pub smiley: String,
+}
+
+/// A glyph of `special_glyph()`: its two forms and whether it is an
+/// emoji (shown only when emoji are enabled, not merely UTF-8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Glyph {
+    /// The `SPECIAL_GLYPH_*` name.
+    pub name: String,
+    /// The UTF-8 form.
+    pub utf8: String,
+    /// The ASCII fallback.
+    pub ascii: String,
+    /// At or after `_SPECIAL_GLYPH_FIRST_EMOJI`.
+    pub emoji: bool,
+}
+
+/// What the scorer takes from around the table: the exposure levels, the
+/// glyphs it prints and the string tables of the settings it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extras {
+    /// `badness_table[]`, in order.
+    pub levels: Vec<Level>,
+    /// The check and cross marks, the arrow and the levels' smileys.
+    pub glyphs: Vec<Glyph>,
+    /// `notify_access_table[]` (`src/basic/unit-def.c`), in index order.
+    pub notify_access: Vec<String>,
+    /// `cgroup_device_policy_table[]` (`src/core/cgroup.c`), in index order.
+    pub device_policies: Vec<String>,
+    /// The intervals `unichar_iswide()` (`src/basic/gunicode.c`) counts
+    /// as two cells wide, in order.
+    pub wide: Vec<(u32, u32)>,
+}
+
+/// Reads the exposure levels, glyphs and string tables.
+pub fn extras(src: &Path) -> Result<Extras> {
+    let c = strip_comments(&text::read(src, FILE)?);
+    let what = "badness_table[]";
+    let at = c
+        .find("badness_table[] = {")
+        .ok_or_else(|| Error::shape(FILE, what, "not found"))?;
+    let open = at + "badness_table[] = ".len();
+    let (body, _) = balanced(&c, open, FILE, what)?;
+    let mut levels = Vec::new();
+    for row in split_top_level(body) {
+        let inner = row
+            .strip_prefix('{')
+            .and_then(|r| r.strip_suffix('}'))
+            .ok_or_else(|| Error::shape(FILE, what, format!("row {row:?}")))?;
+        let f = split_top_level(inner);
+        let [min, name, _color, smiley] = f.as_slice() else {
+            return Err(Error::shape(FILE, what, format!("row {row:?}")));
+        };
+        levels.push(Level {
+            min: min
+                .parse()
+                .map_err(|_| Error::shape(FILE, what, format!("exposure {min:?}")))?,
+            name: c_strings(name, FILE, what)?,
+            smiley: smiley.to_string(),
+        });
+    }
+    if levels.is_empty() || levels.last().map(|l| l.min) != Some(0) {
+        return Err(Error::shape(FILE, what, "the last level must start at 0"));
+    }
+    let mut wanted: Vec<String> = vec![
+        "SPECIAL_GLYPH_CHECK_MARK".into(),
+        "SPECIAL_GLYPH_CROSS_MARK".into(),
+        "SPECIAL_GLYPH_ARROW_RIGHT".into(),
+    ];
+    for l in &levels {
+        if !wanted.contains(&l.smiley) {
+            wanted.push(l.smiley.clone());
+        }
+    }
+    let glyphs = glyphs(src, &wanted)?;
+    Ok(Extras {
+        levels,
+        glyphs,
+        notify_access: string_table(src, "src/basic/unit-def.c", "notify_access_table")?,
+        device_policies: string_table(src, "src/core/cgroup.c", "cgroup_device_policy_table")?,
+        wide: wide(src)?,
+    })
+}
+
+const GUNICODE_FILE: &str = "src/basic/gunicode.c";
+
+/// The `wide[]` intervals of `unichar_iswide()`.
+fn wide(src: &Path) -> Result<Vec<(u32, u32)>> {
+    let what = "unichar_iswide() wide[]";
+    let c = strip_comments(&text::read(src, GUNICODE_FILE)?);
+    let body = text::function_body(&c, "unichar_iswide")
+        .ok_or_else(|| Error::shape(GUNICODE_FILE, what, "function not found"))?;
+    let at = body
+        .find("wide[] = ")
+        .ok_or_else(|| Error::shape(GUNICODE_FILE, what, "table not found"))?;
+    let (table, _) = balanced(body, at + "wide[] = ".len(), GUNICODE_FILE, what)?;
+    let hex = |t: &str| {
+        t.trim()
+            .strip_prefix("0x")
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .ok_or_else(|| Error::shape(GUNICODE_FILE, what, format!("bound {t:?}")))
+    };
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for entry in split_top_level(table) {
+        let inner = entry
+            .strip_prefix('{')
+            .and_then(|e| e.strip_suffix('}'))
+            .ok_or_else(|| Error::shape(GUNICODE_FILE, what, format!("entry {entry:?}")))?;
+        let (a, b) = inner
+            .split_once(',')
+            .ok_or_else(|| Error::shape(GUNICODE_FILE, what, format!("entry {entry:?}")))?;
+        let (a, b) = (hex(a)?, hex(b)?);
+        if a > b || out.last().is_some_and(|(_, hi)| *hi >= a) {
+            return Err(Error::shape(GUNICODE_FILE, what, "intervals out of order"));
+        }
+        out.push((a, b));
+    }
+    if out.is_empty() {
+        return Err(Error::shape(GUNICODE_FILE, what, "empty"));
+    }
+    Ok(out)
+}
+
+/// The entries of `static const char* const NAME[…] = { [X] = "s", … };`
+/// in declaration order (which is index order for these tables: checked
+/// by the entries' designators being distinct and none skipped).
+fn string_table(src: &Path, file: &str, name: &str) -> Result<Vec<String>> {
+    let c = strip_comments(&text::read(src, file)?);
+    let what = format!("{name}[]");
+    let at = text::word_positions(&c, name)
+        .find(|&i| {
+            c[i..]
+                .trim_start_matches(name)
+                .trim_start()
+                .starts_with('[')
+        })
+        .ok_or_else(|| Error::shape(file, &what, "not found"))?;
+    let open = at
+        + c[at..]
+            .find('{')
+            .ok_or_else(|| Error::shape(file, &what, "no initializer"))?;
+    let (body, _) = balanced(&c, open, file, &what)?;
+    let mut out = Vec::new();
+    let mut seen = Vec::new();
+    for entry in split_top_level(body) {
+        let (designator, value) = entry
+            .strip_prefix('[')
+            .and_then(|r| r.split_once(']'))
+            .and_then(|(d, v)| Some((d.trim(), v.trim().strip_prefix('=')?.trim())))
+            .ok_or_else(|| Error::shape(file, &what, format!("entry {entry:?}")))?;
+        if seen.contains(&designator) {
+            return Err(Error::shape(file, &what, format!("{designator} twice")));
+        }
+        seen.push(designator);
+        out.push(c_strings(value, file, &what)?);
+    }
+    if out.is_empty() {
+        return Err(Error::shape(file, &what, "empty"));
+    }
+    Ok(out)
+}
+
+/// The forms of the `wanted` glyphs from `draw_table[][]`, and which are
+/// emoji (declared at or after `_SPECIAL_GLYPH_FIRST_EMOJI`).
+fn glyphs(src: &Path, wanted: &[String]) -> Result<Vec<Glyph>> {
+    let what = "draw_table[][]";
+    let c = strip_comments(&text::read(src, GLYPH_FILE)?);
+    let at = c
+        .find("draw_table[2][_SPECIAL_GLYPH_MAX] = {")
+        .ok_or_else(|| Error::shape(GLYPH_FILE, what, "not found"))?;
+    let open = at + "draw_table[2][_SPECIAL_GLYPH_MAX] = ".len();
+    let (body, _) = balanced(&c, open, GLYPH_FILE, what)?;
+    let mut forms: [Vec<(String, String)>; 2] = [Vec::new(), Vec::new()];
+    for half in split_top_level(body) {
+        let (designator, rest) = half
+            .strip_prefix('[')
+            .and_then(|r| r.split_once(']'))
+            .ok_or_else(|| Error::shape(GLYPH_FILE, what, "an unnamed half"))?;
+        let k = match designator.trim() {
+            "false" => 0,
+            "true" => 1,
+            d => return Err(Error::shape(GLYPH_FILE, what, format!("half [{d}]"))),
+        };
+        let rest = rest.trim().strip_prefix('=').map(str::trim).unwrap_or("");
+        let (inner, _) = balanced(rest, 0, GLYPH_FILE, what)?;
+        for entry in split_top_level(inner) {
+            let (name, value) = entry
+                .strip_prefix('[')
+                .and_then(|r| r.split_once(']'))
+                .and_then(|(d, v)| Some((d.trim(), v.trim().strip_prefix('=')?.trim())))
+                .ok_or_else(|| Error::shape(GLYPH_FILE, what, format!("entry {entry:?}")))?;
+            let value = value.strip_prefix("u8").unwrap_or(value);
+            forms[k].push((name.to_owned(), c_strings(value, GLYPH_FILE, what)?));
+        }
+    }
+    let h = strip_comments(&text::read(src, GLYPH_HEADER)?);
+    let enum_at = h
+        .find("typedef enum SpecialGlyph {")
+        .ok_or_else(|| Error::shape(GLYPH_HEADER, "SpecialGlyph", "not found"))?;
+    let (enum_body, _) = balanced(
+        &h,
+        enum_at + "typedef enum SpecialGlyph ".len(),
+        GLYPH_HEADER,
+        "SpecialGlyph",
+    )?;
+    let order: Vec<&str> = split_top_level(enum_body)
+        .into_iter()
+        .map(|e| e.split('=').next().unwrap_or(e).trim())
+        .collect();
+    let first_emoji = order
+        .iter()
+        .position(|n| *n == "_SPECIAL_GLYPH_FIRST_EMOJI")
+        .ok_or_else(|| {
+            Error::shape(
+                GLYPH_HEADER,
+                "SpecialGlyph",
+                "no _SPECIAL_GLYPH_FIRST_EMOJI",
+            )
+        })?;
+    wanted
+        .iter()
+        .map(|name| {
+            let form = |k: usize| {
+                forms[k]
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| Error::shape(GLYPH_FILE, what, format!("no {name}")))
+            };
+            let pos = order
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| Error::shape(GLYPH_HEADER, "SpecialGlyph", format!("no {name}")))?;
+            Ok(Glyph {
+                name: name.clone(),
+                utf8: form(1)?,
+                ascii: form(0)?,
+                emoji: pos >= first_emoji,
+            })
+        })
+        .collect()
+}
+
 /// Decodes a `.parameter` expression; `None` for a shape not understood.
 fn parameter(expr: &str) -> Option<Parameter> {
     let e = squeeze(expr);
@@ -228,11 +482,18 @@ fn parameter(expr: &str) -> Option<Parameter> {
 }
 
 /// `exposure.rs`.
-pub(crate) fn emit(s: &Source, checks: &[Check], names: &Names) -> String {
+pub(crate) fn emit(s: &Source, checks: &[Check], extras: &Extras, names: &Names) -> String {
     let mut out = header(
         "The exposure checks of `systemd-analyze security`, in table order.",
         &s.version,
-        &[FILE],
+        &[
+            FILE,
+            GLYPH_FILE,
+            GLYPH_HEADER,
+            "src/basic/unit-def.c",
+            "src/core/cgroup.c",
+            GUNICODE_FILE,
+        ],
         &[
             "Rows under `#if HAVE_SECCOMP` are kept: Debian builds with seccomp. A \
              capability parameter is also given as its mask, with the numbers of the \
@@ -348,7 +609,84 @@ pub(crate) fn emit(s: &Source, checks: &[Check], names: &Names) -> String {
         );
     }
     out.push_str("];\n");
+    emit_extras(&mut out, extras);
     out
+}
+
+fn emit_extras(out: &mut String, e: &Extras) {
+    let glyph_const = |name: &str| name.trim_start_matches("SPECIAL_GLYPH_").to_owned();
+    out.push_str(
+        "\n/// A glyph of `special_glyph()`.\n\
+         #[derive(Debug, Clone, Copy, PartialEq, Eq)]\n\
+         pub(crate) struct Glyph {\n\
+         \x20   /// The UTF-8 form.\n\
+         \x20   pub(crate) utf8: &'static str,\n\
+         \x20   /// The ASCII fallback.\n\
+         \x20   pub(crate) ascii: &'static str,\n\
+         \x20   /// An emoji: its UTF-8 form needs emoji enabled, not only a UTF-8 locale.\n\
+         \x20   pub(crate) emoji: bool,\n\
+         }\n",
+    );
+    for g in &e.glyphs {
+        let _ = write!(
+            out,
+            "\n/// `{}`.\n#[rustfmt::skip]\npub(crate) const {}: Glyph = Glyph {{ utf8: {}, ascii: {}, emoji: {} }};\n",
+            g.name,
+            glyph_const(&g.name),
+            lit(&g.utf8),
+            lit(&g.ascii),
+            g.emoji
+        );
+    }
+    out.push_str(
+        "\n/// One level of the overall exposure (`badness_table[]` of `assess()`).\n\
+         #[derive(Debug, Clone, Copy, PartialEq, Eq)]\n\
+         pub(crate) struct ExposureLevel {\n\
+         \x20   /// The lowest exposure of the level, in tenths.\n\
+         \x20   pub(crate) min: u64,\n\
+         \x20   /// Its name.\n\
+         \x20   pub(crate) name: &'static str,\n\
+         \x20   /// The smiley shown with it.\n\
+         \x20   pub(crate) smiley: Glyph,\n\
+         }\n\n\
+         /// The levels, highest first: an exposure has the first level whose `min` it reaches.\n\
+         #[rustfmt::skip]\n\
+         pub(crate) const EXPOSURE_LEVELS: &[ExposureLevel] = &[\n",
+    );
+    for l in &e.levels {
+        let _ = writeln!(
+            out,
+            "    ExposureLevel {{ min: {}, name: {}, smiley: {} }},",
+            l.min,
+            lit(&l.name),
+            glyph_const(&l.smiley)
+        );
+    }
+    out.push_str("];\n");
+    let na: Vec<&str> = e.notify_access.iter().map(String::as_str).collect();
+    let dp: Vec<&str> = e.device_policies.iter().map(String::as_str).collect();
+    let _ = write!(
+        out,
+        "\n/// `notify_access_table[]`, in index order.\n#[rustfmt::skip]\npub(crate) const NOTIFY_ACCESS: &[&str] = {};\n",
+        crate::emit::str_slice(&na, 40, 0)
+    );
+    let _ = write!(
+        out,
+        "\n/// `cgroup_device_policy_table[]`, in index order.\n#[rustfmt::skip]\npub(crate) const DEVICE_POLICIES: &[&str] = {};\n",
+        crate::emit::str_slice(&dp, 42, 0)
+    );
+    let intervals: Vec<String> = e
+        .wide
+        .iter()
+        .map(|(a, b)| format!("({a:#x}, {b:#x})"))
+        .collect();
+    let _ = write!(
+        out,
+        "\n/// The intervals `unichar_iswide()` counts as two cells wide, in order.\n\
+         #[rustfmt::skip]\n\
+         pub(crate) const WIDE_CHARACTERS: &[(u32, u32)] = &[\n{}];\n",
+        crate::emit::wrapped(&intervals, 4)
+    );
 }
 
 #[cfg(test)]

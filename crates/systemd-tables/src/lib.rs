@@ -203,9 +203,10 @@ pub fn generate(source: &Path, headers: &Path) -> Result<BTreeMap<String, String
     files.insert("audit.rs".to_owned(), audit::emit(&s, &audit));
 
     let checks = exposure::checks(source)?;
+    let extras = exposure::extras(source)?;
     files.insert(
         "exposure.rs".to_owned(),
-        exposure::emit(&s, &checks, &names),
+        exposure::emit(&s, &checks, &extras, &names),
     );
 
     let mut keys = unit_keys::service_keys(source)?;

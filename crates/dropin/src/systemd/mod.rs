@@ -10,3 +10,4 @@ pub mod extract;
 pub mod number;
 pub mod path;
 pub mod specifier;
+pub mod user;

@@ -802,6 +802,7 @@ fn help_snapshots() {
         "list",
         "check",
         "triage",
+        "score",
         "completions",
         "man",
     ] {

@@ -1,0 +1,349 @@
+//! The output of `systemd-analyze security`: its details table as
+//! `table_print()` and `table_to_json()` of `src/shared/format-table.c`
+//! print it when standard output is not a terminal, and the summary line
+//! under it.
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+
+use crate::generated::exposure::{ARROW_RIGHT, CHECK_MARK, CROSS_MARK, Glyph, WIDE_CHARACTERS};
+
+use super::{Check, Score};
+
+/// Which glyphs systemd prints, as its environment decides
+/// (`is_locale_utf8()` and `emoji_enabled()` of `src/basic/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Glyphs {
+    /// The locale is UTF-8: `✓`, `✗` and `→` rather than `+`, `-`, `->`.
+    pub utf8: bool,
+    /// Emoji are enabled: smileys such as `🙂` rather than `:-)`.
+    pub emoji: bool,
+}
+
+impl Glyphs {
+    /// What systemd shows when run with the environment `var` gives:
+    /// `SYSTEMD_UTF8` and `SYSTEMD_EMOJI` (booleans) override; otherwise
+    /// the locale (`LC_ALL`, `LC_CTYPE`, `LANG`, first set) is UTF-8 when
+    /// unset, `C`, `POSIX` or naming UTF-8, and emoji need a UTF-8 locale
+    /// and a `TERM` other than `dumb` or `linux`.
+    ///
+    /// systemd asks the C library (`setlocale()`, `nl_langinfo()`); this
+    /// reads the variables instead, so a locale that names no character
+    /// set (`de_DE`) counts as not UTF-8 even where it is not installed
+    /// (systemd then assumes UTF-8).
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Glyphs {
+        let boolean =
+            |name: &str| var(name).and_then(|v| crate::systemd::number::parse_boolean(&v));
+        let utf8 = boolean("SYSTEMD_UTF8").unwrap_or_else(|| {
+            let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+                .iter()
+                .find_map(|n| var(n).filter(|v| !v.is_empty()));
+            match locale {
+                None => true,
+                Some(l) => {
+                    let lower = l.to_ascii_lowercase();
+                    l == "C"
+                        || l == "POSIX"
+                        || lower.ends_with(".utf-8")
+                        || lower.ends_with(".utf8")
+                        || lower.contains(".utf-8@")
+                        || lower.contains(".utf8@")
+                }
+            }
+        });
+        let emoji = boolean("SYSTEMD_EMOJI").unwrap_or_else(|| {
+            let term = var("TERM");
+            match term.as_deref() {
+                None | Some("dumb" | "linux") => false,
+                Some(_) => utf8,
+            }
+        });
+        Glyphs { utf8, emoji }
+    }
+
+    /// `special_glyph()`.
+    pub(crate) fn show(self, g: Glyph) -> &'static str {
+        if (g.emoji && self.emoji) || (!g.emoji && self.utf8) {
+            g.utf8
+        } else {
+            g.ascii
+        }
+    }
+}
+
+/// An output format of `systemd-analyze security`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// The table and the summary line (`--json=off`, the default).
+    Text(Glyphs),
+    /// `--json=short`: one line per unit.
+    JsonShort,
+    /// `--json=pretty`: indented with tabs.
+    JsonPretty,
+}
+
+/// `utf8_console_width()`: a tab is 8 cells, a wide character 2.
+pub(crate) fn console_width(s: &str) -> usize {
+    if s.bytes().all(|b| b.is_ascii() && b != b'\t') {
+        return s.len();
+    }
+    s.chars()
+        .map(|c| {
+            let c = c as u32;
+            if c == u32::from(b'\t') {
+                8
+            } else if WIDE_CHARACTERS
+                .binary_search_by(|(lo, hi)| {
+                    if *hi < c {
+                        Ordering::Less
+                    } else if *lo > c {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Equal
+                    }
+                })
+                .is_ok()
+            {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+/// `table_data_compare()` with the sort map systemd sets (DESCRIPTION,
+/// reversed, then NAME) on rows `a` and `b` (row 0 is the header).
+fn compare(checks: &[Check], a: usize, b: usize) -> Ordering {
+    match (a, b) {
+        (0, 0) => return Ordering::Equal,
+        (0, _) => return Ordering::Less,
+        (_, 0) => return Ordering::Greater,
+        _ => {}
+    }
+    let (x, y) = (&checks[a - 1], &checks[b - 1]);
+    // Cells of different types (a missing description is an empty cell)
+    // or of a type without an order fall back to the order added.
+    let by_description = match (&x.description, &y.description) {
+        (Some(p), Some(q)) => p.as_bytes().cmp(q.as_bytes()),
+        _ => a.cmp(&b),
+    };
+    if by_description != Ordering::Equal {
+        return by_description.reverse();
+    }
+    let by_name = x.id.as_bytes().cmp(y.id.as_bytes());
+    if by_name != Ordering::Equal {
+        return by_name;
+    }
+    a.cmp(&b)
+}
+
+/// glibc's `qsort_r()` for an array this size: a top-down merge sort
+/// (`msort_with_tmp()`), which with systemd's comparator (not transitive
+/// once a description is missing) gives systemd's order where another
+/// stable sort would not.
+fn merge_sort(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> Ordering) {
+    let n = v.len();
+    if n <= 1 {
+        return;
+    }
+    let n1 = n / 2;
+    merge_sort(&mut v[..n1], cmp);
+    merge_sort(&mut v[n1..], cmp);
+    let mut out = Vec::with_capacity(n);
+    let (mut i, mut j) = (0, n1);
+    while i < n1 && j < n {
+        if cmp(v[i], v[j]) != Ordering::Greater {
+            out.push(v[i]);
+            i += 1;
+        } else {
+            out.push(v[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&v[i..n1]);
+    out.extend_from_slice(&v[j..n]);
+    v.copy_from_slice(&out);
+}
+
+/// The rows in the order systemd prints them (indices into
+/// `score.checks`).
+pub(crate) fn sorted(score: &Score) -> Vec<usize> {
+    let mut rows: Vec<usize> = (0..=score.checks.len()).collect();
+    merge_sort(&mut rows, &|a, b| compare(&score.checks, a, b));
+    rows.into_iter().skip(1).map(|r| r - 1).collect()
+}
+
+/// `align_string_mem()` for a left (`right == false`) or right aligned
+/// cell of `width` cells.
+fn pad(out: &mut String, text: &str, width: usize, right: bool) {
+    let space = width.saturating_sub(console_width(text));
+    if right {
+        out.extend(std::iter::repeat_n(' ', space));
+        out.push_str(text);
+    } else {
+        out.push_str(text);
+        out.extend(std::iter::repeat_n(' ', space));
+    }
+}
+
+/// The details table and the summary line.
+pub(crate) fn text(score: &Score, glyphs: Glyphs) -> String {
+    let order = sorted(score);
+    let exposures: Vec<Option<String>> = score.checks.iter().map(Check::exposure_text).collect();
+    fn description(c: &Check) -> &str {
+        c.description.as_deref().unwrap_or("")
+    }
+    // Every column as wide as its widest cell (the header's included);
+    // the check mark column is one cell.
+    let name_width = score
+        .checks
+        .iter()
+        .map(|c| console_width(c.id))
+        .fold(console_width("NAME"), usize::max);
+    let description_width = score
+        .checks
+        .iter()
+        .map(|c| console_width(description(c)))
+        .fold(console_width("DESCRIPTION"), usize::max);
+    let exposure_width = exposures
+        .iter()
+        .flatten()
+        .map(|e| console_width(e))
+        .fold(console_width("EXPOSURE"), usize::max);
+    let mut out = String::with_capacity((order.len() + 3) * (name_width + description_width + 16));
+    let mut line = |mark: &str, name: &str, description: &str, exposure: &str| {
+        pad(&mut out, mark, 1, false);
+        out.push(' ');
+        pad(&mut out, name, name_width, false);
+        out.push(' ');
+        pad(&mut out, description, description_width, false);
+        out.push(' ');
+        // The last column: right-aligned, trailing blanks dropped.
+        if !exposure.is_empty() {
+            pad(&mut out, exposure, exposure_width, true);
+        }
+        out.push('\n');
+    };
+    line(" ", "NAME", "DESCRIPTION", "EXPOSURE");
+    for &i in &order {
+        let c = &score.checks[i];
+        let mark = match c.set() {
+            None => "",
+            Some(true) => glyphs.show(CHECK_MARK),
+            Some(false) => glyphs.show(CROSS_MARK),
+        };
+        line(
+            mark,
+            c.id,
+            description(c),
+            exposures[i].as_deref().unwrap_or(""),
+        );
+    }
+    let level = score.level();
+    let _ = writeln!(
+        out,
+        "\n{} Overall exposure level for {}: {} {} {}",
+        glyphs.show(ARROW_RIGHT),
+        score.unit,
+        tenths(score.exposure),
+        level.name,
+        glyphs.show(level.smiley),
+    );
+    out
+}
+
+/// `x/10 "." x%10`.
+pub(crate) fn tenths(x: u64) -> String {
+    format!("{}.{}", x / 10, x % 10)
+}
+
+/// `json_format_string()`.
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A JSON value of a row.
+enum Json<'a> {
+    Null,
+    Bool(bool),
+    Str(&'a str),
+    Number(u64),
+}
+
+impl Json<'_> {
+    fn write(&self, out: &mut String) {
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Str(s) => json_string(out, s),
+            Json::Number(n) => {
+                let _ = write!(out, "{n}");
+            }
+        }
+    }
+}
+
+/// The JSON array of the table (`sd_json_variant_dump()` with
+/// `SD_JSON_FORMAT_NEWLINE`, and `SD_JSON_FORMAT_PRETTY` when `pretty`);
+/// with `debug`, the columns `SYSTEMD_ANALYZE_DEBUG=1` adds.
+pub(crate) fn json(score: &Score, pretty: bool, debug: bool) -> String {
+    let order = sorted(score);
+    let mut out = String::from(if pretty { "[\n" } else { "[" });
+    for (n, &i) in order.iter().enumerate() {
+        let c = &score.checks[i];
+        let exposure = c.exposure_text();
+        let mut fields: Vec<(&str, Json<'_>)> = vec![
+            ("set", c.set().map_or(Json::Null, Json::Bool)),
+            ("name", Json::Str(c.id)),
+            ("json_field", Json::Str(c.json_field)),
+            (
+                "description",
+                c.description.as_deref().map_or(Json::Null, Json::Str),
+            ),
+        ];
+        if debug {
+            fields.push(("weight", Json::Number(c.weight)));
+            fields.push(("badness", Json::Number(c.badness.unwrap_or(u64::MAX))));
+            fields.push(("range", Json::Number(c.range)));
+        }
+        fields.push((
+            "exposure",
+            exposure.as_deref().map_or(Json::Null, Json::Str),
+        ));
+        if n > 0 {
+            out.push_str(if pretty { ",\n" } else { "," });
+        }
+        out.push_str(if pretty { "\t{\n" } else { "{" });
+        for (k, (key, value)) in fields.iter().enumerate() {
+            if k > 0 {
+                out.push_str(if pretty { ",\n" } else { "," });
+            }
+            if pretty {
+                out.push_str("\t\t");
+            }
+            json_string(&mut out, key);
+            out.push_str(if pretty { " : " } else { ":" });
+            value.write(&mut out);
+        }
+        out.push_str(if pretty { "\n\t}" } else { "}" });
+    }
+    out.push_str(if pretty { "\n]\n" } else { "]\n" });
+    out
+}
