@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use dropin::{Composed, Instance, RenderOptions, Setting, UnitName};
+use dropin::{Composed, Directive, Instance, Provenance, RenderOptions, Setting, UnitName};
 use serde_json::{Value as Json, json};
 
 use crate::error::{Error, Result};
@@ -211,14 +211,69 @@ fn build(
     }
 }
 
+/// One key of a drop-in's section in the reactor's shape: its lines in
+/// order, each a value (`""` for a reset) and its provenance.
+type KeyLines<'a> = Vec<(String, &'a Provenance)>;
+
+/// A drop-in's `[Service]` keys in the reactor's shape, sorted by name as
+/// the reactor renders them.
+///
+/// The reactor sorts keys, so directives that share one storage in
+/// systemd (`BindPaths=` and `BindReadOnlyPaths=` fill one bind list, and
+/// an empty assignment of either empties it) no longer come in the
+/// composition's order: a reset kept on `BindReadOnlyPaths=` would be
+/// rendered after the `BindPaths=` lines and clear them. So a reset moves
+/// to the key that sorts first among those sharing its storage; it then
+/// comes before every line of that storage, as in the `.conf` rendering.
+fn reactor_section(composed: &Composed) -> BTreeMap<&'static str, KeyLines<'_>> {
+    let mut keys: BTreeMap<&'static str, KeyLines<'_>> = BTreeMap::new();
+    let mut resets: Vec<Directive> = Vec::new();
+    for (directive, setting) in composed.settings() {
+        if matches!(setting, Setting::List { reset: Some(_), .. }) {
+            resets.push(directive);
+        }
+        let lines = setting
+            .assignments()
+            .into_iter()
+            .map(|(a, p)| (a.value.map(|v| v.to_string()).unwrap_or_default(), p))
+            .collect();
+        keys.insert(directive.name(), lines);
+    }
+    for directive in resets {
+        let storage = directive.storage();
+        let first = composed
+            .settings()
+            .map(|(d, _)| d)
+            .filter(|d| d.storage() == storage)
+            .map(Directive::name)
+            .min()
+            .unwrap_or(directive.name());
+        if first == directive.name() {
+            continue;
+        }
+        // A List setting's reset is its first line.
+        let Some(lines) = keys.get_mut(directive.name()).filter(|l| !l.is_empty()) else {
+            continue;
+        };
+        let reset = lines.remove(0);
+        if lines.is_empty() {
+            keys.remove(directive.name());
+        }
+        keys.entry(first).or_default().insert(0, reset);
+    }
+    keys
+}
+
 /// The reactor's metadata for one generated file.
 ///
 /// A drop-in becomes `{name: {"Service": {Key: value}}}` where a key with
 /// one line is a string and a key with several is a list in order, a reset
 /// being `""` (always first in its list). The reactor sorts keys and
 /// renders each list item as a `Key=item` line, so systemd reads the same
-/// effective settings as from the `.conf` rendering. The sysctl file
-/// becomes a bundlewrap `files` item: `{path: {"content": text, "mode": "0644"}}`.
+/// effective settings as from the `.conf` rendering: a reset of a storage
+/// that several directives share is put on the one that sorts first (see
+/// `docs/bundlewrap.md`). The sysctl file becomes a bundlewrap `files`
+/// item: `{path: {"content": text, "mode": "0644"}}`.
 pub fn bundlewrap(generated: &Generated) -> Json {
     let Some(composed) = generated.composed() else {
         return json!({
@@ -228,19 +283,17 @@ pub fn bundlewrap(generated: &Generated) -> Json {
             }
         });
     };
-    let mut section = serde_json::Map::new();
-    for (directive, setting) in composed.settings() {
-        let lines: Vec<Json> = setting
-            .assignments()
-            .into_iter()
-            .map(|(a, _)| Json::String(a.value.map(|v| v.to_string()).unwrap_or_default()))
-            .collect();
-        let value = match <[Json; 1]>::try_from(lines) {
-            Ok([one]) => one,
-            Err(many) => Json::Array(many),
-        };
-        section.insert(directive.name().to_owned(), value);
-    }
+    let section: serde_json::Map<String, Json> = reactor_section(composed)
+        .into_iter()
+        .map(|(key, lines)| {
+            let mut values: Vec<Json> = lines.into_iter().map(|(v, _)| Json::String(v)).collect();
+            let value = match values.len() {
+                1 => values.swap_remove(0),
+                _ => Json::Array(values),
+            };
+            (key.to_owned(), value)
+        })
+        .collect();
     json!({ generated.bundlewrap_name.clone(): { "Service": section } })
 }
 

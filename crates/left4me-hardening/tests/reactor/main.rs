@@ -147,6 +147,80 @@ fn bundlewrap_of_a_configured_host_too() {
     assert_contract(&host);
 }
 
+fn configured(name: &str, text: &str) -> Host {
+    config::parse(name, text).unwrap().apply().unwrap()
+}
+
+const BIND_RESET: &str = include_str!("../fixtures/host-configs/bind-reset.toml");
+const BIND_RESET_OTHER_KEY: &str =
+    include_str!("../fixtures/host-configs/bind-reset-other-key.toml");
+
+#[test]
+fn bundlewrap_of_a_reset_of_the_shared_bind_list_too() {
+    // BindPaths= and BindReadOnlyPaths= fill one list: the reset, whichever
+    // key the host config gives it on, must come before the lines of both.
+    for (name, text) in [
+        ("bind-reset.toml", BIND_RESET),
+        ("bind-reset-other-key.toml", BIND_RESET_OTHER_KEY),
+    ] {
+        let host = configured(name, text);
+        assert_contract(&host);
+        let g = host
+            .generate(ProfileKind::Server, None, RenderOptions::default())
+            .unwrap();
+        let service = &output::bundlewrap(&g)[&g.bundlewrap_name]["Service"];
+        assert_eq!(
+            service["BindPaths"],
+            serde_json::json!(["", "/var/lib/left4me/runtime/%i"]),
+            "{name}"
+        );
+        assert_eq!(
+            service["BindReadOnlyPaths"],
+            serde_json::json!(["/var/lib/left4me/installation", "/etc/left4me/host.env"]),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_shared_reset_on_the_key_that_sorts_second_clears_the_first() {
+    // The negative control of the case above: the document as it was, with
+    // the reset on BindReadOnlyPaths= (the composition's, and the .conf
+    // file's, first key of the bind list), loses the BindPaths= line
+    // through the sorted renderer.
+    let host = configured("bind-reset.toml", BIND_RESET);
+    let g = host
+        .generate(ProfileKind::Server, None, RenderOptions::default())
+        .unwrap();
+    let mut json = output::bundlewrap(&g);
+    let service = &mut json[&g.bundlewrap_name]["Service"];
+    service["BindPaths"] = "/var/lib/left4me/runtime/%i".into();
+    service["BindReadOnlyPaths"] =
+        serde_json::json!(["", "/var/lib/left4me/installation", "/etc/left4me/host.env"]);
+    let rendered = reactor_render(&json[&g.bundlewrap_name]);
+    let theirs = effective(&g.bundlewrap_name, &rendered);
+    let ours = effective(&g.path, &g.text);
+    assert_ne!(theirs, ours);
+    assert_eq!(
+        theirs.lines(dropin::Directive::BindPaths),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn only_list_directives_share_a_storage() {
+    // The reset placement of output::bundlewrap covers shared storage of
+    // list directives. A single-valued directive sharing one would make the
+    // reactor's key order decide which value wins: this fails first.
+    for a in dropin::Directive::ALL {
+        for b in dropin::Directive::ALL {
+            if a != b && a.storage() == b.storage() {
+                assert_eq!(a.spec().merge(), dropin::Merge::List, "{a} shares with {b}");
+            }
+        }
+    }
+}
+
 #[test]
 fn the_renderer_follows_the_contract() {
     let unit = serde_json::json!({
