@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use dropin::{Composed, Directive, Instance, Provenance, RenderOptions, Setting, UnitName};
+use dropin::{
+    Composed, Directive, Instance, Provenance, RenderOptions, Setting, SysctlFile, UnitName,
+};
 use serde_json::{Value as Json, json};
 
 use crate::error::{Error, Result};
@@ -27,6 +29,10 @@ pub struct Generated {
     pub bundlewrap_name: String,
     /// What the file is.
     pub body: Body,
+    /// The header comment lines at the top of the file, as rendered: what
+    /// produced it, "Do not edit", the waivers of the host configuration
+    /// and (with comments) a note on template or instance.
+    pub header: Vec<String>,
     /// The file's text.
     pub text: String,
     /// Lint findings below error level that no waiver covers, filled in by
@@ -45,7 +51,7 @@ pub enum Body {
         composed: Composed,
     },
     /// A sysctl.d file.
-    Sysctl,
+    Sysctl(SysctlFile),
 }
 
 impl Generated {
@@ -53,7 +59,7 @@ impl Generated {
     pub fn composed(&self) -> Option<&Composed> {
         match &self.body {
             Body::DropIn { composed, .. } => Some(composed),
-            Body::Sysctl => None,
+            Body::Sysctl(_) => None,
         }
     }
 
@@ -61,7 +67,7 @@ impl Generated {
     pub fn unit(&self) -> Option<&UnitName> {
         match &self.body {
             Body::DropIn { unit, .. } => Some(unit),
-            Body::Sysctl => None,
+            Body::Sysctl(_) => None,
         }
     }
 }
@@ -174,6 +180,7 @@ fn build(
                 path: format!("etc/systemd/system/{dir}"),
                 bundlewrap_name: dir,
                 text: dropin::render::dropin(&header, &composed, options),
+                header,
                 body: Body::DropIn { unit, composed },
                 warnings: Vec::new(),
             })
@@ -203,8 +210,9 @@ fn build(
                 instance: None,
                 path,
                 bundlewrap_name: layout.sysctl_file.to_string(),
-                body: Body::Sysctl,
                 text: file.render(&header, options.comments),
+                header,
+                body: Body::Sysctl(file.clone()),
                 warnings: Vec::new(),
             })
         }
@@ -297,22 +305,95 @@ pub fn bundlewrap(generated: &Generated) -> Json {
     json!({ generated.bundlewrap_name.clone(): { "Service": section } })
 }
 
+/// The provenance of one generated file, as the bundlewrap document
+/// carries it beside the reactor's metadata.
+///
+/// For a drop-in: its profile, unit and instance, its header lines, and
+/// under `lines` the shape of its [`bundlewrap`] entry with every key's
+/// value replaced by a list of its lines' `{value, origin, reason}`, one
+/// per `Key=` line the reactor renders, in the same order (so a renderer
+/// can zip them to write provenance comments); under `notes` the
+/// directives left out, with why. For the sysctl file: its profile,
+/// header lines and each setting's `{key, value, origin, reason}` in file
+/// order.
+pub fn bundlewrap_provenance(generated: &Generated) -> Json {
+    let line = |value: &str, p: &Provenance| json!({ "value": value, "origin": p.origin, "reason": p.reason });
+    match &generated.body {
+        Body::DropIn { unit, composed } => {
+            let lines: serde_json::Map<String, Json> = reactor_section(composed)
+                .into_iter()
+                .map(|(key, lines)| {
+                    let lines = lines.iter().map(|(v, p)| line(v, p)).collect();
+                    (key.to_owned(), Json::Array(lines))
+                })
+                .collect();
+            let notes: Vec<Json> = composed
+                .notes()
+                .iter()
+                .map(|n| {
+                    json!({
+                        "directive": n.directive.name(),
+                        "action": n.action.to_string(),
+                        "origin": n.provenance.origin,
+                        "reason": n.provenance.reason,
+                    })
+                })
+                .collect();
+            json!({
+                "profile": generated.profile,
+                "unit": unit.to_string(),
+                "instance": generated.instance.as_ref().map(Instance::as_str),
+                "header": generated.header,
+                "lines": { "Service": lines },
+                "notes": notes,
+            })
+        }
+        Body::Sysctl(file) => {
+            let settings: Vec<Json> = file
+                .settings
+                .iter()
+                .map(|s| {
+                    json!({
+                        "key": s.key.to_string(),
+                        "value": s.value.to_string(),
+                        "origin": s.provenance.origin,
+                        "reason": s.provenance.reason,
+                    })
+                })
+                .collect();
+            json!({
+                "profile": generated.profile,
+                "header": generated.header,
+                "settings": settings,
+            })
+        }
+    }
+}
+
 /// The merged bundlewrap document of several files, split by where the
 /// reactor puts them: the drop-ins under `systemd` → `units` (the
 /// `systemd/units` metadata), the sysctl file under `files` (bundlewrap
-/// file items), so that no consumer mistakes one for the other.
+/// file items), so that no consumer mistakes one for the other; and under
+/// `left4me-harden` → `provenance` each file's [`bundlewrap_provenance`],
+/// by the same name, which a reactor may ignore or render as comments.
 pub fn bundlewrap_document(files: &[Generated]) -> Json {
     let mut units = serde_json::Map::new();
     let mut items = serde_json::Map::new();
+    let mut provenance = serde_json::Map::new();
     for f in files {
         if let Json::Object(m) = bundlewrap(f) {
             match f.body {
                 Body::DropIn { .. } => units.extend(m),
-                Body::Sysctl => items.extend(m),
+                Body::Sysctl(_) => items.extend(m),
             }
         }
+        provenance.insert(f.bundlewrap_name.clone(), bundlewrap_provenance(f));
     }
-    json!({ "systemd": { "units": units }, "files": items })
+    json!({
+        "systemd": { "units": units },
+        "files": items,
+        "left4me-harden": { "provenance": provenance },
+    })
 }
 
 /// A self-describing dump of a generated file's typed content: every

@@ -221,6 +221,74 @@ fn only_list_directives_share_a_storage() {
     }
 }
 
+/// Every file a host produces for instances 1 and 2.
+fn all_files(host: &Host) -> Vec<Generated> {
+    let instances = [Instance::new("1").unwrap(), Instance::new("2").unwrap()];
+    host.files(&instances, RenderOptions::default()).unwrap()
+}
+
+#[test]
+fn the_document_carries_provenance_line_by_line() {
+    for host in [
+        Host::standard().unwrap(),
+        configured(
+            "host-config.toml",
+            include_str!("../../../../examples/host-config.toml"),
+        ),
+        configured("bind-reset.toml", BIND_RESET),
+    ] {
+        let files = all_files(&host);
+        let doc = output::bundlewrap_document(&files);
+        let provenance = doc["left4me-harden"]["provenance"].as_object().unwrap();
+        // One entry per file, by the name the reactor knows it by.
+        let mut names: Vec<&String> = doc["systemd"]["units"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .chain(doc["files"].as_object().unwrap().keys())
+            .collect();
+        names.sort();
+        assert_eq!(provenance.keys().collect::<Vec<_>>(), names);
+        for g in &files {
+            let p = &provenance[&g.bundlewrap_name];
+            assert_eq!(p["profile"], g.profile.name(), "{}", g.bundlewrap_name);
+            assert_eq!(p["header"], serde_json::json!(g.header));
+            let Some(composed) = g.composed() else {
+                assert_eq!(p["settings"][0]["key"], "kernel.yama.ptrace_scope");
+                assert_eq!(p["settings"][0]["origin"], "Test 9");
+                continue;
+            };
+            assert_eq!(p["unit"], g.unit().unwrap().to_string());
+            assert_eq!(p["notes"].as_array().unwrap().len(), composed.notes().len());
+            // Each key's provenance lines up with the lines the reactor
+            // renders for it: same count, same values, in order.
+            let unit = &doc["systemd"]["units"][&g.bundlewrap_name]["Service"];
+            let lines = p["lines"]["Service"].as_object().unwrap();
+            assert_eq!(
+                lines.keys().collect::<Vec<_>>(),
+                unit.as_object().unwrap().keys().collect::<Vec<_>>()
+            );
+            for (key, value) in unit.as_object().unwrap() {
+                let values: Vec<&Json> = match value {
+                    Json::Array(items) => items.iter().collect(),
+                    one => vec![one],
+                };
+                let of_lines: Vec<&Json> = lines[key]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| &l["value"])
+                    .collect();
+                assert_eq!(values, of_lines, "{key}");
+                for l in lines[key].as_array().unwrap() {
+                    assert!(!l["origin"].as_str().unwrap().is_empty(), "{key}: {l}");
+                    assert!(!l["reason"].as_str().unwrap().is_empty(), "{key}: {l}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn the_renderer_follows_the_contract() {
     let unit = serde_json::json!({
