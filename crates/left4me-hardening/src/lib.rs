@@ -20,7 +20,10 @@
 //! - The profiles encode one host's proven composition; a host that
 //!   differs says so in a host configuration, not in code.
 //! - The bundlewrap output follows the reactor contract of the operator's
-//!   deployment (sections, sorted keys, lists as repeated lines).
+//!   deployment (sections, sorted keys, lists as repeated lines); a reset
+//!   of a storage two keys share is right for that sorted order only (no
+//!   single file can be right in every key order), see
+//!   `docs/bundlewrap.md`.
 
 pub mod check;
 pub mod config;

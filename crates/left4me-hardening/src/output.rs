@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use dropin::{Composed, Instance, RenderOptions, Setting, UnitName};
+use dropin::{
+    Composed, Directive, Instance, Provenance, RenderOptions, Setting, SysctlFile, UnitName,
+};
 use serde_json::{Value as Json, json};
 
 use crate::error::{Error, Result};
@@ -27,6 +29,10 @@ pub struct Generated {
     pub bundlewrap_name: String,
     /// What the file is.
     pub body: Body,
+    /// The header comment lines at the top of the file, as rendered: what
+    /// produced it, "Do not edit", the waivers of the host configuration
+    /// and (with comments) a note on template or instance.
+    pub header: Vec<String>,
     /// The file's text.
     pub text: String,
     /// Lint findings below error level that no waiver covers, filled in by
@@ -45,7 +51,7 @@ pub enum Body {
         composed: Composed,
     },
     /// A sysctl.d file.
-    Sysctl,
+    Sysctl(SysctlFile),
 }
 
 impl Generated {
@@ -53,7 +59,7 @@ impl Generated {
     pub fn composed(&self) -> Option<&Composed> {
         match &self.body {
             Body::DropIn { composed, .. } => Some(composed),
-            Body::Sysctl => None,
+            Body::Sysctl(_) => None,
         }
     }
 
@@ -61,7 +67,7 @@ impl Generated {
     pub fn unit(&self) -> Option<&UnitName> {
         match &self.body {
             Body::DropIn { unit, .. } => Some(unit),
-            Body::Sysctl => None,
+            Body::Sysctl(_) => None,
         }
     }
 }
@@ -174,6 +180,7 @@ fn build(
                 path: format!("etc/systemd/system/{dir}"),
                 bundlewrap_name: dir,
                 text: dropin::render::dropin(&header, &composed, options),
+                header,
                 body: Body::DropIn { unit, composed },
                 warnings: Vec::new(),
             })
@@ -203,12 +210,66 @@ fn build(
                 instance: None,
                 path,
                 bundlewrap_name: layout.sysctl_file.to_string(),
-                body: Body::Sysctl,
                 text: file.render(&header, options.comments),
+                header,
+                body: Body::Sysctl(file.clone()),
                 warnings: Vec::new(),
             })
         }
     }
+}
+
+/// One key of a drop-in's section in the reactor's shape: its lines in
+/// order, each a value (`""` for a reset) and its provenance.
+type KeyLines<'a> = Vec<(String, &'a Provenance)>;
+
+/// A drop-in's `[Service]` keys in the reactor's shape, sorted by name as
+/// the reactor renders them.
+///
+/// The reactor sorts keys, so directives that share one storage in
+/// systemd (`BindPaths=` and `BindReadOnlyPaths=` fill one bind list, and
+/// an empty assignment of either empties it) no longer come in the
+/// composition's order: a reset kept on `BindReadOnlyPaths=` would be
+/// rendered after the `BindPaths=` lines and clear them. So a reset moves
+/// to the key that sorts first among those sharing its storage; it then
+/// comes before every line of that storage, as in the `.conf` rendering.
+fn reactor_section(composed: &Composed) -> BTreeMap<&'static str, KeyLines<'_>> {
+    let mut keys: BTreeMap<&'static str, KeyLines<'_>> = BTreeMap::new();
+    let mut resets: Vec<Directive> = Vec::new();
+    for (directive, setting) in composed.settings() {
+        if matches!(setting, Setting::List { reset: Some(_), .. }) {
+            resets.push(directive);
+        }
+        let lines = setting
+            .assignments()
+            .into_iter()
+            .map(|(a, p)| (a.value.map(|v| v.to_string()).unwrap_or_default(), p))
+            .collect();
+        keys.insert(directive.name(), lines);
+    }
+    for directive in resets {
+        let storage = directive.storage();
+        let first = composed
+            .settings()
+            .map(|(d, _)| d)
+            .filter(|d| d.storage() == storage)
+            .map(Directive::name)
+            .min()
+            .unwrap_or(directive.name());
+        if first == directive.name() {
+            continue;
+        }
+        // A List setting's reset is its first line.
+        let Some(lines) = keys.get_mut(directive.name()).filter(|l| !l.is_empty()) else {
+            continue;
+        };
+        let reset = lines.remove(0);
+        if lines.is_empty() {
+            keys.remove(directive.name());
+        }
+        keys.entry(first).or_default().insert(0, reset);
+    }
+    keys
 }
 
 /// The reactor's metadata for one generated file.
@@ -217,8 +278,10 @@ fn build(
 /// one line is a string and a key with several is a list in order, a reset
 /// being `""` (always first in its list). The reactor sorts keys and
 /// renders each list item as a `Key=item` line, so systemd reads the same
-/// effective settings as from the `.conf` rendering. The sysctl file
-/// becomes a bundlewrap `files` item: `{path: {"content": text, "mode": "0644"}}`.
+/// effective settings as from the `.conf` rendering: a reset of a storage
+/// that several directives share is put on the one that sorts first (see
+/// `docs/bundlewrap.md`). The sysctl file becomes a bundlewrap `files`
+/// item: `{path: {"content": text, "mode": "0644"}}`.
 pub fn bundlewrap(generated: &Generated) -> Json {
     let Some(composed) = generated.composed() else {
         return json!({
@@ -228,38 +291,109 @@ pub fn bundlewrap(generated: &Generated) -> Json {
             }
         });
     };
-    let mut section = serde_json::Map::new();
-    for (directive, setting) in composed.settings() {
-        let lines: Vec<Json> = setting
-            .assignments()
-            .into_iter()
-            .map(|(a, _)| Json::String(a.value.map(|v| v.to_string()).unwrap_or_default()))
-            .collect();
-        let value = match <[Json; 1]>::try_from(lines) {
-            Ok([one]) => one,
-            Err(many) => Json::Array(many),
-        };
-        section.insert(directive.name().to_owned(), value);
-    }
+    let section: serde_json::Map<String, Json> = reactor_section(composed)
+        .into_iter()
+        .map(|(key, lines)| {
+            let mut values: Vec<Json> = lines.into_iter().map(|(v, _)| Json::String(v)).collect();
+            let value = match values.len() {
+                1 => values.swap_remove(0),
+                _ => Json::Array(values),
+            };
+            (key.to_owned(), value)
+        })
+        .collect();
     json!({ generated.bundlewrap_name.clone(): { "Service": section } })
+}
+
+/// The provenance of one generated file, as the bundlewrap document
+/// carries it beside the reactor's metadata.
+///
+/// For a drop-in: its profile, unit and instance, its header lines, and
+/// under `lines` the shape of its [`bundlewrap`] entry with every key's
+/// value replaced by a list of its lines' `{value, origin, reason}`, one
+/// per `Key=` line the reactor renders, in the same order (so a renderer
+/// can zip them to write provenance comments); under `notes` the
+/// directives left out, with why. For the sysctl file: its profile,
+/// header lines and each setting's `{key, value, origin, reason}` in file
+/// order.
+pub fn bundlewrap_provenance(generated: &Generated) -> Json {
+    let line = |value: &str, p: &Provenance| json!({ "value": value, "origin": p.origin, "reason": p.reason });
+    match &generated.body {
+        Body::DropIn { unit, composed } => {
+            let lines: serde_json::Map<String, Json> = reactor_section(composed)
+                .into_iter()
+                .map(|(key, lines)| {
+                    let lines = lines.iter().map(|(v, p)| line(v, p)).collect();
+                    (key.to_owned(), Json::Array(lines))
+                })
+                .collect();
+            let notes: Vec<Json> = composed
+                .notes()
+                .iter()
+                .map(|n| {
+                    json!({
+                        "directive": n.directive.name(),
+                        "action": n.action.to_string(),
+                        "origin": n.provenance.origin,
+                        "reason": n.provenance.reason,
+                    })
+                })
+                .collect();
+            json!({
+                "profile": generated.profile,
+                "unit": unit.to_string(),
+                "instance": generated.instance.as_ref().map(Instance::as_str),
+                "header": generated.header,
+                "lines": { "Service": lines },
+                "notes": notes,
+            })
+        }
+        Body::Sysctl(file) => {
+            let settings: Vec<Json> = file
+                .settings
+                .iter()
+                .map(|s| {
+                    json!({
+                        "key": s.key.to_string(),
+                        "value": s.value.to_string(),
+                        "origin": s.provenance.origin,
+                        "reason": s.provenance.reason,
+                    })
+                })
+                .collect();
+            json!({
+                "profile": generated.profile,
+                "header": generated.header,
+                "settings": settings,
+            })
+        }
+    }
 }
 
 /// The merged bundlewrap document of several files, split by where the
 /// reactor puts them: the drop-ins under `systemd` → `units` (the
 /// `systemd/units` metadata), the sysctl file under `files` (bundlewrap
-/// file items), so that no consumer mistakes one for the other.
+/// file items), so that no consumer mistakes one for the other; and under
+/// `left4me-harden` → `provenance` each file's [`bundlewrap_provenance`],
+/// by the same name, which a reactor may ignore or render as comments.
 pub fn bundlewrap_document(files: &[Generated]) -> Json {
     let mut units = serde_json::Map::new();
     let mut items = serde_json::Map::new();
+    let mut provenance = serde_json::Map::new();
     for f in files {
         if let Json::Object(m) = bundlewrap(f) {
             match f.body {
                 Body::DropIn { .. } => units.extend(m),
-                Body::Sysctl => items.extend(m),
+                Body::Sysctl(_) => items.extend(m),
             }
         }
+        provenance.insert(f.bundlewrap_name.clone(), bundlewrap_provenance(f));
     }
-    json!({ "systemd": { "units": units }, "files": items })
+    json!({
+        "systemd": { "units": units },
+        "files": items,
+        "left4me-harden": { "provenance": provenance },
+    })
 }
 
 /// A self-describing dump of a generated file's typed content: every

@@ -296,6 +296,18 @@ fn write_bundlewrap_prints_the_document_and_writes_nothing() {
         doc["files"]["/etc/sysctl.d/99-left4me-ptrace.conf"]["mode"],
         "0644"
     );
+    // Provenance travels beside them, by the same names.
+    let provenance = doc["left4me-harden"]["provenance"].as_object().unwrap();
+    assert_eq!(provenance.len(), 4);
+    assert_eq!(
+        provenance["left4me-server@1.service.d/10-hardening.conf"]["lines"]["Service"]["BindPaths"]
+            [0]["origin"],
+        "Test 2"
+    );
+    assert_eq!(
+        provenance["/etc/sysctl.d/99-left4me-ptrace.conf"]["settings"][0]["origin"],
+        "Test 9"
+    );
     // And render prints one file's fragment.
     let r = run(&[
         "render",

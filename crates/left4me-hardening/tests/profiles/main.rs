@@ -225,3 +225,20 @@ fn snapshot_bundlewrap() {
         snapshot!(name, json);
     }
 }
+
+#[test]
+fn snapshot_bundlewrap_provenance() {
+    for (name, kind, instance) in [
+        (
+            "bundlewrap-provenance-server-template",
+            ProfileKind::Server,
+            None,
+        ),
+        ("bundlewrap-provenance-web", ProfileKind::Web, None),
+        ("bundlewrap-provenance-sysctl", ProfileKind::Sysctl, None),
+    ] {
+        let g = generate(kind, instance);
+        let json = serde_json::to_string_pretty(&output::bundlewrap_provenance(&g)).unwrap();
+        snapshot!(name, json);
+    }
+}

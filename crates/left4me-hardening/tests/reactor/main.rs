@@ -147,6 +147,148 @@ fn bundlewrap_of_a_configured_host_too() {
     assert_contract(&host);
 }
 
+fn configured(name: &str, text: &str) -> Host {
+    config::parse(name, text).unwrap().apply().unwrap()
+}
+
+const BIND_RESET: &str = include_str!("../fixtures/host-configs/bind-reset.toml");
+const BIND_RESET_OTHER_KEY: &str =
+    include_str!("../fixtures/host-configs/bind-reset-other-key.toml");
+
+#[test]
+fn bundlewrap_of_a_reset_of_the_shared_bind_list_too() {
+    // BindPaths= and BindReadOnlyPaths= fill one list: the reset, whichever
+    // key the host config gives it on, must come before the lines of both.
+    for (name, text) in [
+        ("bind-reset.toml", BIND_RESET),
+        ("bind-reset-other-key.toml", BIND_RESET_OTHER_KEY),
+    ] {
+        let host = configured(name, text);
+        assert_contract(&host);
+        let g = host
+            .generate(ProfileKind::Server, None, RenderOptions::default())
+            .unwrap();
+        let service = &output::bundlewrap(&g)[&g.bundlewrap_name]["Service"];
+        assert_eq!(
+            service["BindPaths"],
+            serde_json::json!(["", "/var/lib/left4me/runtime/%i"]),
+            "{name}"
+        );
+        assert_eq!(
+            service["BindReadOnlyPaths"],
+            serde_json::json!(["/var/lib/left4me/installation", "/etc/left4me/host.env"]),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_shared_reset_on_the_key_that_sorts_second_clears_the_first() {
+    // The negative control of the case above: the document as it was, with
+    // the reset on BindReadOnlyPaths= (the composition's, and the .conf
+    // file's, first key of the bind list), loses the BindPaths= line
+    // through the sorted renderer.
+    let host = configured("bind-reset.toml", BIND_RESET);
+    let g = host
+        .generate(ProfileKind::Server, None, RenderOptions::default())
+        .unwrap();
+    let mut json = output::bundlewrap(&g);
+    let service = &mut json[&g.bundlewrap_name]["Service"];
+    service["BindPaths"] = "/var/lib/left4me/runtime/%i".into();
+    service["BindReadOnlyPaths"] =
+        serde_json::json!(["", "/var/lib/left4me/installation", "/etc/left4me/host.env"]);
+    let rendered = reactor_render(&json[&g.bundlewrap_name]);
+    let theirs = effective(&g.bundlewrap_name, &rendered);
+    let ours = effective(&g.path, &g.text);
+    assert_ne!(theirs, ours);
+    assert_eq!(
+        theirs.lines(dropin::Directive::BindPaths),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn only_list_directives_share_a_storage() {
+    // The reset placement of output::bundlewrap covers shared storage of
+    // list directives. A single-valued directive sharing one would make the
+    // reactor's key order decide which value wins: this fails first.
+    for a in dropin::Directive::ALL {
+        for b in dropin::Directive::ALL {
+            if a != b && a.storage() == b.storage() {
+                assert_eq!(a.spec().merge(), dropin::Merge::List, "{a} shares with {b}");
+            }
+        }
+    }
+}
+
+/// Every file a host produces for instances 1 and 2.
+fn all_files(host: &Host) -> Vec<Generated> {
+    let instances = [Instance::new("1").unwrap(), Instance::new("2").unwrap()];
+    host.files(&instances, RenderOptions::default()).unwrap()
+}
+
+#[test]
+fn the_document_carries_provenance_line_by_line() {
+    for host in [
+        Host::standard().unwrap(),
+        configured(
+            "host-config.toml",
+            include_str!("../../../../examples/host-config.toml"),
+        ),
+        configured("bind-reset.toml", BIND_RESET),
+    ] {
+        let files = all_files(&host);
+        let doc = output::bundlewrap_document(&files);
+        let provenance = doc["left4me-harden"]["provenance"].as_object().unwrap();
+        // One entry per file, by the name the reactor knows it by.
+        let mut names: Vec<&String> = doc["systemd"]["units"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .chain(doc["files"].as_object().unwrap().keys())
+            .collect();
+        names.sort();
+        assert_eq!(provenance.keys().collect::<Vec<_>>(), names);
+        for g in &files {
+            let p = &provenance[&g.bundlewrap_name];
+            assert_eq!(p["profile"], g.profile.name(), "{}", g.bundlewrap_name);
+            assert_eq!(p["header"], serde_json::json!(g.header));
+            let Some(composed) = g.composed() else {
+                assert_eq!(p["settings"][0]["key"], "kernel.yama.ptrace_scope");
+                assert_eq!(p["settings"][0]["origin"], "Test 9");
+                continue;
+            };
+            assert_eq!(p["unit"], g.unit().unwrap().to_string());
+            assert_eq!(p["notes"].as_array().unwrap().len(), composed.notes().len());
+            // Each key's provenance lines up with the lines the reactor
+            // renders for it: same count, same values, in order.
+            let unit = &doc["systemd"]["units"][&g.bundlewrap_name]["Service"];
+            let lines = p["lines"]["Service"].as_object().unwrap();
+            assert_eq!(
+                lines.keys().collect::<Vec<_>>(),
+                unit.as_object().unwrap().keys().collect::<Vec<_>>()
+            );
+            for (key, value) in unit.as_object().unwrap() {
+                let values: Vec<&Json> = match value {
+                    Json::Array(items) => items.iter().collect(),
+                    one => vec![one],
+                };
+                let of_lines: Vec<&Json> = lines[key]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| &l["value"])
+                    .collect();
+                assert_eq!(values, of_lines, "{key}");
+                for l in lines[key].as_array().unwrap() {
+                    assert!(!l["origin"].as_str().unwrap().is_empty(), "{key}: {l}");
+                    assert!(!l["reason"].as_str().unwrap().is_empty(), "{key}: {l}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn the_renderer_follows_the_contract() {
     let unit = serde_json::json!({
