@@ -56,46 +56,11 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct HostArgs {
     /// The systemd version of the target host; directives it does not know are refused.
-    #[arg(long, value_name = "N", default_value_t = 257, value_parser = SystemdVersion)]
+    #[arg(long, value_name = "N", default_value_t = 257, value_parser = clap::value_parser!(u32).range(200..=999))]
     pub(crate) systemd_version: u32,
     /// A host configuration (TOML) adapting the profiles to this host: layout, added and removed directives, traits, lint waivers (see docs/host-config.md).
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-}
-
-/// The systemd versions `--systemd-version` takes.
-const SYSTEMD_VERSIONS: std::ops::RangeInclusive<u32> = 200..=999;
-
-/// Parses `--systemd-version`, naming the value (debug-escaped, on one
-/// line) when refused.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SystemdVersion;
-
-impl TypedValueParser for SystemdVersion {
-    type Value = u32;
-
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        _arg: Option<&clap::Arg>,
-        value: &OsStr,
-    ) -> Result<u32, clap::Error> {
-        value
-            .to_str()
-            .and_then(|t| t.parse::<u32>().ok())
-            .filter(|v| SYSTEMD_VERSIONS.contains(v))
-            .ok_or_else(|| {
-                clap::Error::raw(
-                    ErrorKind::ValueValidation,
-                    format!(
-                        "invalid systemd version {value:?}: expected a number from {} to {}\n",
-                        SYSTEMD_VERSIONS.start(),
-                        SYSTEMD_VERSIONS.end()
-                    ),
-                )
-                .with_cmd(cmd)
-            })
-    }
 }
 
 /// Takes a text argument as UTF-8, refusing other bytes with a message

@@ -84,10 +84,13 @@ fn render(args: &RenderArgs, budget: &Budget) -> Result<ExitCode> {
     let host = host(&args.host, budget)?;
     let generated = host.generate(kind, args.instance.as_ref(), options(args.no_comments))?;
     crate::lint_cmd::print_warnings(std::slice::from_ref(&generated))?;
+    for line in left4me_hardening::score::lines(&host, std::slice::from_ref(&generated), None) {
+        writeln!(out::stderr(), "left4me-harden: {line}")?;
+    }
     let text = match args.format {
         Format::Conf => generated.text.clone(),
         Format::Bundlewrap => pretty(&output::bundlewrap(&generated))?,
-        Format::Json => pretty(&output::describe(host.profile(kind), &generated))?,
+        Format::Json => pretty(&host.describe(&generated))?,
     };
     out::stdout().write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
@@ -167,6 +170,10 @@ fn write(args: &WriteArgs, budget: &Budget) -> Result<ExitCode> {
             outcome.as_str(),
             root.shown(&path).display()
         )?;
+    }
+    let fs = dropin::RootFs::new(&root, budget);
+    for line in left4me_hardening::score::lines(&host, &files, Some(&fs)) {
+        writeln!(stdout, "{line}")?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -49,6 +49,7 @@ pub fn directive(host: &Host, directive: Directive) -> String {
     let _ = writeln!(out, "  takes:   {}", spec.kind.describe());
     let _ = writeln!(out, "  since:   systemd {}", spec.since);
     let _ = writeln!(out, "  docs:    {} {}", spec.page.name(), spec.doc_url());
+    let effects = crate::score::directive_effect(host, directive);
     for profile in host.profiles() {
         let Content::DropIn { composed, .. } = &profile.content else {
             continue;
@@ -90,6 +91,17 @@ pub fn directive(host: &Host, directive: Directive) -> String {
             .filter(|t| t.directive == directive && t.action == dropin::compose::Action::Amend)
         {
             let _ = writeln!(out, "  amended in {}: {}", t.layer, t.detail);
+        }
+        if let Some((_, Some((with, without)))) = effects.iter().find(|(k, _)| *k == profile.kind) {
+            let tenths = |x: u64| format!("{}.{}", x / 10, x % 10);
+            let _ = writeln!(
+                out,
+                "  exposure (systemd-analyze security, over the test plan's base unit): {} with it, \
+                 {} without: it removes {}",
+                tenths(*with),
+                tenths(*without),
+                tenths(without.saturating_sub(*with))
+            );
         }
     }
     let origins: Vec<&str> = host

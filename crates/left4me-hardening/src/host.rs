@@ -177,6 +177,15 @@ impl Host {
             .find(|w| w.lint == id && (w.profile.is_none() || w.profile == kind))
     }
 
+    /// The self-describing JSON dump of a generated file
+    /// ([`output::describe`]) with its unit's exposure score
+    /// ([`crate::score::json`]).
+    pub fn describe(&self, generated: &Generated) -> serde_json::Value {
+        let mut json = output::describe(self.profile(generated.profile), generated);
+        json["score"] = crate::score::json(self, generated);
+        json
+    }
+
     /// Every file `write` produces: the server template, the web drop-in,
     /// the sysctl file, then one drop-in per instance. Two files with one
     /// path (an instance given twice: see [`fold_instances`]; a web unit

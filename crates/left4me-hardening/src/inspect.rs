@@ -60,6 +60,10 @@ pub struct UnitReport {
     /// the same name in a directory systemd searches first, or the unit is
     /// masked.
     pub not_read: Option<String>,
+    /// The exposure score as installed and once written, and the checks
+    /// that move with the settings behind them (none when neither side
+    /// can be scored, such as without a unit file).
+    pub score: Option<ScoreChange>,
     /// The generated files for this unit against what is installed.
     pub files: Vec<FileDiff>,
     /// What systemd would log reading the installed files (lines it
@@ -78,6 +82,50 @@ impl UnitReport {
             || self.not_read.is_some()
             || !self.generated_diagnostics.is_empty()
     }
+}
+
+/// How a unit's exposure score moves when the generated files are
+/// written.
+#[derive(Clone, Debug, Serialize)]
+pub struct ScoreChange {
+    /// The installed unit's overall exposure (`1.7`), if it can be scored.
+    pub before: Option<String>,
+    /// The exposure once written.
+    pub after: Option<String>,
+    /// Its level once written (`OK`).
+    pub level: Option<&'static str>,
+    /// The checks whose result moves, each with the differing settings
+    /// it reads.
+    pub moves: Vec<dropin::score::CheckMove>,
+}
+
+/// Scores `unit` (a template as its `test_instance`) as installed in `fs`
+/// and as it will be in `overlay`.
+fn score_change(fs: &dyn Fs, overlay: &dyn Fs, unit: &str) -> Option<ScoreChange> {
+    let name = crate::score::unit_to_load(unit);
+    let options = LoadOptions::default();
+    let (old, new) = (
+        load::load(fs, &name, &options),
+        load::load(overlay, &name, &options),
+    );
+    let (before, after) = (
+        dropin::score::score(&old).ok(),
+        dropin::score::score(&new).ok(),
+    );
+    let moves = match (&before, &after) {
+        (Some(b), Some(a)) => dropin::score::compare(b, &old.effective, a, &new.effective)
+            .changed()
+            .cloned()
+            .collect(),
+        (None, None) => return None,
+        _ => Vec::new(),
+    };
+    Some(ScoreChange {
+        before: before.as_ref().map(dropin::score::Score::exposure_text),
+        level: after.as_ref().map(|a| a.level().name),
+        after: after.as_ref().map(dropin::score::Score::exposure_text),
+        moves,
+    })
 }
 
 /// The report of `diff`.
@@ -243,6 +291,7 @@ fn unit_report(
         changes: installed.effective.changes(&wanted.effective),
         overridden,
         not_read,
+        score: score_change(fs, overlay, unit),
         files: files.iter().map(|g| file_diff(fs, g)).collect(),
         installed_diagnostics: installed.diagnostics,
         generated_diagnostics,
@@ -338,6 +387,7 @@ fn sysctl_report(fs: &dyn Fs, overlay: &dyn Fs, g: &Generated) -> UnitReport {
         changes,
         overridden,
         not_read: None,
+        score: None,
         files: vec![file_diff(fs, g)],
         installed_diagnostics: Vec::new(),
         generated_diagnostics: Vec::new(),

@@ -37,6 +37,7 @@ pub mod lint;
 pub mod output;
 pub mod profiles;
 pub mod report;
+pub mod score;
 pub mod traits;
 pub mod triage;
 

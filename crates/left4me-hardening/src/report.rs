@@ -101,6 +101,20 @@ impl UnitReport {
             _ => "",
         };
         let mut lines = vec![format!("# {}: {status}{read}{state}", self.unit)];
+        if let Some(sc) = &self.score {
+            let show = |x: &Option<String>| x.clone().unwrap_or_else(|| "not scored".to_owned());
+            let level = sc.level.map(|l| format!(" {l}")).unwrap_or_default();
+            lines.push(if sc.before == sc.after {
+                format!("= exposure {}{level}", show(&sc.after))
+            } else {
+                format!(
+                    "= exposure {} -> {}{level}",
+                    show(&sc.before),
+                    show(&sc.after)
+                )
+            });
+            lines.extend(sc.moves.iter().map(|m| format!("=   {m}")));
+        }
         lines.extend(self.changes.iter().map(change_line));
         lines.extend(self.not_read.iter().map(|why| format!("! {why}")));
         for c in &self.overridden {

@@ -324,11 +324,21 @@ fn render_prints_warnings_but_emits() {
         "{}",
         stderr(&out)
     );
-    // The standard profiles print nothing: the web profile's Test 5 gap is
-    // waived, with its reason, as data.
-    for profile in ["server", "web", "sysctl"] {
+    // The standard profiles print no warning, only their unit's score:
+    // the web profile's Test 5 gap is waived, with its reason, as data.
+    for (profile, score) in [
+        (
+            "server",
+            "left4me-harden: score: left4me-server@.service 1.3 OK (over the test plan's base unit)\n",
+        ),
+        (
+            "web",
+            "left4me-harden: score: left4me-web.service 4.3 OK (over the test plan's base unit)\n",
+        ),
+        ("sysctl", ""),
+    ] {
         let out = run(&["render", profile]);
-        assert_eq!(stderr(&out), "", "{profile}");
+        assert_eq!(stderr(&out), score, "{profile}");
     }
     let web = stdout(&run(&["render", "web"]));
     assert!(

@@ -120,6 +120,29 @@ fn a_hand_edited_installed_instance_is_reported() {
     // systemd reads the edit.
     let loaded = host.systemd("left4me-server@2.service");
     assert_eq!(loaded.get("MemoryDenyWriteExecute"), Some("yes"));
+    // The exposure score moves from what systemd-analyze says of the
+    // installed unit to what it says of the generated one.
+    let oracle = Oracle::get().unwrap();
+    let tree = Tree::read_dir(&host.root).unwrap();
+    let installed = oracle
+        .security(&tree, "left4me-server@2.service", &[])
+        .unwrap()
+        .overall_exposure()
+        .unwrap();
+    let generated = oracle
+        .security(&tree, "left4me-server@1.service", &[])
+        .unwrap()
+        .overall_exposure()
+        .unwrap();
+    assert_ne!(format!("{installed:.1}"), format!("{generated:.1}"));
+    assert!(
+        out.contains(&format!(
+            "# left4me-server@2.service: 2 settings differ — read /etc/systemd/system/left4me-server@.service, /{SERVER_2}\n\
+             = exposure {installed:.1} -> {generated:.1} OK\n"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("=   NoNewPrivileges= "), "{out}");
 }
 
 /// A drop-in in any directory of the search path, or a type-wide one,

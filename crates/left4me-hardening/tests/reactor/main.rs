@@ -329,7 +329,7 @@ fn snapshot_json_dumps() {
         let g = host
             .generate(kind, i.as_ref(), RenderOptions::default())
             .unwrap();
-        let json = output::describe(host.profile(kind), &g);
+        let json = host.describe(&g);
         // Self-describing: every directive line carries its provenance.
         for d in json["directives"].as_array().into_iter().flatten() {
             assert!(d["since"].is_u64() && d["doc"].is_string(), "{d}");
