@@ -56,7 +56,7 @@ pub(crate) enum Command {
 #[derive(Debug, Args)]
 pub(crate) struct HostArgs {
     /// The systemd version of the target host; directives it does not know are refused.
-    #[arg(long, value_name = "N", default_value_t = 257, value_parser = clap::value_parser!(u32).range(200..=999))]
+    #[arg(long, value_name = "N", default_value_t = 257, value_parser = SYSTEMD_VERSION)]
     pub(crate) systemd_version: u32,
     /// A host configuration (TOML) adapting the profiles to this host: layout, added and removed directives, traits, lint waivers (see docs/host-config.md).
     #[arg(long, value_name = "FILE")]
@@ -112,6 +112,12 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Typed<T> {
         })
     }
 }
+
+/// A systemd version, 200 to 999.
+pub(crate) const SYSTEMD_VERSION: Typed<u32> = Typed("systemd version", |t| {
+    (t.parse().ok().filter(|v| (200..=999).contains(v)))
+        .ok_or_else(|| format!("invalid systemd version {t:?}: expected a number from 200 to 999"))
+});
 
 /// A profile name.
 pub(crate) const PROFILE: Typed<ProfileKind> = Typed("profile", |t| {
