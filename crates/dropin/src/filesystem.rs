@@ -13,7 +13,7 @@ use crate::systemd::path::simplify_absolute;
 
 keywords! {
     /// `ProtectSystem=`.
-    ProtectSystem("ProtectSystem") {
+    ProtectSystem(Directive::ProtectSystem) {
         /// No protection.
         No = "no",
         /// `/usr` and the boot loader directories read-only.
@@ -93,7 +93,7 @@ impl fmt::Display for PathSpec {
 
 keywords! {
     /// The options field of a bind spec.
-    BindOption("BindPaths") {
+    BindOption(Directive::BindPaths) {
         /// Recursive bind mount (the default).
         Rbind = "rbind",
         /// Non-recursive bind mount.
@@ -196,7 +196,7 @@ impl MountOptions {
             .any(|o| o.is_empty() || !o.chars().all(ok_char))
         {
             return Err(Error::value(
-                "TemporaryFileSystem",
+                Directive::TemporaryFileSystem.name(),
                 text,
                 "mount options are comma-separated words like ro or mode=0755",
             ));

@@ -79,7 +79,7 @@ impl UMask {
     pub fn new(mode: u16) -> Result<Self> {
         if mode > 0o777 {
             return Err(Error::value(
-                "UMask",
+                Directive::UMask.name(),
                 &format!("{mode:o}"),
                 "only permission bits (at most 0777)",
             ));
@@ -99,15 +99,20 @@ impl std::str::FromStr for UMask {
         let digits = s.trim_start_matches('0');
         if s.is_empty() || s.len() > 4 || !s.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
             return Err(Error::value(
-                "UMask",
+                Directive::UMask.name(),
                 s,
                 "expected an octal mode such as 0027",
             ));
         }
         let mode = u16::from_str_radix(if digits.is_empty() { "0" } else { digits }, 8)
-            .map_err(|e| Error::value("UMask", s, e.to_string()))?;
-        UMask::new(mode)
-            .map_err(|_| Error::value("UMask", s, "only permission bits (at most 0777)"))
+            .map_err(|e| Error::value(Directive::UMask.name(), s, e.to_string()))?;
+        UMask::new(mode).map_err(|_| {
+            Error::value(
+                Directive::UMask.name(),
+                s,
+                "only permission bits (at most 0777)",
+            )
+        })
     }
 }
 

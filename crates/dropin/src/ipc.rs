@@ -4,7 +4,7 @@ use crate::keyword::keywords;
 
 keywords! {
     /// `KeyringMode=`.
-    KeyringMode("KeyringMode") {
+    KeyringMode(Directive::KeyringMode) {
         /// No special keyring.
         Inherit = "inherit",
         /// A new session keyring, not linked to the user keyring.

@@ -4,7 +4,7 @@ use crate::keyword::keywords;
 
 keywords! {
     /// `ProtectProc=`: the `hidepid=` of the unit's `/proc`.
-    ProtectProc("ProtectProc") {
+    ProtectProc(Directive::ProtectProc) {
         /// No restriction.
         Default = "default",
         /// Other users' processes are hidden.
@@ -24,7 +24,7 @@ keywords! {
 
 keywords! {
     /// `ProcSubset=`: the `subset=` of the unit's `/proc`.
-    ProcSubset("ProcSubset") {
+    ProcSubset(Directive::ProcSubset) {
         /// The whole of `/proc`.
         All = "all",
         /// Only the per-process directories.
@@ -40,7 +40,7 @@ keywords! {
 
 keywords! {
     /// `ProtectControlGroups=`.
-    ProtectControlGroups("ProtectControlGroups") {
+    ProtectControlGroups(Directive::ProtectControlGroups) {
         /// The cgroup hierarchy stays writable where permissions allow.
         No = "no",
         /// Read-only.

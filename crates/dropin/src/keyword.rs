@@ -13,7 +13,7 @@
 macro_rules! keywords {
     (
         $(#[$meta:meta])*
-        $name:ident ($directive:literal) {
+        $name:ident ($($directive:ident)::+) {
             $( $(#[$vmeta:meta])* $variant:ident = $text:literal $(since $since:literal)? ),+ $(,)?
         }
         $(bool { yes: $yes:ident, no: $no:ident })?
@@ -82,7 +82,7 @@ macro_rules! keywords {
                 )?
                 $(if s == $text { return Ok($name::$variant); })+
                 let known: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
-                Err($crate::Error::value($directive, s, format!("expected one of {}", known.join(", "))))
+                Err($crate::Error::value($crate::$($directive)::+.name(), s, format!("expected one of {}", known.join(", "))))
             }
         }
 

@@ -11,7 +11,7 @@ use crate::systemd::number::parse_boolean;
 
 keywords! {
     /// `ProtectHome=`.
-    ProtectHome("ProtectHome") {
+    ProtectHome(Directive::ProtectHome) {
         /// `/home`, `/root` and `/run/user` stay as they are.
         No = "no",
         /// Made inaccessible.
@@ -32,7 +32,7 @@ keywords! {
 
 keywords! {
     /// `PrivateTmp=`: a private `/tmp` and `/var/tmp`.
-    PrivateTmp("PrivateTmp") {
+    PrivateTmp(Directive::PrivateTmp) {
         /// The host's `/tmp`.
         No = "no",
         /// Private, connected to the host's `/tmp` tree (`connected`).
@@ -52,7 +52,7 @@ keywords! {
 
 keywords! {
     /// `PrivateUsers=`.
-    PrivateUsers("PrivateUsers") {
+    PrivateUsers(Directive::PrivateUsers) {
         /// No user namespace.
         No = "no",
         /// A user namespace mapping only root and the service's own user.
@@ -74,7 +74,7 @@ keywords! {
 
 keywords! {
     /// A namespace type, as `RestrictNamespaces=` names it.
-    NamespaceType("RestrictNamespaces") {
+    NamespaceType(Directive::RestrictNamespaces) {
         /// cgroup namespaces.
         Cgroup = "cgroup",
         /// IPC namespaces.
@@ -123,7 +123,7 @@ impl std::str::FromStr for RestrictNamespaces {
             .collect::<Result<Vec<NamespaceType>>>()?;
         if types.is_empty() {
             return Err(Error::value(
-                "RestrictNamespaces",
+                Directive::RestrictNamespaces.name(),
                 s,
                 "no namespace type named",
             ));

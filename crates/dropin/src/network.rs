@@ -56,7 +56,7 @@ impl std::str::FromStr for AddressFamilies {
                     .copied()
                     .ok_or_else(|| {
                         Error::value(
-                            "RestrictAddressFamilies",
+                            Directive::RestrictAddressFamilies.name(),
                             f,
                             "not an address family systemd 257 knows (AF_INET, AF_UNIX, …)",
                         )
@@ -65,7 +65,7 @@ impl std::str::FromStr for AddressFamilies {
             .collect::<Result<Vec<_>>>()?;
         if families.is_empty() {
             return Err(Error::value(
-                "RestrictAddressFamilies",
+                Directive::RestrictAddressFamilies.name(),
                 s,
                 "no family named",
             ));
@@ -90,7 +90,7 @@ impl fmt::Display for AddressFamilies {
 
 keywords! {
     /// The address family of a socket bind rule.
-    BindFamily("SocketBindAllow") {
+    BindFamily(Directive::SocketBindAllow) {
         /// IPv4.
         Ipv4 = "ipv4",
         /// IPv6.
@@ -100,7 +100,7 @@ keywords! {
 
 keywords! {
     /// The transport protocol of a socket bind rule.
-    BindProtocol("SocketBindAllow") {
+    BindProtocol(Directive::SocketBindAllow) {
         /// TCP.
         Tcp = "tcp",
         /// UDP.
@@ -122,7 +122,7 @@ impl Ports {
     pub fn range(low: u16, high: u16) -> Result<Self> {
         if low == 0 || low > high {
             return Err(Error::value(
-                "SocketBindAllow",
+                Directive::SocketBindAllow.name(),
                 &format!("{low}-{high}"),
                 "ports must be 1-65535 and the range must not be reversed",
             ));
@@ -137,7 +137,7 @@ impl std::str::FromStr for Ports {
         if s == "any" {
             return Ok(Ports::Any);
         }
-        let bad = |why: &str| Error::value("SocketBindAllow", s, why);
+        let bad = |why: &str| Error::value(Directive::SocketBindAllow.name(), s, why);
         let port = |p: &str| -> Result<u16> {
             if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad("expected a port, a range LOW-HIGH or any"));
@@ -184,9 +184,13 @@ impl std::str::FromStr for SocketBind {
         let parts: Vec<&str> = s.split(':').collect();
         let (ports, head) = parts
             .split_last()
-            .ok_or_else(|| Error::value("SocketBindAllow", s, "empty rule"))?;
+            .ok_or_else(|| Error::value(Directive::SocketBindAllow.name(), s, "empty rule"))?;
         if head.len() > 2 {
-            return Err(Error::value("SocketBindAllow", s, "too many ':' fields"));
+            return Err(Error::value(
+                Directive::SocketBindAllow.name(),
+                s,
+                "too many ':' fields",
+            ));
         }
         let mut rule = SocketBind {
             family: None,
@@ -199,13 +203,17 @@ impl std::str::FromStr for SocketBind {
             } else if rule.protocol.is_none() {
                 rule.protocol = Some(part.parse::<BindProtocol>().map_err(|_| {
                     Error::value(
-                        "SocketBindAllow",
+                        Directive::SocketBindAllow.name(),
                         s,
                         "expected ipv4/ipv6 then tcp/udp before the ports",
                     )
                 })?);
             } else {
-                return Err(Error::value("SocketBindAllow", s, "protocol given twice"));
+                return Err(Error::value(
+                    Directive::SocketBindAllow.name(),
+                    s,
+                    "protocol given twice",
+                ));
             }
         }
         Ok(rule)

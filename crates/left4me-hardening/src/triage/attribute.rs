@@ -442,7 +442,7 @@ pub(super) fn attribute(
             );
             match effective {
                 Some(e) if !filter_allows(e, &call) => {
-                    finding.directive = Some("SystemCallFilter".to_owned());
+                    finding.directive = Some(Directive::SystemCallFilter.name().to_owned());
                     finding.cause.push_str(&format!(
                         "; the unit's SystemCallFilter= denies {call} with an error number \
                          (SystemCallErrorNumber= or {call}:ERRNO)"
@@ -485,7 +485,7 @@ fn architectures(
 ) {
     let arch = rec.architecture;
     let native = rec.native_architecture();
-    finding.directive = Some("SystemCallArchitectures".to_owned());
+    finding.directive = Some(Directive::SystemCallArchitectures.name().to_owned());
     let i386_workload = settings
         .and_then(|s| s.profile)
         .is_some_and(|k| cx.host.profile(k).traits.contains(&Trait::I386Binary))
@@ -601,7 +601,7 @@ fn filter(
     cx: &Cx<'_>,
 ) {
     let call = &group.call;
-    finding.directive = Some("SystemCallFilter".to_owned());
+    finding.directive = Some(Directive::SystemCallFilter.name().to_owned());
     let how = if rec.action == Action::Kill {
         "a kill (ausearch -i does not tell a process kill from a thread kill)"
     } else {
@@ -856,7 +856,7 @@ fn log(finding: &mut Finding, rec: &Record, group: &Group, effective: Option<&Ef
     if executor && call == "capset" {
         finding.known = Some(EXECUTOR_CAPSET);
     }
-    finding.directive = Some("SystemCallLog".to_owned());
+    finding.directive = Some(Directive::SystemCallLog.name().to_owned());
     finding.cause =
         format!("{call} was allowed and logged (code 0x7ffc0000): SystemCallLog= lists it");
     if let Some(e) = effective {
