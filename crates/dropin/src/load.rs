@@ -222,44 +222,10 @@ impl MemFs {
     /// Resolves `path` following links (at most 32), components `.` and
     /// `..` handled as the kernel does, never above `/`.
     fn resolve(&self, path: &str) -> Option<String> {
-        let mut hops = 0;
-        let mut todo: Vec<String> = path
-            .split('/')
-            .filter(|c| !c.is_empty())
-            .rev()
-            .map(str::to_owned)
-            .collect();
-        let mut at = String::from("/");
-        while let Some(c) = todo.pop() {
-            match c.as_str() {
-                "." => continue,
-                ".." => {
-                    at = parent_of(&at).unwrap_or("/").to_owned();
-                    continue;
-                }
-                _ => {}
-            }
-            let next = join(&at, &c);
-            match self.nodes.get(&next)? {
-                MemNode::Symlink(t) => {
-                    hops += 1;
-                    if hops > 32 {
-                        return None;
-                    }
-                    if t.starts_with('/') {
-                        at = "/".to_owned();
-                    }
-                    todo.extend(
-                        t.split('/')
-                            .filter(|c| !c.is_empty())
-                            .rev()
-                            .map(str::to_owned),
-                    );
-                }
-                _ => at = next,
-            }
-        }
-        Some(at)
+        walk_links(path, &|p| match self.nodes.get(p)? {
+            MemNode::Symlink(t) => Some(Some(t.clone())),
+            _ => Some(None),
+        })
     }
 }
 
@@ -699,6 +665,14 @@ struct NameMap {
 /// resolved (at most 32), `.` and `..` handled as the kernel does; `None`
 /// if it leads nowhere.
 pub fn chase(fs: &dyn Fs, path: &str) -> Option<String> {
+    walk_links(path, &|p| fs.read_link(p).ok())
+}
+
+/// Resolves `path` component by component: `link(p)` says what `p` is (a
+/// link to a target, `Some(Some(target))`; anything else, `Some(None)`;
+/// `None` stops the walk). At most 32 links; `.` and `..` as the kernel
+/// handles them, never above `/`.
+fn walk_links(path: &str, link: &dyn Fn(&str) -> Option<Option<String>>) -> Option<String> {
     let mut todo: Vec<String> = path
         .split('/')
         .filter(|c| !c.is_empty())
@@ -717,7 +691,7 @@ pub fn chase(fs: &dyn Fs, path: &str) -> Option<String> {
             _ => {}
         }
         let next = join(&at, &c);
-        match fs.read_link(&next).ok()? {
+        match link(&next)? {
             Some(t) => {
                 hops += 1;
                 if hops > 32 {

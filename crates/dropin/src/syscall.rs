@@ -32,7 +32,7 @@ impl std::str::FromStr for Architecture {
             .map(|&a| Architecture::Named(a))
             .ok_or_else(|| {
                 Error::value(
-                    "SystemCallArchitectures",
+                    Directive::SystemCallArchitectures.name(),
                     s,
                     "not an architecture systemd 257 knows (x86, x86-64, native, …)",
                 )
@@ -152,21 +152,36 @@ impl SyscallFilter {
     /// Whether `name` (a call or `@group`) is named, directly or through a
     /// group it names.
     pub fn covers(&self, name: &str) -> bool {
-        self.items.iter().any(|i| covers(i.as_str(), name, 0))
+        self.items.iter().any(|i| covers(i.as_str(), name))
     }
 }
 
-/// Whether `item` is `name` or a group that contains it (nesting is shallow
-/// in systemd; the depth bound only guards against a cycle in the data).
-fn covers(item: &str, name: &str, depth: u8) -> bool {
-    if item == name {
-        return true;
+/// Every member of `group` (a `@name` of systemd 257's tables), nested
+/// groups included by name and walked in place, in systemd's own order
+/// (`syscall_filter_sets[]`), each visited: the one expansion of
+/// system call groups (nesting is shallow in systemd; the depth bound only
+/// guards against a cycle in the data). Nothing for a name that is not a
+/// group.
+pub(crate) fn walk_group(group: &str, visit: &mut dyn FnMut(&'static str), depth: u8) {
+    let sets = crate::generated::syscalls::SYSCALL_FILTER_SETS;
+    let Some(set) = sets.iter().find(|g| g.name == group) else {
+        return;
+    };
+    for m in set.members {
+        visit(m);
+        if m.starts_with('@') && depth < 8 {
+            walk_group(m, visit, depth + 1);
+        }
     }
-    depth < 8
-        && SYSCALL_GROUPS
-            .iter()
-            .find(|(g, _)| *g == item)
-            .is_some_and(|(_, members)| members.iter().any(|m| covers(m, name, depth + 1)))
+}
+
+/// Whether `item` is `name` or a group that contains it.
+fn covers(item: &str, name: &str) -> bool {
+    let mut found = item == name;
+    if !found {
+        walk_group(item, &mut |m| found |= m == name, 0);
+    }
+    found
 }
 
 impl fmt::Display for SyscallFilter {
@@ -210,7 +225,7 @@ impl std::str::FromStr for ErrnoAction {
                 .map(|&e| ErrnoAction::Errno(e))
                 .ok_or_else(|| {
                     Error::value(
-                        "SystemCallErrorNumber",
+                        Directive::SystemCallErrorNumber.name(),
                         s,
                         "expected an errno name such as EPERM, or kill",
                     )
@@ -355,20 +370,23 @@ fn parse_syscall_filter(
     errno: Option<&str>,
     invert: bool,
     log: Option<&mut Apply<'_>>,
-    depth: u8,
 ) {
-    if let Some(group) = name.strip_prefix('@').map(|_| name) {
-        let Some((_, members)) = SYSCALL_GROUPS.iter().find(|(g, _)| *g == group) else {
+    if name.starts_with('@') {
+        if !SYSCALL_GROUPS.iter().any(|(g, _)| *g == name) {
             if let Some(cx) = log {
                 cx.warn(format!("Unknown system call group, ignoring: {name}"));
             }
             return;
-        };
-        if depth < 8 {
-            for m in *members {
-                parse_syscall_filter(filter, m, errno, invert, None, depth + 1);
-            }
         }
+        walk_group(
+            name,
+            &mut |m| {
+                if !m.starts_with('@') {
+                    parse_syscall_filter(filter, m, errno, invert, None);
+                }
+            },
+            0,
+        );
         return;
     }
     if !resolvable(name) {
@@ -600,7 +618,7 @@ impl Seccomp {
                 calls: BTreeMap::new(),
             };
             if errnos && !invert {
-                parse_syscall_filter(&mut f, "@default", None, false, None, 0);
+                parse_syscall_filter(&mut f, "@default", None, false, None);
             }
             f
         });
@@ -634,7 +652,7 @@ impl Seccomp {
                 ));
                 continue;
             }
-            parse_syscall_filter(filter, &name, errno.as_deref(), invert, Some(cx), 0);
+            parse_syscall_filter(filter, &name, errno.as_deref(), invert, Some(cx));
         }
     }
 }
@@ -793,22 +811,16 @@ impl ValueKind for ErrnoAction {
 /// Every call group `group` stands for, nested groups expanded (empty for
 /// a name that is not a group).
 pub fn expand_group(group: &str) -> BTreeSet<&'static str> {
-    fn walk(group: &str, out: &mut BTreeSet<&'static str>, depth: u8) {
-        let Some((_, members)) = SYSCALL_GROUPS.iter().find(|(g, _)| *g == group) else {
-            return;
-        };
-        for m in *members {
-            if m.starts_with('@') {
-                if depth < 8 {
-                    walk(m, out, depth + 1);
-                }
-            } else {
+    let mut out = BTreeSet::new();
+    walk_group(
+        group,
+        &mut |m| {
+            if !m.starts_with('@') {
                 out.insert(m);
             }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk(group, &mut out, 0);
+        },
+        0,
+    );
     out
 }
 
@@ -817,7 +829,7 @@ pub fn expand_group(group: &str) -> BTreeSet<&'static str> {
 pub fn groups_of(call: &str) -> Vec<&'static str> {
     let mut found: Vec<(usize, &'static str)> = SYSCALL_GROUPS
         .iter()
-        .filter(|(g, _)| covers(g, call, 0))
+        .filter(|(g, _)| covers(g, call))
         .map(|(g, _)| (expand_group(g).len(), *g))
         .collect();
     found.sort();
@@ -854,11 +866,17 @@ impl crate::Effective {
     /// The last step's `passes` is what the unit's filter does with the
     /// call.
     pub fn syscall_trace(&self, directive: Directive, call: &str) -> Vec<FilterStep> {
-        let errnos = match directive {
-            Directive::SystemCallFilter => true,
-            Directive::SystemCallLog => false,
-            _ => return Vec::new(),
+        // The directive's own kind replays its lines; only the filter
+        // kinds hold a seccomp filter.
+        let seccomp = |s: &crate::kind::State| -> Option<Option<Seccomp>> {
+            <SyscallFilter as crate::kind::StateOf>::state(s)
+                .or_else(|| <SyscallLog as crate::kind::StateOf>::state(s))
+                .cloned()
         };
+        let mut state = directive.spec().kind.fresh();
+        if seccomp(&state).is_none() {
+            return Vec::new();
+        }
         let origins = self.origins(directive);
         let values = self.origin_values(directive);
         let reset = self.was_reset(directive);
@@ -875,9 +893,8 @@ impl crate::Effective {
             });
         }
         let specifiers = crate::systemd::specifier::Context::new(self.unit(), None);
-        let mut state: Option<Seccomp> = None;
         for (value, origin) in values.iter().zip(origins) {
-            let opened = state.is_none();
+            let opened = seccomp(&state).flatten().is_none();
             let mut ignored = Vec::new();
             let mut cx = Apply {
                 directive,
@@ -887,7 +904,8 @@ impl crate::Effective {
                 specifiers: &specifiers,
                 diagnostics: &mut ignored,
             };
-            Seccomp::apply(&mut state, &mut cx, value, errnos);
+            state.apply(&mut cx, value);
+            let filter = seccomp(&state).flatten();
             let (deny, rest) = match value.strip_prefix('~') {
                 Some(r) => (true, r),
                 None => (false, value.as_str()),
@@ -895,7 +913,7 @@ impl crate::Effective {
             let named_by = rest
                 .split_whitespace()
                 .map(|w| w.split_once(':').map_or(w, |(n, _)| n))
-                .filter(|w| covers(w, call, 0))
+                .filter(|w| covers(w, call))
                 .map(str::to_owned)
                 .collect();
             steps.push(FilterStep {
@@ -903,8 +921,8 @@ impl crate::Effective {
                 value: value.clone(),
                 deny,
                 named_by,
-                opens: (opened && state.is_some()).then_some(!deny),
-                passes: state.as_ref().map(|s| s.allows(call)),
+                opens: (opened && filter.is_some()).then_some(!deny),
+                passes: filter.as_ref().map(|s| s.allows(call)),
             });
         }
         steps

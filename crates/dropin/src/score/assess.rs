@@ -5,7 +5,6 @@
 use crate::generated::exposure::{ExposureCheck, Parameter};
 use crate::generated::names::NAMESPACES;
 use crate::generated::syscall_numbers::X86_64;
-use crate::generated::syscalls::SYSCALL_FILTER_SETS;
 
 use super::info::{Info, NOBODY_USER_NAME};
 
@@ -241,19 +240,16 @@ pub fn exists_natively(name: &str) -> bool {
 /// The members of `group` in the order `syscall_names_in_filter()` visits
 /// them (sub-groups expanded in place), those that do not exist natively
 /// left out.
-fn native_members(group: &str, depth: u8, out: &mut Vec<&'static str>) {
-    let Some(set) = SYSCALL_FILTER_SETS.iter().find(|g| g.name == group) else {
-        return;
-    };
-    for m in set.members {
-        if m.starts_with('@') {
-            if depth < 8 {
-                native_members(m, depth + 1, out);
+fn native_members(group: &str, out: &mut Vec<&'static str>) {
+    crate::syscall::walk_group(
+        group,
+        &mut |m| {
+            if !m.starts_with('@') && exists_natively(m) {
+                out.push(m);
             }
-        } else if exists_natively(m) {
-            out.push(m);
-        }
-    }
+        },
+        0,
+    );
 }
 
 /// `syscall_names_in_filter()`: the first member of `group` that exists
@@ -272,7 +268,7 @@ fn offending_syscall(info: &Info<'_>, group: &str) -> Option<&'static str> {
             })
             .map(|g| {
                 let mut out = Vec::new();
-                native_members(g, 0, &mut out);
+                native_members(g, &mut out);
                 (g, out)
             })
             .collect()
