@@ -79,6 +79,20 @@ pub fn units(fs: &dyn Fs, names: &[String], unit_path: Option<&str>) -> Vec<drop
         .collect()
 }
 
+/// The test plan's base units, at the host's unit names.
+fn reference(host: &Host) -> MemFs {
+    let mut fs = MemFs::new();
+    fs.file(
+        &format!("/etc/systemd/system/{}", host.layout.server_unit),
+        SERVER_UNIT,
+    )
+    .file(
+        &format!("/etc/systemd/system/{}", host.layout.web_unit),
+        WEB_UNIT,
+    );
+    fs
+}
+
 /// The generated drop-ins in `files` laid over `base` (the installed tree)
 /// or, without one, over the reference base units.
 pub fn with_generated<'a>(
@@ -93,15 +107,7 @@ pub fn with_generated<'a>(
     if let Some(base) = base {
         return Box::new(Overlay::new(base, dropins));
     }
-    let mut fs = MemFs::new();
-    fs.file(
-        &format!("/etc/systemd/system/{}", host.layout.server_unit),
-        SERVER_UNIT,
-    )
-    .file(
-        &format!("/etc/systemd/system/{}", host.layout.web_unit),
-        WEB_UNIT,
-    );
+    let mut fs = reference(host);
     for (path, text) in dropins {
         fs.file(&path, text);
     }
@@ -152,16 +158,8 @@ pub fn directive_effect(
             without.push(drop);
             let score_of = |c: &Composed| -> Option<u64> {
                 let text = dropin::render::dropin(&[], c, dropin::RenderOptions::default());
-                let mut fs = MemFs::new();
+                let mut fs = reference(host);
                 fs.file(
-                    &format!("/etc/systemd/system/{}", host.layout.server_unit),
-                    SERVER_UNIT,
-                )
-                .file(
-                    &format!("/etc/systemd/system/{}", host.layout.web_unit),
-                    WEB_UNIT,
-                )
-                .file(
                     &format!("/etc/systemd/system/{unit}.d/{}", host.layout.dropin_name),
                     text,
                 );
