@@ -10,6 +10,7 @@ use std::path::Path;
 
 use dropin::{Assignment, Directive, Instance, Ports, UMask, UnitName, UnitPath};
 
+use crate::installed_rows::{garbage, installed_rows};
 use crate::support::{Scratch, listing, run, stderr};
 
 /// How a row's input enters.
@@ -82,25 +83,13 @@ fn cli(name: &'static str, args: &[&[u8]], expect: &str) -> Row {
     }
 }
 
-/// Deterministic garbage (xorshift), so failures reproduce.
-fn garbage(len: usize, mut seed: u64) -> Vec<u8> {
-    (0..len)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed.to_le_bytes()[0]
-        })
-        .collect()
-}
-
 /// The installed file the `Installed` rows replace.
 const SERVER_DROPIN: &str = "etc/systemd/system/left4me-server@.service.d/10-hardening.conf";
 
 fn rows() -> Vec<Row> {
     let long_instance = "1".repeat(300);
     let long_path: &'static str = Box::leak(format!("/{}", "a".repeat(5000)).into_boxed_str());
-    let rows = vec![
+    let mut rows = vec![
         // Paths in unit-file syntax.
         path_row("path with newline", "/a\nb"),
         path_row("path with CR", "/a\rb"),
@@ -328,73 +317,6 @@ fn rows() -> Vec<Row> {
             entry: lib(|| "MemoryDenyWriteExecute\n".parse::<Directive>()),
             expect: q("MemoryDenyWriteExecute\n"),
         },
-        // Installed files, as diff and lint read them.
-        Row {
-            name: "empty installed file",
-            entry: Entry::Installed(Vec::new()),
-            // systemd reads nothing from it.
-            expect: "settings differ".to_owned(),
-        },
-        Row {
-            name: "whitespace-only installed file",
-            entry: Entry::Installed(b"\n \n\t\n".to_vec()),
-            expect: "settings differ".to_owned(),
-        },
-        Row {
-            name: "10 MiB installed file",
-            entry: Entry::Installed(
-                "[Service]\n"
-                    .bytes()
-                    .chain(b"ReadOnlyPaths=/a\n".iter().copied().cycle())
-                    .take(10 * 1024 * 1024)
-                    .collect(),
-            ),
-            expect: "larger than the 1048576 bytes".to_owned(),
-        },
-        Row {
-            name: "binary garbage",
-            entry: Entry::Installed(garbage(64 * 1024, 0x9e37_79b9_7f4a_7c15)),
-            // As systemd logs it, file and line, control characters escaped.
-            expect: "10-hardening.conf:1: ".to_owned(),
-        },
-        Row {
-            name: "NUL in an installed value",
-            entry: Entry::Installed(b"[Service]\nNoNewPrivileges=yes\0\n".to_vec()),
-            // A NUL ends the line, as in systemd: the line reads.
-            expect: "settings differ".to_owned(),
-        },
-        Row {
-            name: "non-UTF-8 installed value",
-            entry: Entry::Installed(b"[Service]\nReadOnlyPaths=/caf\xe9\n".to_vec()),
-            expect: "10-hardening.conf:2: String is not UTF-8 clean, ignoring assignment".to_owned(),
-        },
-        Row {
-            name: "CR-only line endings",
-            entry: Entry::Installed(b"[Service]\rNoNewPrivileges=yes\r".to_vec()),
-            // A CR ends a line for systemd too.
-            expect: "settings differ".to_owned(),
-        },
-        Row {
-            name: "100k repeated keys",
-            entry: Entry::Installed(
-                std::iter::once("[Service]\n")
-                    .chain(std::iter::repeat_n("X=1\n", 100_000))
-                    .collect::<String>()
-                    .into_bytes(),
-            ),
-            expect: "more in /etc/systemd/system/left4me-server@.service.d/10-hardening.conf".to_owned(),
-        },
-        Row {
-            name: "newline-injected value read back",
-            entry: Entry::Installed(b"[Service]\nBindPaths=relative/path\n".to_vec()),
-            expect: "10-hardening.conf:2: BindPaths= path is not absolute, ignoring: relative/path"
-                .to_owned(),
-        },
-        Row {
-            name: "assignment outside a section",
-            entry: Entry::Installed(b"NoNewPrivileges=yes\n".to_vec()),
-            expect: "10-hardening.conf:1: Assignment outside of section. Ignoring.".to_owned(),
-        },
         // Host configuration.
         Row {
             name: "config: reason with a line break",
@@ -582,6 +504,15 @@ fn rows() -> Vec<Row> {
             "'xml'",
         ),
     ];
+    rows.extend(
+        installed_rows()
+            .into_iter()
+            .map(|(name, bytes, expect)| Row {
+                name,
+                entry: Entry::Installed(bytes),
+                expect,
+            }),
+    );
     rows
 }
 

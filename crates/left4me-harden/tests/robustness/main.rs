@@ -6,6 +6,7 @@
 
 mod filesystem;
 mod hostile;
+mod installed_rows;
 mod support;
 mod symlinks;
 mod writes;

@@ -19,13 +19,17 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use dropin::{Directive, Instance};
 use left4me_hardening::check::properties;
 use left4me_hardening::{Host, ProfileKind};
+
+#[path = "../support/container.rs"]
+mod container;
+use container::{Container, script, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_left4me-harden");
 const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
@@ -34,97 +38,6 @@ const BUSYBOX: &str = "/usr/local/lib/left4me-runtime/busybox-i386";
 const S1: &str = "left4me-server@1.service";
 const S2: &str = "left4me-server@2.service";
 const WEB: &str = "left4me-web.service";
-
-fn script() -> PathBuf {
-    Path::new(MANIFEST).join("../../scripts/systemd-runtime")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// A booted container, powered off when dropped (a failing test included).
-struct Container {
-    name: String,
-    off: bool,
-}
-
-impl Container {
-    fn boot(name: &str) -> Container {
-        let out = Command::new(script())
-            .args(["boot", name])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        // Whatever happened, it is ours to power off from here on.
-        let c = Container {
-            name: name.to_owned(),
-            off: false,
-        };
-        assert!(out.status.success(), "boot failed: {}", text(&out));
-        c
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(script());
-        cmd.arg("exec").arg(&self.name).args(args);
-        cmd
-    }
-
-    fn exec(&self, args: &[&str]) -> Output {
-        self.command(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    /// Runs a shell script inside; it must succeed.
-    fn sh(&self, script: &str) -> String {
-        let out = self.exec(&["/bin/sh", "-ec", script]);
-        assert!(
-            out.status.success(),
-            "inside: {script}\nfailed: {}",
-            text(&out)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn copy(&self, src: &Path, dest: &str) {
-        let out = Command::new(script())
-            .args(["copy", &self.name])
-            .arg(src)
-            .arg(dest)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "copy {}: {}",
-            src.display(),
-            text(&out)
-        );
-    }
-
-    /// Powers off and returns clean-check's verdict.
-    fn poweroff(&mut self) -> Output {
-        self.off = true;
-        Command::new(script())
-            .args(["poweroff", &self.name])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        if !self.off {
-            let out = self.poweroff();
-            eprintln!("powered off {} after a failure: {}", self.name, text(&out));
-        }
-    }
-}
 
 /// `check --format json` inside: (unit, vector) → (status, evidence).
 type Vectors = BTreeMap<(String, String), (String, String)>;

@@ -25,9 +25,13 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[path = "../support/container.rs"]
+mod container;
+use container::{Container, script, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_left4me-harden");
 const MANIFEST: &str = env!("CARGO_MANIFEST_DIR");
@@ -51,118 +55,6 @@ lint = "i386-native-only"
 profile = "server"
 reason = "trying native alone"
 "#;
-
-fn script() -> PathBuf {
-    Path::new(MANIFEST).join("../../scripts/systemd-runtime")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// A booted container, powered off when dropped (a failing test included).
-struct Container {
-    name: String,
-    off: bool,
-}
-
-impl Container {
-    fn boot(name: &str) -> Container {
-        let out = Command::new("timeout")
-            .arg("120")
-            .arg(script())
-            .args(["boot", name])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let c = Container {
-            name: name.to_owned(),
-            off: false,
-        };
-        assert!(out.status.success(), "boot failed: {}", text(&out));
-        c
-    }
-
-    fn exec(&self, args: &[&str]) -> Output {
-        Command::new(script())
-            .arg("exec")
-            .arg(&self.name)
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    /// Runs a shell script inside; it must succeed.
-    fn sh(&self, script: &str) -> String {
-        let out = self.exec(&["/bin/sh", "-ec", script]);
-        assert!(
-            out.status.success(),
-            "inside: {script}\nfailed: {}",
-            text(&out)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Runs a shell script inside: (exit status, standard output).
-    fn sh_status(&self, script: &str) -> (i32, String) {
-        let out = self.exec(&["/bin/sh", "-c", script]);
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    }
-
-    fn copy(&self, src: &Path, dest: &str) {
-        let out = Command::new(script())
-            .args(["copy", &self.name])
-            .arg(src)
-            .arg(dest)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "copy {}: {}",
-            src.display(),
-            text(&out)
-        );
-    }
-
-    /// Writes `text` to `dest` inside, through a temporary host file.
-    fn put(&self, dest: &str, text: &str) {
-        let tmp = std::env::temp_dir().join(format!(
-            "left4me-triage-{}-{}",
-            std::process::id(),
-            dest.replace('/', "_")
-        ));
-        std::fs::write(&tmp, text).unwrap();
-        self.copy(&tmp, dest);
-        std::fs::remove_file(&tmp).unwrap();
-    }
-
-    fn poweroff(&mut self) -> Output {
-        self.off = true;
-        Command::new(script())
-            .args(["poweroff", &self.name])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        if !self.off {
-            let out = self.poweroff();
-            eprintln!("powered off {} after a failure: {}", self.name, text(&out));
-        }
-    }
-}
 
 /// The number of SECCOMP records of `exe` in the kernel's log as the
 /// container reads it (and in the host's auditd log, if an auditd takes
