@@ -772,3 +772,184 @@ fn the_model_reads_units_as_systemd_257_does() {
         );
     }
 }
+
+#[path = "../../../left4me-harden/tests/robustness/installed_rows.rs"]
+#[allow(dead_code)]
+mod installed_rows;
+
+/// Files by path relative to `/etc/systemd/system`, `P-` standing for a
+/// case's unit-family prefix.
+type Files = Vec<(String, Vec<u8>)>;
+
+/// A file of the repository, by its path from the workspace root.
+fn repo_file(rel: &str) -> Vec<u8> {
+    let path = format!("{}/../../{rel}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// The file a named snapshot locks (its text after insta's header).
+fn snapshot_text(name: &str) -> Vec<u8> {
+    let text = String::from_utf8(repo_file(&format!("snapshots/{name}.snap"))).unwrap();
+    let body = text.splitn(3, "---\n").nth(2).unwrap();
+    body.as_bytes().to_vec()
+}
+
+/// Every generated file, every installed-file fixture of the CLI tests and
+/// every installed row of the hostile table, each on the test plan's base
+/// units in a unit family of its own (`cN-server@.service`,
+/// `cN-web.service`), read by the model and by systemd 257: no
+/// disagreement.
+#[test]
+fn the_project_files_read_as_systemd_257_reads_them() {
+    let server_unit =
+        repo_file("crates/left4me-hardening/tests/fixtures/units/left4me-server@.service");
+    let web_unit = repo_file("crates/left4me-hardening/tests/fixtures/units/left4me-web.service");
+    let template = snapshot_text("server-template");
+    let web = snapshot_text("web");
+    let instance = |n: &str| snapshot_text(&format!("server@{n}"));
+    // (name, files relative to /etc/systemd/system with `P-` for the
+    // unit family's prefix)
+    let mut cases: Vec<(String, Files)> = Vec::new();
+    let standard = || {
+        vec![
+            (
+                "P-server@.service.d/10-hardening.conf".to_owned(),
+                template.clone(),
+            ),
+            (
+                "P-server@1.service.d/10-hardening.conf".to_owned(),
+                instance("1"),
+            ),
+            (
+                "P-server@2.service.d/10-hardening.conf".to_owned(),
+                instance("2"),
+            ),
+            ("P-web.service.d/10-hardening.conf".to_owned(), web.clone()),
+        ]
+    };
+    cases.push(("generated files".to_owned(), standard()));
+    let fixtures = format!(
+        "{}/../left4me-harden/tests/fixtures/installed",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n != "README.md")
+        .collect();
+    names.sort();
+    for name in names {
+        let (target, _) = name.split_once('-').unwrap();
+        let dir = match target {
+            "server" => "P-server@.service.d".to_owned(),
+            "web" => "P-web.service.d".to_owned(),
+            t => format!("P-{t}.service.d"),
+        };
+        let mut files = standard();
+        // A file for the template is what instances read only without
+        // instance files of the same name.
+        if target == "server" {
+            files.retain(|(p, _)| !p.starts_with("P-server@1") && !p.starts_with("P-server@2"));
+        }
+        let path = format!("{fixtures}/{name}");
+        if name.ends_with(".d") {
+            for e in std::fs::read_dir(&path).unwrap() {
+                let e = e.unwrap();
+                let file = e.file_name().into_string().unwrap();
+                files.push((format!("{dir}/{file}"), std::fs::read(e.path()).unwrap()));
+            }
+        } else {
+            let at = format!("{dir}/10-hardening.conf");
+            files.retain(|(p, _)| *p != at);
+            files.push((at, std::fs::read(&path).unwrap()));
+        }
+        cases.push((format!("installed fixture {name}"), files));
+    }
+    for (name, bytes, _) in installed_rows::installed_rows() {
+        // The big rows are cut to their first 16 KiB at a line end: the
+        // same lines, fewer of them (systemd logs each of 100,000 unknown
+        // keys and copies its path list on every ReadOnlyPaths= line, which
+        // takes minutes for the whole rows; the reader refuses the 10 MiB
+        // one anyway).
+        let mut bytes = bytes;
+        if bytes.len() > 16 * 1024 && name != "binary garbage" {
+            let cut = bytes[..16 * 1024]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .unwrap_or(0);
+            bytes.truncate(cut + 1);
+        }
+        let mut files = standard();
+        files.retain(|(p, _)| !p.starts_with("P-server@1") && !p.starts_with("P-server@2"));
+        let at = "P-server@.service.d/10-hardening.conf".to_owned();
+        files.retain(|(p, _)| *p != at);
+        files.push((at, bytes));
+        cases.push((format!("hostile installed file: {name}"), files));
+    }
+
+    let mut staged = Tree::new();
+    let mut fs = MemFs::new();
+    fs.special("/dev/null");
+    let mut units: Vec<(String, String)> = Vec::new();
+    for (i, (name, files)) in cases.iter().enumerate() {
+        let prefix = format!("c{i}-");
+        let base = "/etc/systemd/system";
+        let mut put = |rel: &str, bytes: &[u8]| {
+            let path = format!("{base}/{}", rel.replacen("P-", &prefix, 1));
+            staged.file(&path, bytes);
+            fs.file(&path, bytes.to_vec());
+        };
+        put("P-server@.service", &server_unit);
+        put("P-web.service", &web_unit);
+        for (rel, bytes) in files {
+            put(rel, bytes);
+        }
+        for u in ["server@1.service", "server@2.service", "web.service"] {
+            units.push((format!("{prefix}{u}"), name.clone()));
+        }
+    }
+    let oracle = Oracle::get().unwrap();
+    let names: Vec<&str> = units.iter().map(|(u, _)| u.as_str()).collect();
+    let dump = oracle.dump(&staged, &names).unwrap();
+    let (mut directives, mut logged) = (0, 0);
+    let mut failures = Vec::new();
+    // Negative control: a model that reads the drop-ins of the template
+    // only (never the instance's own directory) must disagree.
+    let mut control = 0;
+    for (unit, case) in &units {
+        let ours = load::load(&fs, unit, &LoadOptions::default());
+        if let (Some(t), Some(theirs)) = (load::template_of(unit), dump.unit(unit)) {
+            let wrong = load::load(&fs, &t.replace("@.", "@x."), &LoadOptions::default());
+            if !disagreements(&wrong, theirs, &mut 0, &mut 0).is_empty() {
+                control += 1;
+            }
+        }
+        let Some(theirs) = dump.unit(unit) else {
+            failures.push(format!("{unit} ({case}): systemd did not load it"));
+            continue;
+        };
+        let diffs = disagreements(&ours, theirs, &mut directives, &mut logged);
+        if !diffs.is_empty() {
+            failures.push(format!("{unit} ({case}):\n  {}", diffs.join("\n  ")));
+        }
+    }
+    eprintln!(
+        "project files: {} cases, {} units, {directives} directive comparisons, {logged} logged \
+         lines compared, {} disagreements",
+        cases.len(),
+        units.len(),
+        failures.len()
+    );
+    assert!(
+        logged > 0,
+        "no case made systemd log anything: the hostile rows are not read"
+    );
+    eprintln!(
+        "negative control: a model blind to instance directories disagrees on {control} units"
+    );
+    assert!(
+        control > 0,
+        "negative control: a model blind to instance directories agreed everywhere"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
