@@ -165,7 +165,7 @@ macro_rules! registry {
             pub const ALL: &'static [Directive] = &[$(Directive::$variant),+];
 
             /// The directive's registry entry.
-            pub fn spec(self) -> &'static Spec {
+            pub const fn spec(self) -> &'static Spec {
                 match self {
                     $( Directive::$variant => {
                         const S: Spec = Spec {
@@ -328,7 +328,7 @@ impl Directive {
     }
 
     /// The directive's name as written in unit files.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         self.spec().name
     }
 
@@ -420,6 +420,70 @@ impl fmt::Display for Directive {
     }
 }
 
+/// The names of the unit keys outside [`REGISTRY`] that the library reads
+/// (the scorer's `SecurityInfo` inputs, the lints' view of a unit, the
+/// runtime check's identity), written once here as the directives are in
+/// the registry. Every one is a key of systemd 257's table (a test says
+/// so).
+pub mod key {
+    macro_rules! keys {
+        ($( $konst:ident = $name:literal, $section:literal; )+) => {
+            $(
+                #[doc = concat!("`", $section, "`: `", $name, "=`.")]
+                pub const $konst: &str = $name;
+            )+
+            /// Every key here with its section.
+            pub const ALL: &[(&str, &str)] = &[$( ($section, $name) ),+];
+        };
+    }
+    keys! {
+        DEFAULT_DEPENDENCIES = "DefaultDependencies", "Unit";
+        USER = "User", "Service";
+        GROUP = "Group", "Service";
+        SUPPLEMENTARY_GROUPS = "SupplementaryGroups", "Service";
+        DYNAMIC_USER = "DynamicUser", "Service";
+        PRIVATE_MOUNTS = "PrivateMounts", "Service";
+        PRIVATE_NETWORK = "PrivateNetwork", "Service";
+        ROOT_DIRECTORY = "RootDirectory", "Service";
+        ROOT_IMAGE = "RootImage", "Service";
+        NOTIFY_ACCESS = "NotifyAccess", "Service";
+        DELEGATE = "Delegate", "Service";
+        DEVICE_POLICY = "DevicePolicy", "Service";
+        DEVICE_ALLOW = "DeviceAllow", "Service";
+        IP_ADDRESS_DENY = "IPAddressDeny", "Service";
+        IP_ADDRESS_ALLOW = "IPAddressAllow", "Service";
+        IP_INGRESS_FILTER_PATH = "IPIngressFilterPath", "Service";
+        IP_EGRESS_FILTER_PATH = "IPEgressFilterPath", "Service";
+        MOUNT_IMAGES = "MountImages", "Service";
+        LOAD_CREDENTIAL = "LoadCredential", "Service";
+        LOAD_CREDENTIAL_ENCRYPTED = "LoadCredentialEncrypted", "Service";
+        SET_CREDENTIAL = "SetCredential", "Service";
+        SET_CREDENTIAL_ENCRYPTED = "SetCredentialEncrypted", "Service";
+        KILL_SIGNAL = "KillSignal", "Service";
+        SUCCESS_EXIT_STATUS = "SuccessExitStatus", "Service";
+        EXEC_CONDITION = "ExecCondition", "Service";
+        EXEC_START_PRE = "ExecStartPre", "Service";
+        EXEC_START = "ExecStart", "Service";
+        EXEC_START_POST = "ExecStartPost", "Service";
+        EXEC_RELOAD = "ExecReload", "Service";
+        EXEC_STOP = "ExecStop", "Service";
+        EXEC_STOP_POST = "ExecStopPost", "Service";
+        WORKING_DIRECTORY = "WorkingDirectory", "Service";
+        RUNTIME_MAX_SEC = "RuntimeMaxSec", "Service";
+    }
+
+    /// The command lines of a service, in the order systemd runs them.
+    pub const EXEC: &[&str] = &[
+        EXEC_CONDITION,
+        EXEC_START_PRE,
+        EXEC_START,
+        EXEC_START_POST,
+        EXEC_RELOAD,
+        EXEC_STOP,
+        EXEC_STOP_POST,
+    ];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,5 +531,20 @@ mod tests {
         let mut sorted = groups.clone();
         sorted.sort();
         assert_eq!(groups, sorted);
+    }
+    #[test]
+    fn every_named_key_is_a_key_of_systemds_table() {
+        use crate::generated::unit_keys::{KeyKind, UNIT_KEYS};
+        for (section, name) in super::key::ALL {
+            let k = UNIT_KEYS
+                .iter()
+                .find(|k| k.section == *section && k.name == *name)
+                .unwrap_or_else(|| panic!("{section}.{name} is not a key of systemd 257's table"));
+            assert_eq!(k.kind, KeyKind::Parsed, "{name}");
+            assert!(
+                Directive::from_name(name).is_none(),
+                "{name} is in the registry"
+            );
+        }
     }
 }

@@ -263,13 +263,14 @@ impl Effective {
         self.fatal.as_ref()
     }
 
-    /// systemd's message when `a` makes its parser fail fatally. Covered:
-    /// `User=`, `Group=` and `SupplementaryGroups=`
-    /// (`config_parse_user_group_compat()` and `_strv_compat()`: a bad
-    /// name or specifier), `DynamicUser=` (`config_parse_bool()` with
-    /// `ltype` true) and `RootDirectory=`, `RootImage=`, `RootVerity=`
-    /// (`config_parse_unit_path_printf()` with `ltype` true). Others,
-    /// such as `ExecStart=`, are not.
+    /// systemd's message when `a` makes its parser fail fatally, chosen by
+    /// the key's parser and `ltype` in the generated key table (never by
+    /// the key's name): `config_parse_user_group_compat()` and `_strv_compat()`
+    /// (`User=`, `Group=`, `SupplementaryGroups=`: a bad name or
+    /// specifier), `config_parse_bool()` with `ltype` true (`DynamicUser=`)
+    /// and `config_parse_unit_path_printf()` with `ltype` true
+    /// (`RootDirectory=`, `RootImage=`, `RootVerity=`). Other parsers, such
+    /// as `ExecStart=`'s, are not covered.
     fn fatal_error(&self, a: &lexer::Assignment) -> Option<String> {
         use crate::systemd::user::valid_user_group_name;
         if a.section != "Service" {
@@ -285,9 +286,11 @@ impl Effective {
             (!valid_user_group_name(&k, true))
                 .then(|| format!("Invalid user/group name or numeric ID: {k}"))
         };
-        match a.key.as_str() {
-            "User" | "Group" if !v.is_empty() => user(v),
-            "SupplementaryGroups" if !v.is_empty() => {
+        let key = unit_key(&a.section, &a.key)?;
+        let fatal_ltype = key.ltype == "true";
+        match key.parser? {
+            "config_parse_user_group_compat" if !v.is_empty() => user(v),
+            "config_parse_user_group_strv_compat" if !v.is_empty() => {
                 let mut words = crate::systemd::extract::Cursor::new(v);
                 loop {
                     match words.next_word(None, crate::systemd::extract::Flags::NONE) {
@@ -301,10 +304,10 @@ impl Effective {
                     }
                 }
             }
-            "DynamicUser" => crate::systemd::number::parse_boolean(v)
+            "config_parse_bool" if fatal_ltype => crate::systemd::number::parse_boolean(v)
                 .is_none()
                 .then(|| format!("Failed to parse {}={v}: Invalid argument", a.key)),
-            "RootDirectory" | "RootImage" | "RootVerity" if !v.is_empty() => {
+            "config_parse_unit_path_printf" if fatal_ltype && !v.is_empty() => {
                 let Some(k) = self.expand_path(v) else {
                     return Some(format!(
                         "Failed to resolve unit specifiers in '{v}': Invalid argument"

@@ -179,7 +179,9 @@ impl ValueKind for CapabilityList {
             Some(r) => (true, r),
             None => (false, rvalue),
         };
-        let default = if cx.directive == Directive::CapabilityBoundingSet {
+        // The registry's default: `~` (every capability, the bounding
+        // set) or none (the empty set, the ambient set).
+        let default = if cx.directive.spec().default == Some("~") {
             u64::MAX
         } else {
             0

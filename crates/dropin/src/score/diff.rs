@@ -3,80 +3,125 @@
 
 use std::fmt;
 
+use crate::directive::Directive;
 use crate::effective::Effective;
 
 use super::{Check, Score};
 
-/// The settings each check reads: the directive or key of its own, and
-/// those whose adjustments at load (`unit_patch_contexts()`) or whose
-/// part in `SecurityInfo` change what it sees.
+/// The settings whose load-time adjustments (`unit_patch_contexts()`) or
+/// whose part in `SecurityInfo` change what a check sees, besides the
+/// settings the check is named after: for the checks named after `.0`
+/// (and, when given, the item `.1` after its `~`).
+const IMPLIED: &[(&str, Option<&str>, &[&str])] = {
+    use crate::directive::key::*;
+    const CAPS: &str = Directive::CapabilityBoundingSet.name();
+    const BY_USER: &[&str] = &[USER, DYNAMIC_USER];
+    const BY_DEFAULTS: &[&str] = &[DYNAMIC_USER, DEFAULT_DEPENDENCIES];
+    &[
+        (SUPPLEMENTARY_GROUPS, None, BY_USER),
+        (Directive::RemoveIpc.name(), None, BY_USER),
+        (Directive::PrivateTmp.name(), None, BY_DEFAULTS),
+        (Directive::ProtectHome.name(), None, BY_DEFAULTS),
+        (Directive::ProtectSystem.name(), None, BY_DEFAULTS),
+        (ROOT_DIRECTORY, None, &[DEFAULT_DEPENDENCIES]),
+        (Directive::NoNewPrivileges.name(), None, &[DYNAMIC_USER]),
+        (Directive::RestrictSuidSgid.name(), None, &[DYNAMIC_USER]),
+        (CAPS, Some("CAP_MKNOD"), &[Directive::PrivateDevices.name()]),
+        (
+            CAPS,
+            Some("CAP_SYS_RAWIO"),
+            &[Directive::PrivateDevices.name()],
+        ),
+        (
+            CAPS,
+            Some("CAP_SYS_MODULE"),
+            &[Directive::ProtectKernelModules.name()],
+        ),
+        (
+            CAPS,
+            Some("CAP_SYSLOG"),
+            &[Directive::ProtectKernelLogs.name()],
+        ),
+        (
+            CAPS,
+            Some("CAP_SYS_TIME"),
+            &[Directive::ProtectClock.name()],
+        ),
+        (
+            CAPS,
+            Some("CAP_WAKE_ALARM"),
+            &[Directive::ProtectClock.name()],
+        ),
+        (
+            IP_ADDRESS_DENY,
+            None,
+            &[
+                IP_ADDRESS_ALLOW,
+                IP_INGRESS_FILTER_PATH,
+                IP_EGRESS_FILTER_PATH,
+            ],
+        ),
+        (
+            DEVICE_ALLOW,
+            None,
+            &[
+                DEVICE_POLICY,
+                Directive::PrivateDevices.name(),
+                Directive::ProtectClock.name(),
+                ROOT_IMAGE,
+                MOUNT_IMAGES,
+                LOAD_CREDENTIAL,
+                LOAD_CREDENTIAL_ENCRYPTED,
+                SET_CREDENTIAL,
+                SET_CREDENTIAL_ENCRYPTED,
+            ],
+        ),
+    ]
+};
+
+/// The name as the registry spells it, for a name read out of a check id.
+fn known_name(name: &str) -> Option<&'static str> {
+    Directive::from_name(name).map(Directive::name).or_else(|| {
+        crate::directive::key::ALL
+            .iter()
+            .find(|(_, k)| *k == name)
+            .map(|(_, k)| *k)
+    })
+}
+
+/// The settings each check reads: those its id names (`User=/DynamicUser=`
+/// names two; `CapabilityBoundingSet=~CAP_MKNOD` one, with the item
+/// `CAP_MKNOD`), then the [`IMPLIED`] ones. Empty for an unknown id.
 pub(super) fn inputs(id: &str) -> &'static [&'static str] {
-    match id {
-        "User=/DynamicUser=" => &["User", "DynamicUser"],
-        "SupplementaryGroups=" => &["SupplementaryGroups", "User", "DynamicUser"],
-        "RemoveIPC=" => &["RemoveIPC", "User", "DynamicUser"],
-        "PrivateTmp=" => &["PrivateTmp", "DynamicUser", "DefaultDependencies"],
-        "ProtectHome=" => &["ProtectHome", "DynamicUser", "DefaultDependencies"],
-        "ProtectSystem=" => &["ProtectSystem", "DynamicUser", "DefaultDependencies"],
-        "RootDirectory=/RootImage=" => &["RootDirectory", "RootImage", "DefaultDependencies"],
-        "NoNewPrivileges=" => &["NoNewPrivileges", "DynamicUser"],
-        "RestrictSUIDSGID=" => &["RestrictSUIDSGID", "DynamicUser"],
-        "CapabilityBoundingSet=~CAP_MKNOD" | "CapabilityBoundingSet=~CAP_SYS_RAWIO" => {
-            &["CapabilityBoundingSet", "PrivateDevices"]
-        }
-        "CapabilityBoundingSet=~CAP_SYS_MODULE" => {
-            &["CapabilityBoundingSet", "ProtectKernelModules"]
-        }
-        "CapabilityBoundingSet=~CAP_SYSLOG" => &["CapabilityBoundingSet", "ProtectKernelLogs"],
-        "CapabilityBoundingSet=~CAP_SYS_TIME" | "CapabilityBoundingSet=~CAP_WAKE_ALARM" => {
-            &["CapabilityBoundingSet", "ProtectClock"]
-        }
-        "IPAddressDeny=" => &[
-            "IPAddressDeny",
-            "IPAddressAllow",
-            "IPIngressFilterPath",
-            "IPEgressFilterPath",
-        ],
-        "DeviceAllow=" => &[
-            "DevicePolicy",
-            "DeviceAllow",
-            "PrivateDevices",
-            "ProtectClock",
-            "RootImage",
-            "MountImages",
-            "LoadCredential",
-            "LoadCredentialEncrypted",
-            "SetCredential",
-            "SetCredentialEncrypted",
-        ],
-        id if id.starts_with("CapabilityBoundingSet=") => &["CapabilityBoundingSet"],
-        id if id.starts_with("RestrictNamespaces=") => &["RestrictNamespaces"],
-        id if id.starts_with("RestrictAddressFamilies=") => &["RestrictAddressFamilies"],
-        id if id.starts_with("SystemCallFilter=") => &["SystemCallFilter"],
-        // The other checks read the directive they are named after.
-        "PrivateDevices=" => &["PrivateDevices"],
-        "PrivateMounts=" => &["PrivateMounts"],
-        "PrivateNetwork=" => &["PrivateNetwork"],
-        "PrivateUsers=" => &["PrivateUsers"],
-        "ProtectControlGroups=" => &["ProtectControlGroups"],
-        "ProtectKernelModules=" => &["ProtectKernelModules"],
-        "ProtectKernelTunables=" => &["ProtectKernelTunables"],
-        "ProtectKernelLogs=" => &["ProtectKernelLogs"],
-        "ProtectClock=" => &["ProtectClock"],
-        "ProtectHostname=" => &["ProtectHostname"],
-        "LockPersonality=" => &["LockPersonality"],
-        "MemoryDenyWriteExecute=" => &["MemoryDenyWriteExecute"],
-        "UMask=" => &["UMask"],
-        "KeyringMode=" => &["KeyringMode"],
-        "ProtectProc=" => &["ProtectProc"],
-        "ProcSubset=" => &["ProcSubset"],
-        "NotifyAccess=" => &["NotifyAccess"],
-        "Delegate=" => &["Delegate"],
-        "RestrictRealtime=" => &["RestrictRealtime"],
-        "SystemCallArchitectures=" => &["SystemCallArchitectures"],
-        "AmbientCapabilities=" => &["AmbientCapabilities"],
-        _ => &[],
-    }
+    use std::collections::BTreeMap;
+    type Inputs = BTreeMap<&'static str, Vec<&'static str>>;
+    static INPUTS: std::sync::OnceLock<Inputs> = std::sync::OnceLock::new();
+    let all = INPUTS.get_or_init(|| {
+        crate::generated::exposure::EXPOSURE_CHECKS
+            .iter()
+            .map(|c| {
+                let named: Vec<(&'static str, Option<&str>)> =
+                    c.id.split('/')
+                        .filter_map(|part| {
+                            let (name, value) = part.split_once('=').unwrap_or((part, ""));
+                            Some((known_name(name)?, value.strip_prefix('~')))
+                        })
+                        .collect();
+                let mut keys: Vec<&'static str> = named.iter().map(|(n, _)| *n).collect();
+                for (name, item) in &named {
+                    for (own, on, implied) in IMPLIED {
+                        if own == name && on.is_none_or(|i| Some(i) == *item) {
+                            keys.extend(implied.iter().copied());
+                        }
+                    }
+                }
+                let mut seen = std::collections::BTreeSet::new();
+                keys.retain(|k| seen.insert(*k));
+                (c.id, keys)
+            })
+            .collect()
+    });
+    all.get(id).map_or(&[], Vec::as_slice)
 }
 
 /// One check whose result differs between two scores.

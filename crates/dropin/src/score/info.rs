@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::directive::Directive;
+use crate::directive::{Directive, key};
 use crate::effective::Effective;
 use crate::generated::exposure::{DEVICE_POLICIES, NOTIFY_ACCESS};
 use crate::identity::{CapabilityList, UMask};
@@ -357,14 +357,14 @@ impl Untyped {
         for a in e.untyped_log() {
             let v = a.value.as_str();
             match (a.section, a.key) {
-                ("Unit", "DefaultDependencies") => {
+                ("Unit", key::DEFAULT_DEPENDENCIES) => {
                     if let Some(b) = parse_boolean(v) {
                         u.default_dependencies = b;
                     }
                 }
-                ("Service", "User" | "Group") => {
+                ("Service", key::USER | key::GROUP) => {
                     if v.is_empty() {
-                        if a.key == "User" {
+                        if a.key == key::USER {
                             u.user = None;
                         }
                         continue;
@@ -375,11 +375,11 @@ impl Untyped {
                     if !crate::systemd::user::valid_user_group_name(&k, true) {
                         continue;
                     }
-                    if a.key == "User" {
+                    if a.key == key::USER {
                         u.user = Some(k);
                     }
                 }
-                ("Service", "SupplementaryGroups") => {
+                ("Service", key::SUPPLEMENTARY_GROUPS) => {
                     if v.is_empty() {
                         u.supplementary_groups.clear();
                         continue;
@@ -394,24 +394,24 @@ impl Untyped {
                         }
                     }
                 }
-                ("Service", "DynamicUser") => {
+                ("Service", key::DYNAMIC_USER) => {
                     if let Some(b) = parse_boolean(v) {
                         u.dynamic_user = b;
                     }
                 }
-                ("Service", "PrivateMounts") => {
+                ("Service", key::PRIVATE_MOUNTS) => {
                     if v.is_empty() {
                         u.private_mounts = None;
                     } else if let Some(b) = parse_boolean(v) {
                         u.private_mounts = Some(b);
                     }
                 }
-                ("Service", "PrivateNetwork") => {
+                ("Service", key::PRIVATE_NETWORK) => {
                     if let Some(b) = parse_boolean(v) {
                         u.private_network = b;
                     }
                 }
-                ("Service", "RootDirectory" | "RootImage") => {
+                ("Service", key::ROOT_DIRECTORY | key::ROOT_IMAGE) => {
                     let value = if v.is_empty() {
                         None
                     } else {
@@ -420,34 +420,36 @@ impl Untyped {
                             _ => continue,
                         }
                     };
-                    if a.key == "RootDirectory" {
+                    if a.key == key::ROOT_DIRECTORY {
                         u.root_directory = value;
                     } else {
                         u.root_image = value;
                     }
                 }
-                ("Service", "NotifyAccess") => {
+                ("Service", key::NOTIFY_ACCESS) => {
                     if let Some(n) = NOTIFY_ACCESS.iter().find(|n| **n == v) {
                         u.notify_access = Some(n);
                     }
                 }
-                ("Service", "Delegate") => u.read_delegate(v),
-                ("Service", "DevicePolicy") => {
+                ("Service", key::DELEGATE) => u.read_delegate(v),
+                ("Service", key::DEVICE_POLICY) => {
                     if let Some(p) = DEVICE_POLICIES.iter().find(|p| **p == v) {
                         u.device_policy = p;
                     }
                 }
-                ("Service", "DeviceAllow") => u.read_device_allow(e, v),
-                ("Service", "IPAddressDeny") => read_prefixes(&mut u.ip_deny, v),
-                ("Service", "IPAddressAllow") => read_prefixes(&mut u.ip_allow, v),
-                ("Service", "IPIngressFilterPath") => read_filter_path(e, &mut u.ip_ingress, v),
-                ("Service", "IPEgressFilterPath") => read_filter_path(e, &mut u.ip_egress, v),
-                ("Service", "MountImages") => u.read_mount_images(e, v),
-                ("Service", "LoadCredential" | "LoadCredentialEncrypted") => {
-                    u.read_load_credential(e, v, a.key == "LoadCredentialEncrypted");
+                ("Service", key::DEVICE_ALLOW) => u.read_device_allow(e, v),
+                ("Service", key::IP_ADDRESS_DENY) => read_prefixes(&mut u.ip_deny, v),
+                ("Service", key::IP_ADDRESS_ALLOW) => read_prefixes(&mut u.ip_allow, v),
+                ("Service", key::IP_INGRESS_FILTER_PATH) => {
+                    read_filter_path(e, &mut u.ip_ingress, v)
                 }
-                ("Service", "SetCredential" | "SetCredentialEncrypted") => {
-                    u.read_set_credential(e, v, a.key == "SetCredentialEncrypted");
+                ("Service", key::IP_EGRESS_FILTER_PATH) => read_filter_path(e, &mut u.ip_egress, v),
+                ("Service", key::MOUNT_IMAGES) => u.read_mount_images(e, v),
+                ("Service", key::LOAD_CREDENTIAL | key::LOAD_CREDENTIAL_ENCRYPTED) => {
+                    u.read_load_credential(e, v, a.key == key::LOAD_CREDENTIAL_ENCRYPTED);
+                }
+                ("Service", key::SET_CREDENTIAL | key::SET_CREDENTIAL_ENCRYPTED) => {
+                    u.read_set_credential(e, v, a.key == key::SET_CREDENTIAL_ENCRYPTED);
                 }
                 _ => {}
             }
@@ -551,7 +553,7 @@ impl Untyped {
             };
             let absolute = |s: &str| {
                 e.expand_path(s)
-                    .is_some_and(|k| path::simplify_absolute(&k, "MountImages").is_ok())
+                    .is_some_and(|k| path::simplify_absolute(&k, key::MOUNT_IMAGES).is_ok())
             };
             if absolute(source) && absolute(dest) {
                 self.mount_images += 1;
@@ -658,7 +660,7 @@ fn read_filter_path(e: &Effective, list: &mut Vec<String>, v: &str) {
     let Some(k) = e.expand_path(v) else {
         return;
     };
-    let Ok(p) = path::simplify_absolute(&k, "IPIngressFilterPath") else {
+    let Ok(p) = path::simplify_absolute(&k, key::IP_INGRESS_FILTER_PATH) else {
         return;
     };
     if !list.contains(&p) {

@@ -390,3 +390,28 @@ fn implicit_moves_name_the_setting_behind_them() {
         ]
     );
 }
+
+#[test]
+fn inputs_are_the_named_settings_then_the_implied_ones() {
+    assert_eq!(inputs_of("User=/DynamicUser="), ["User", "DynamicUser"]);
+    assert_eq!(
+        inputs_of("RootDirectory=/RootImage="),
+        ["RootDirectory", "RootImage", "DefaultDependencies"]
+    );
+    assert_eq!(
+        inputs_of("ProtectSystem="),
+        ["ProtectSystem", "DynamicUser", "DefaultDependencies"]
+    );
+    assert_eq!(
+        inputs_of("CapabilityBoundingSet=~CAP_MKNOD"),
+        ["CapabilityBoundingSet", "PrivateDevices"]
+    );
+    // An item without load-time adjustments reads its directive only.
+    assert_eq!(
+        inputs_of("CapabilityBoundingSet=~CAP_KILL"),
+        ["CapabilityBoundingSet"]
+    );
+    assert_eq!(inputs_of("SystemCallFilter=~@clock"), ["SystemCallFilter"]);
+    assert_eq!(inputs_of("PrivateNetwork="), ["PrivateNetwork"]);
+    assert!(inputs_of("NoSuchCheck=").is_empty());
+}

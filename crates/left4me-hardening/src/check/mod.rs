@@ -584,8 +584,8 @@ impl Checker<'_> {
             .and_then(|p| p.parse::<u32>().ok())
             .filter(|&p| p > 0 && running);
         let nonempty = |v: Option<&str>| v.filter(|s| !s.is_empty()).map(str::to_owned);
-        live.user = nonempty(live.value("User"));
-        live.group = nonempty(live.value("Group"));
+        live.user = nonempty(live.value(dropin::directive::key::USER));
+        live.group = nonempty(live.value(dropin::directive::key::GROUP));
         live.files = nonempty(live.value("FragmentPath")).into_iter().collect();
         if let Some(dropins) = live.value("DropInPaths") {
             let more: Vec<String> = dropins.split_whitespace().map(str::to_owned).collect();

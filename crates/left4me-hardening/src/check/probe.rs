@@ -113,7 +113,7 @@ pub(crate) fn inside(pid: u32, uid: u32, gid: u32, argv: &[&str]) -> Vec<String>
 }
 
 /// The longest a transient probe may run before systemd stops it.
-const PROBE_RUNTIME_MAX: &str = "RuntimeMaxSec=30s";
+const PROBE_RUNTIME_MAX: &str = "30s";
 
 /// `argv` run as a transient service with `properties` (`Key=value`
 /// assignment lines) as `user`:`group`, waited for and collected.
@@ -133,7 +133,10 @@ pub(crate) fn transient(
         // The probe is a command line, not ExecStart= syntax: `$` stays.
         "--expand-environment=no".into(),
         format!("--description={description}"),
-        format!("--property={PROBE_RUNTIME_MAX}"),
+        format!(
+            "--property={}={PROBE_RUNTIME_MAX}",
+            dropin::directive::key::RUNTIME_MAX_SEC
+        ),
     ];
     if let Some(u) = user {
         out.push(format!("--uid={u}"));

@@ -142,14 +142,17 @@ impl Lint for Pid1SigintExit {
             return;
         }
         let last = |key: &str| s.raw(key).last().map(|(_, v)| v.clone());
-        let signal = last("KillSignal").unwrap_or_default();
+        let signal = last(dropin::directive::key::KILL_SIGNAL).unwrap_or_default();
         if !matches!(signal.as_str(), "SIGINT" | "INT" | "2") {
             return;
         }
-        let clean = s.raw("SuccessExitStatus").iter().any(|(_, v)| {
-            v.split_whitespace()
-                .any(|w| matches!(w, "130" | "SIGINT" | "INT"))
-        });
+        let clean = s
+            .raw(dropin::directive::key::SUCCESS_EXIT_STATUS)
+            .iter()
+            .any(|(_, v)| {
+                v.split_whitespace()
+                    .any(|w| matches!(w, "130" | "SIGINT" | "INT"))
+            });
         if clean {
             return;
         }

@@ -104,15 +104,7 @@ impl View {
 
 /// The command keys whose executables run inside the sandbox (unless
 /// prefixed with `+`), in the order systemd runs them.
-const EXEC_KEYS: &[&str] = &[
-    "ExecCondition",
-    "ExecStartPre",
-    "ExecStart",
-    "ExecStartPost",
-    "ExecReload",
-    "ExecStop",
-    "ExecStopPost",
-];
+const EXEC_KEYS: &[&str] = dropin::directive::key::EXEC;
 
 /// A command line of an `Exec*=` setting, as far as the lint needs it.
 struct Command {
@@ -189,7 +181,7 @@ impl Lint for PathHidden {
                 };
                 // The main command cannot be optional: without it the
                 // service has nothing to run.
-                let optional = cmd.ignore_failure && *key != "ExecStart";
+                let optional = cmd.ignore_failure && *key != dropin::directive::key::EXEC_START;
                 let outcome = if optional {
                     "the command never runs, and its - prefix hides that failure"
                 } else {
@@ -215,7 +207,7 @@ impl Lint for PathHidden {
                 });
             }
         }
-        if let Some((text, expanded)) = s.raw("WorkingDirectory").last() {
+        if let Some((text, expanded)) = s.raw(dropin::directive::key::WORKING_DIRECTORY).last() {
             let (optional, rest) = match expanded.strip_prefix('-') {
                 Some(rest) => (true, rest),
                 None => (false, expanded.as_str()),

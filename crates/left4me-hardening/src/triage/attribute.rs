@@ -578,7 +578,10 @@ fn global_archs(fs: &dyn dropin::Fs) -> Vec<String> {
     for f in files {
         let Ok(bytes) = fs.read(&f) else { continue };
         for (i, l) in String::from_utf8_lossy(&bytes).lines().enumerate() {
-            if l.trim_start().starts_with("SystemCallArchitectures=") {
+            if l.trim_start()
+                .strip_prefix(Directive::SystemCallArchitectures.name())
+                .is_some_and(|rest| rest.starts_with('='))
+            {
                 out.push(format!(
                     "the manager's configuration sets it: {}:{}: {}",
                     fs.display(&f),
