@@ -45,10 +45,7 @@ pub struct CapabilityList {
 
 impl CapabilityList {
     pub(crate) fn parse(directive: &str, text: &str) -> Result<Self> {
-        let (invert, rest) = match text.strip_prefix('~') {
-            Some(r) => (true, r),
-            None => (false, text),
-        };
+        let (invert, rest) = crate::systemd::extract::split_inverted(text);
         let caps = rest
             .split_whitespace()
             .map(|c| Capability::new(directive, c))
@@ -175,10 +172,7 @@ impl ValueKind for CapabilityList {
     /// still at its default, and is merged into it (OR, or AND NOT with
     /// `~`) otherwise. Unknown names are skipped silently.
     fn apply(state: &mut u64, cx: &mut Apply<'_>, rvalue: &str) {
-        let (invert, rest) = match rvalue.strip_prefix('~') {
-            Some(r) => (true, r),
-            None => (false, rvalue),
-        };
+        let (invert, rest) = crate::systemd::extract::split_inverted(rvalue);
         // The registry's default: `~` (every capability, the bounding
         // set) or none (the empty set, the ambient set).
         let default = if cx.directive.spec().default == Some("~") {

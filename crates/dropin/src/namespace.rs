@@ -113,10 +113,7 @@ impl std::str::FromStr for RestrictNamespaces {
         if let Some(b) = crate::value::parse_bool(s) {
             return Ok(RestrictNamespaces::All(b));
         }
-        let (invert, rest) = match s.strip_prefix('~') {
-            Some(r) => (true, r),
-            None => (false, s),
-        };
+        let (invert, rest) = crate::systemd::extract::split_inverted(s);
         let types = rest
             .split_whitespace()
             .map(str::parse)
@@ -202,10 +199,7 @@ impl ValueKind for RestrictNamespaces {
             }
             None => {}
         }
-        let (invert, rest) = match rvalue.strip_prefix('~') {
-            Some(r) => (true, r),
-            None => (false, rvalue),
-        };
+        let (invert, rest) = crate::systemd::extract::split_inverted(rvalue);
         let mut flags = 0u64;
         let mut words = Cursor::new(rest);
         loop {

@@ -43,10 +43,7 @@ impl std::str::FromStr for AddressFamilies {
         if s == "none" {
             return Ok(AddressFamilies::None);
         }
-        let (deny, rest) = match s.strip_prefix('~') {
-            Some(r) => (true, r),
-            None => (false, s),
-        };
+        let (deny, rest) = crate::systemd::extract::split_inverted(s);
         let families = rest
             .split_whitespace()
             .map(|f| {
@@ -302,10 +299,7 @@ impl ValueKind for AddressFamilies {
             };
             return;
         }
-        let (invert, rest) = match rvalue.strip_prefix('~') {
-            Some(r) => (true, r),
-            None => (false, rvalue),
-        };
+        let (invert, rest) = crate::systemd::extract::split_inverted(rvalue);
         if state.families.is_none() {
             state.families = Some(BTreeSet::new());
             state.allow_list = !invert;
@@ -344,10 +338,10 @@ impl ValueKind for AddressFamilies {
         let printed = shown.last();
         let (allow, names) = match printed {
             None => (false, ""),
-            Some(p) => match p.strip_prefix('~') {
-                Some(r) => (false, r),
-                None => (true, p),
-            },
+            Some(p) => {
+                let (deny, rest) = crate::systemd::extract::split_inverted(p);
+                (!deny, rest)
+            }
         };
         let got: BTreeSet<String> = names
             .split_whitespace()

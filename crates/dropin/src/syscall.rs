@@ -135,10 +135,7 @@ impl SyscallFilter {
     }
 
     pub(crate) fn parse(directive: &str, text: &str) -> Result<Self> {
-        let (deny, rest) = match text.strip_prefix('~') {
-            Some(r) => (true, r),
-            None => (false, text),
-        };
+        let (deny, rest) = crate::systemd::extract::split_inverted(text);
         let items = rest
             .split_whitespace()
             .map(|s| Syscall::new(directive, s))
@@ -510,12 +507,9 @@ impl Seccomp {
         let (allow, got): (bool, BTreeSet<&str>) = match printed {
             None => (false, BTreeSet::new()),
             Some(p) => {
-                let (allow, rest) = match p.strip_prefix('~') {
-                    Some(r) => (false, r),
-                    None => (true, p),
-                };
+                let (deny, rest) = crate::systemd::extract::split_inverted(p);
                 (
-                    allow,
+                    !deny,
                     rest.split_whitespace()
                         .map(|n| n.split_once(':').map_or(n, |(name, _)| name))
                         .collect(),
@@ -608,10 +602,7 @@ impl Seccomp {
             *state = None;
             return;
         }
-        let (invert, rest) = match rvalue.strip_prefix('~') {
-            Some(r) => (true, r),
-            None => (false, rvalue),
-        };
+        let (invert, rest) = crate::systemd::extract::split_inverted(rvalue);
         let filter = state.get_or_insert_with(|| {
             let mut f = Seccomp {
                 allow_list: !invert,
@@ -906,10 +897,7 @@ impl crate::Effective {
             };
             state.apply(&mut cx, value);
             let filter = seccomp(&state).flatten();
-            let (deny, rest) = match value.strip_prefix('~') {
-                Some(r) => (true, r),
-                None => (false, value.as_str()),
-            };
+            let (deny, rest) = crate::systemd::extract::split_inverted(value);
             let named_by = rest
                 .split_whitespace()
                 .map(|w| w.split_once(':').map_or(w, |(n, _)| n))

@@ -1,5 +1,18 @@
 //! `extract_first_word()` of `src/basic/extract-word.c`.
 
+/// A list value's leading `~` (the list inverts: a deny list instead of
+/// an allow list, or the complement of a set), as every `~`-list parser of
+/// systemd reads it (`if (rvalue[0] == '~') { invert = true; rvalue++; }`
+/// in `config_parse_capability_set()`, `_syscall_filter()`,
+/// `_address_families()`, `_restrict_namespaces()`, …): whether it was
+/// there, and the rest.
+pub fn split_inverted(value: &str) -> (bool, &str) {
+    match value.strip_prefix('~') {
+        Some(rest) => (true, rest),
+        None => (false, value),
+    }
+}
+
 /// The flags of `extract_first_word()` that unit-file parsers use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flags {
