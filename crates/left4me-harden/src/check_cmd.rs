@@ -1,7 +1,7 @@
 //! `check`: the library's attack verification on this host, printed as a
 //! table or JSON; exit 0 nothing reachable, 1 a vector reachable, 2 trouble.
 
-use std::io::{self, Write as _};
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -9,7 +9,7 @@ use anyhow::Result;
 use left4me_hardening::check::{self, Options, Status, SystemRunner};
 
 use crate::cli::{CheckArgs, ReportFormat};
-use crate::commands;
+use crate::{commands, out};
 
 /// The longest one probe command may run (a transient probe unit stops
 /// itself after 30 s).
@@ -29,7 +29,7 @@ pub(crate) fn run(args: &CheckArgs, budget: &rootfs::Budget) -> Result<ExitCode>
         ReportFormat::Human => report.table(),
         ReportFormat::Json => serde_json::to_string_pretty(&report.json())? + "\n",
     };
-    io::stdout().write_all(text.as_bytes())?;
+    out::stdout().write_all(text.as_bytes())?;
     // A reachable vector is the finding that matters most; trouble with a
     // probe comes second.
     Ok(if report.count(Status::Fail) > 0 {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 use clap::{Args, ValueEnum};
 use left4me_hardening::triage::{self, Options};
-use rootfs::{Budget, Limits, Root};
+use rootfs::{Budget, Root};
 
 /// The options of `triage`.
 #[derive(Debug, Args)]
@@ -40,23 +40,13 @@ pub(crate) enum TriageFormat {
     Json,
 }
 
-/// The largest input read: a day of a busy audit log.
-const INPUT_MAX: u64 = 1 << 30;
-
-/// Runs `triage`; `budget` bounds what is read of the host configuration
-/// and the root, the records have a budget of their own.
+/// Runs `triage`; `budget` bounds everything it reads: the records, the
+/// host configuration and the root.
 pub(crate) fn run(args: &TriageArgs, budget: &Budget) -> Result<ExitCode> {
-    let records = Budget::new(Limits {
-        file_bytes: INPUT_MAX,
-        total_bytes: INPUT_MAX,
-        ..Limits::DEFAULT
-    });
     let input = match &args.input {
-        Some(p) if p.as_os_str() != "-" => rootfs::read_path(p, &records)
+        Some(p) if p.as_os_str() != "-" => rootfs::read_path(p, budget)
             .with_context(|| format!("cannot read {}", p.display()))?,
-        _ => {
-            rootfs::read_stdin("standard input", &records).context("cannot read standard input")?
-        }
+        _ => rootfs::read_stdin("standard input", budget).context("cannot read standard input")?,
     };
     // Journals and logs may hold bytes that are not UTF-8 (an untrusted
     // comm is hex in a record, but other lines are anything).

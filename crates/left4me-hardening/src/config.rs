@@ -151,7 +151,7 @@ pub struct WaiverConfig {
 }
 
 /// 1-based line and column (in characters) of a byte offset.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let mut at = offset.min(text.len());
     while !text.is_char_boundary(at) {
         at -= 1;

@@ -318,6 +318,18 @@ fn rows() -> Vec<Row> {
         )
         .stdin(Input::Yes)
         .fails(&["\"standard input\" is larger than the 1048576 bytes"]),
+        row(
+            "memory: triage of an audit log larger than a file may be",
+            &["triage", "{aux}/audit.log"],
+        )
+        .setup(|f| sparse(&f.aux.join("audit.log"), 2 * 1024 * 1024))
+        .fails(&["audit.log\" is larger than the 1048576 bytes"]),
+        row("memory: triage fed by yes", &["triage", "-"])
+            .stdin(Input::Yes)
+            .fails(&["\"standard input\" is larger than the 1048576 bytes"]),
+        row("memory: triage of /dev/zero as standard input", &["triage"])
+            .stdin(Input::Path("/dev/zero"))
+            .fails(&["\"standard input\" is a character device"]),
         row("exit: completions bash into /dev/full", &["completions", "bash"])
             .stdout(Output::Full)
             .fails(&["cannot write to standard output: No space left on device"]),
@@ -667,6 +679,12 @@ fn rows() -> Vec<Row> {
     rows
 }
 
+/// A SECCOMP kill in the kernel log form: the i386 `ptrace` of Test 4.
+const AUDIT_PTRACE_I386: &[u8] = b"[ 12.5] audit: type=1326 audit(1795892103.984:199): \
+auid=4294967295 uid=980 gid=980 ses=4294967295 pid=4242 comm=\"srcds_linux\" \
+exe=\"/opt/left4me/srcds_linux\" sig=31 arch=40000003 syscall=26 compat=1 \
+ip=0xf7f2a549 code=0x0\n";
+
 /// Every subcommand (and help, version) into `/dev/full` and into a
 /// closed pipe: a clean error, or a quiet exit 141; never a panic.
 fn exit_rows() -> Vec<Row> {
@@ -693,6 +711,11 @@ fn exit_rows() -> Vec<Row> {
             "{root}/etc/systemd/system/left4me-server@1.service.d/10-hardening.conf",
         ],
         &["list"],
+        &["score"],
+        &["score", "--json", "pretty"],
+        &["score", "--summary"],
+        &["triage", "{aux}/audit.log"],
+        &["triage", "{aux}/audit.log", "--format", "json"],
         &["completions", "bash"],
         &["completions", "zsh"],
         &["completions", "fish"],
@@ -712,6 +735,7 @@ fn exit_rows() -> Vec<Row> {
                 "show.txt",
                 b"Id=left4me-server@1.service\nNoNewPrivileges=yes\n",
             );
+            f.aux_file("audit.log", AUDIT_PTRACE_I386);
         };
         rows.push(
             row(format!("exit: {shown} into /dev/full"), args)

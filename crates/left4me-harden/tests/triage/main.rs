@@ -140,7 +140,14 @@ fn installed_tree_config_and_json() {
         f["lines"][0]["at"]["file"],
         "/etc/systemd/system/left4me-server@1.service.d/10-hardening.conf"
     );
-    assert_eq!(f["fix"]["value"], "x86");
+    // The host configuration's own replacement of the proven line denies
+    // it: the fix takes it out.
+    assert_eq!(f["fix"]["kind"], "remove");
+    assert_eq!(f["fix"]["value"], "native");
+    assert_eq!(
+        f["fix"]["entries"],
+        serde_json::json!([format!("{config}:2"), format!("{config}:6")])
+    );
     assert_eq!(f["fix"]["check"]["status"], "verified");
 
     // The same from standard input, as text.
@@ -159,11 +166,11 @@ fn installed_tree_config_and_json() {
     );
     assert_eq!(r.code, 1);
     assert!(
-        r.stdout.contains("fix: add to the host configuration"),
+        r.stdout.contains("fix: take out of the host configuration"),
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("value = \"x86\""));
+    assert!(r.stdout.contains("value = \"native\""));
 }
 
 #[test]

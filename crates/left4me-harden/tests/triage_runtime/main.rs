@@ -7,8 +7,8 @@
 //! kernel kills its first i386 call and writes a SECCOMP record; inside the
 //! container, `dmesg | left4me-harden triage --root / --config … -` must
 //! name Test 3's finding: `SystemCallArchitectures=`, the drop-in and line,
-//! and the host configuration entry that adds x86. The entry is then
-//! appended to the host configuration as printed, `write` run again, and
+//! and the fix: take out the host configuration's replacement of the
+//! proven line. The entries are taken out as printed, `write` run again, and
 //! the same instance must run (the negative control: the same workload
 //! with x86 allowed is not killed, and no new record comes). Then i386
 //! socket operations through `socketcall`, as libseccomp filters them: a
@@ -158,12 +158,15 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
         "dmesg | grep -F '{exe}' | {IN_BIN} triage --root / --config {CONFIG} -"
     ));
 
-    // The fix, applied as printed: the same instance must run.
+    // The fix, applied as printed (the entries taken out of the host
+    // configuration): the same instance must run.
     let snippet = triaged["groups"][0]["finding"]["fix"]["snippet"]
         .as_str()
         .unwrap_or_else(|| panic!("no host configuration fix: {shown}"))
         .to_owned();
-    c.put(CONFIG, &format!("{NATIVE_ONLY}\n{snippet}"));
+    let fixed = NATIVE_ONLY.replace(&snippet, "");
+    assert_ne!(fixed, NATIVE_ONLY, "the entries printed are not in the configuration");
+    c.put(CONFIG, &fixed);
     c.sh(&format!(
         "{IN_BIN} write --root / --config {CONFIG} --instance {i} >/dev/null; systemctl daemon-reload"
     ));
@@ -277,8 +280,12 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
         format!("/etc/systemd/system/left4me-server@{i}.service.d/10-hardening.conf").as_str()
     );
     assert_eq!(lines[0]["assignment"], "SystemCallArchitectures=native");
-    assert_eq!(f["fix"]["kind"], "host-config");
-    assert_eq!(f["fix"]["value"], "x86");
+    assert_eq!(f["fix"]["kind"], "remove");
+    assert_eq!(f["fix"]["value"], "native");
+    assert_eq!(
+        f["fix"]["entries"],
+        serde_json::json!([format!("{CONFIG}:2"), format!("{CONFIG}:6")])
+    );
     assert_eq!(f["fix"]["check"]["status"], "verified");
     // The negative control: with the fix the same workload runs and the
     // kernel writes no new record for it.

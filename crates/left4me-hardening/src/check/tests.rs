@@ -25,6 +25,8 @@ struct World {
     web_running: bool,
     server_running: [bool; 2],
     yama: Option<u32>,
+    /// What `systemd-detect-virt --container` names (None: not a container).
+    container: Option<&'static str>,
     root: bool,
     /// nsenter fails before the probe starts.
     nsenter_broken: bool,
@@ -40,6 +42,7 @@ fn world(hardened: bool) -> World {
         web_running: true,
         server_running: [true, true],
         yama: None,
+        container: None,
         root: true,
         nsenter_broken: false,
         pid_collision: false,
@@ -279,6 +282,10 @@ impl World {
             ["id", "-u"] => ran(0, if self.root { "0\n" } else { "1000\n" }, ""),
             ["systemctl", "show", "--no-pager", unit] => ran(0, &self.show(unit), ""),
             ["ps", "-e", "-o", "pid=,ppid=,comm="] => ran(0, &self.ps(), ""),
+            ["systemd-detect-virt", "--container"] => match self.container {
+                Some(name) => ran(0, &format!("{name}\n"), ""),
+                None => ran(1, "none\n", ""),
+            },
             ["cat", "/proc/sys/kernel/yama/ptrace_scope"] => match self.yama {
                 Some(v) => ran(0, &format!("{v}\n"), ""),
                 None => ran(
@@ -556,6 +563,35 @@ fn yama_is_read_then_probed() {
     let r = check(&mut w);
     assert_eq!(status(&r, "host", "T9"), Status::Fail);
     assert!(evidence(&r, "host", "T9").contains("= 1, the sysctl profile wants 2"));
+}
+
+#[test]
+fn yama_in_a_container_is_not_testable_whatever_the_host_has() {
+    // The host kernel's scope, good or bad, hardened or not: the same skip
+    // with the reason, and the value is not even read.
+    for (hardened, yama) in [(true, Some(2)), (true, Some(1)), (false, Some(0)), (false, None)] {
+        let mut w = world(hardened);
+        w.yama = yama;
+        w.container = Some("container-other");
+        let r = check(&mut w);
+        assert_eq!(status(&r, "host", "T9"), Status::Skip, "{hardened} {yama:?}");
+        assert_eq!(
+            evidence(&r, "host", "T9"),
+            "kernel.yama.ptrace_scope is not namespaced: in this container (container-other) it \
+             is the host kernel's value, which the sysctl profile here cannot set; not testable \
+             here"
+        );
+        assert!(
+            !w.calls.iter().any(|c| c.iter().any(|a| a.contains("ptrace_scope"))),
+            "{:?}",
+            w.calls
+        );
+    }
+    // The control: outside a container the value decides.
+    let mut w = world(true);
+    w.yama = Some(1);
+    let r = check(&mut w);
+    assert_eq!(status(&r, "host", "T9"), Status::Fail);
 }
 
 #[test]

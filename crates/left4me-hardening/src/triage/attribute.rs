@@ -4,6 +4,7 @@
 use dropin::audit::{self, SeccompAction};
 use dropin::syscall::groups_of;
 use dropin::{ArchList, Directive, Effective, FilterStep, SyscallFilter};
+use toml::Spanned;
 
 use super::read::{Action, Record};
 use super::{Check, Cited, Cx, Finding, Fix, Group, Known, Settings, SettingsSource};
@@ -251,6 +252,9 @@ fn host_config_fix(
             ),
         };
     }
+    if let Some(fix) = remove_addition(cx, settings, kind, directive, passes) {
+        return fix;
+    }
     let entry = snippet(kind, directive, value, reason);
     let (file, text) = &cx.config;
     let combined = if text.is_empty() {
@@ -298,6 +302,114 @@ fn host_config_fix(
         snippet: entry,
         check,
     }
+}
+
+/// When an entry the host configuration adds for `directive` is what
+/// denies the call, the fix is to take it out, not to add another: each
+/// such entry of the profile's table is tried on its own (with the
+/// `remove` of the same directive, which an add completes into a
+/// replacement of the proven line), the profile generated without it,
+/// the unit loaded again and `passes` asked. The first that lets the call
+/// through is the fix.
+fn remove_addition(
+    cx: &Cx<'_>,
+    settings: &Settings,
+    kind: ProfileKind,
+    directive: Directive,
+    passes: &dyn Fn(&Effective) -> bool,
+) -> Option<Fix> {
+    let (file, text) = &cx.config;
+    if text.is_empty() {
+        return None;
+    }
+    let config = crate::config::parse(file, text).ok()?;
+    let names = |d: &Spanned<String>| d.get_ref().parse::<Directive>().ok() == Some(directive);
+    let line = |d: &Spanned<String>| {
+        format!(
+            "{file}:{}",
+            crate::config::line_column(text, d.span().start).0
+        )
+    };
+    let profile = match kind {
+        ProfileKind::Server => &config.server,
+        ProfileKind::Web => &config.web,
+        ProfileKind::Sysctl => return None,
+    };
+    let removes: Vec<usize> = (0..profile.remove.len())
+        .filter(|&i| names(&profile.remove[i].directive))
+        .collect();
+    for (i, add) in profile.add.iter().enumerate() {
+        if !names(&add.directive) {
+            continue;
+        }
+        let mut without = config.clone();
+        let t = match kind {
+            ProfileKind::Server => &mut without.server,
+            ProfileKind::Web => &mut without.web,
+            ProfileKind::Sysctl => return None,
+        };
+        t.add.remove(i);
+        // The remove that this add completes into a replacement goes too,
+        // unless another add of the directive stays to replace it.
+        let replaced = !t.add.iter().any(|a| names(&a.directive));
+        if replaced {
+            t.remove.retain(|r| !names(&r.directive));
+        }
+        let Ok(host) = without.apply() else { continue };
+        if !cx
+            .load_with(&host, kind, &settings.unit)
+            .is_ok_and(|e| passes(&e))
+        {
+            continue;
+        }
+        let mut entries = Vec::new();
+        let mut toml = String::new();
+        if replaced {
+            for &r in &removes {
+                let r = &profile.remove[r];
+                entries.push(line(&r.directive));
+                toml.push_str(&format!(
+                    "[[{}.remove]]\ndirective = {}\nreason = {}\n",
+                    kind.name(),
+                    toml_string(r.directive.get_ref()),
+                    toml_string(r.reason.get_ref())
+                ));
+            }
+        }
+        entries.push(line(&add.directive));
+        if !toml.is_empty() {
+            toml.push('\n');
+        }
+        toml.push_str(&snippet(
+            kind,
+            directive,
+            add.value.get_ref(),
+            add.reason.get_ref(),
+        ));
+        return Some(Fix::Remove {
+            profile: kind,
+            directive: directive.name().to_owned(),
+            value: add.value.get_ref().clone(),
+            entries,
+            snippet: toml,
+            check: Check::Verified(format!(
+                "the {kind} profile generated without {}, loaded as systemd loads {}{}, lets it \
+                 through",
+                if replaced && !removes.is_empty() {
+                    "them (the proven line comes back)"
+                } else {
+                    "it"
+                },
+                settings.unit,
+                if cx.installed.is_some() {
+                    " over the installed files"
+                } else {
+                    ""
+                }
+            )),
+        });
+    }
+    None
 }
 
 /// The deciding line of `directive` in settings loaded with a fix: the

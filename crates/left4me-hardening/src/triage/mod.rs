@@ -168,6 +168,24 @@ pub enum Fix {
         /// Whether it was checked.
         check: Check,
     },
+    /// An entry the host configuration adds denies the call: take it out
+    /// (with the `remove` of the same directive it replaces, so the proven
+    /// line comes back), then `left4me-harden write`.
+    Remove {
+        /// The profile's table.
+        profile: ProfileKind,
+        /// The directive.
+        directive: String,
+        /// The value the host configuration adds.
+        value: String,
+        /// Where the entries to take out are: `FILE:LINE` of each one's
+        /// `directive` key.
+        entries: Vec<String>,
+        /// The entries, as TOML.
+        snippet: String,
+        /// Whether it was checked.
+        check: Check,
+    },
     /// The profile already lets the call through: the installed files are
     /// not what it generates.
     Write {

@@ -25,7 +25,15 @@ fn some<T: ToString>(list: &[T]) -> String {
 }
 
 fn indent(text: &str, by: &str) -> String {
-    text.lines().map(|l| format!("{by}{l}\n")).collect()
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                "\n".to_owned()
+            } else {
+                format!("{by}{l}\n")
+            }
+        })
+        .collect()
 }
 
 /// Lines of at most about `width` characters.
@@ -118,6 +126,23 @@ pub fn text(report: &Report) -> String {
                 let _ = writeln!(
                     out,
                     "  fix: add to the host configuration, then run left4me-harden write:"
+                );
+                out.push_str(&indent(snippet, "    "));
+                match check {
+                    Check::Verified(why) => para(&mut out, "  checked: ", why),
+                    Check::NotVerified(why) => para(&mut out, "  not checked: ", why),
+                }
+            }
+            Fix::Remove {
+                entries,
+                snippet,
+                check,
+                ..
+            } => {
+                let _ = writeln!(
+                    out,
+                    "  fix: take out of the host configuration ({}), then run left4me-harden write:",
+                    entries.join(", ")
                 );
                 out.push_str(&indent(snippet, "    "));
                 match check {

@@ -383,3 +383,49 @@ fn hiding_the_game_from_the_base_unit_is_an_error() {
         (LintId::PathHidden, Severity::Warning)
     );
 }
+
+/// The ids `lint_files` finds for the web app with `dropin` laid over
+/// its real base unit.
+fn web_lints(dropin: &str) -> Vec<LintId> {
+    lint_files(
+        &[source("left4me-web.service.d/30-bind.conf", dropin)],
+        Some(("left4me-web.service", WEB_UNIT)),
+    )
+    .iter()
+    .map(|f| f.lint)
+    .collect()
+}
+
+#[test]
+fn socket_bind_allow_without_deny_is_named_and_with_deny_any_is_not() {
+    // Allow rules alone: a bind no rule matches is allowed, nothing is
+    // restricted.
+    let alone = lint_files(
+        &[source(
+            "left4me-web.service.d/30-bind.conf",
+            "[Service]\nSocketBindAllow=tcp:8080\n",
+        )],
+        Some(("left4me-web.service", WEB_UNIT)),
+    );
+    let hit: Vec<&lint::Finding> = alone
+        .iter()
+        .filter(|f| f.lint == LintId::SocketBindAllowOnly)
+        .collect();
+    assert_eq!(hit.len(), 1, "{alone:#?}");
+    assert!(
+        hit[0].message.contains("SocketBindAllow=tcp:8080 without SocketBindDeny="),
+        "{}",
+        hit[0].message
+    );
+    // A deny rule after the allow rules: the allow list means something.
+    let denied = web_lints("[Service]\nSocketBindAllow=tcp:8080\nSocketBindDeny=any\n");
+    assert!(!denied.contains(&LintId::SocketBindAllowOnly), "{denied:?}");
+    // Neither: nothing to say about binds.
+    let none = web_lints("[Service]\nNoNewPrivileges=yes\n");
+    assert!(!none.contains(&LintId::SocketBindAllowOnly), "{none:?}");
+    // A deny rule that a later empty assignment resets: allow-only again.
+    let reset = web_lints(
+        "[Service]\nSocketBindDeny=any\nSocketBindAllow=tcp:8080\nSocketBindDeny=\n",
+    );
+    assert!(reset.contains(&LintId::SocketBindAllowOnly), "{reset:?}");
+}

@@ -242,3 +242,115 @@ fn snapshot_bundlewrap_provenance() {
         snapshot!(name, json);
     }
 }
+
+// ------------------------------------------------- explain's exposure figure
+
+/// Tenths from `1.3`.
+fn tenths(text: &str) -> u64 {
+    let (whole, tenth) = text.split_once('.').unwrap();
+    whole.parse::<u64>().unwrap() * 10 + tenth.parse::<u64>().unwrap()
+}
+
+/// explain's `exposure …: A with it, B without: it removes C` for each
+/// profile, in tenths.
+fn explained(host: &Host, directive: dropin::Directive) -> Vec<(String, [u64; 3])> {
+    let text = left4me_hardening::explain::directive(host, directive);
+    let mut out = Vec::new();
+    for section in text.split("\nprofile ").skip(1) {
+        let kind = section.split(':').next().unwrap().to_owned();
+        let Some(line) = section
+            .lines()
+            .find(|l| l.trim_start().starts_with("exposure ("))
+        else {
+            continue;
+        };
+        let (_, figures) = line.split_once("): ").unwrap();
+        let (with, rest) = figures.split_once(" with it, ").unwrap();
+        let (without, removes) = rest.split_once(" without: it removes ").unwrap();
+        out.push((kind, [tenths(with), tenths(without), tenths(removes)]));
+    }
+    out
+}
+
+/// The overall exposure of a profile's unit as `write` generates it for
+/// the host configuration `config`, scored over the test plan's base unit.
+fn scored(config: &str, kind: ProfileKind) -> u64 {
+    let host = left4me_hardening::config::parse("harden.toml", config)
+        .unwrap()
+        .apply()
+        .unwrap();
+    let unit = host.profile(kind).unit_for(None).unwrap().to_string();
+    let files = host.files(&[], RenderOptions::default()).unwrap();
+    let scores = left4me_hardening::score::generated(&host, &files, None);
+    let (_, s) = scores.into_iter().find(|(u, _)| *u == unit).unwrap();
+    s.unwrap().exposure
+}
+
+#[test]
+fn explain_says_what_the_scorer_says_a_directive_removes() {
+    // For every directive a profile sets: the profile scored as generated
+    // and as generated with a host configuration that removes the
+    // directive (composition, render and load the way `write` and `score`
+    // go, not explain's own path); explain's figures must be those.
+    let host = host();
+    let standard: Vec<(ProfileKind, u64)> = [ProfileKind::Server, ProfileKind::Web]
+        .into_iter()
+        .map(|k| (k, scored("", k)))
+        .collect();
+    let mut compared = 0;
+    let mut moving = Vec::new();
+    for &d in dropin::Directive::ALL {
+        let figures = explained(&host, d);
+        for &(kind, with) in &standard {
+            let sets = host.profile(kind).composed().unwrap().get(d).is_some();
+            let shown = figures.iter().find(|(k, _)| *k == kind.name());
+            if !sets {
+                // Negative: a directive the profile does not set has no figure.
+                assert!(shown.is_none(), "{kind} {}: {shown:?}", d.name());
+                continue;
+            }
+            let config = format!(
+                "[[{}.remove]]\ndirective = \"{}\"\nreason = \"what it removes\"\n",
+                kind.name(),
+                d.name()
+            );
+            let without = scored(&config, kind);
+            let (_, [e_with, e_without, e_removes]) =
+                shown.unwrap_or_else(|| panic!("no exposure figure for {kind} {}", d.name()));
+            assert_eq!(
+                (*e_with, *e_without, *e_removes),
+                (with, without, without.saturating_sub(with)),
+                "{kind} {}",
+                d.name()
+            );
+            compared += 1;
+            if without != with {
+                moving.push((kind, d, without - with));
+            }
+        }
+    }
+    eprintln!(
+        "explain's exposure figures: {compared} (profile, directive) pairs compared with the \
+         scorer, {} of them move the score",
+        moving.len()
+    );
+    assert!(compared >= 40, "only {compared} pairs");
+    // The comparison discriminates: the directives that matter most do
+    // move the score, by different amounts, so a figure of another
+    // directive (or a constant) would not pass.
+    let names = |k: ProfileKind| -> Vec<&str> {
+        moving
+            .iter()
+            .filter(|(p, _, _)| *p == k)
+            .map(|(_, d, _)| d.name())
+            .collect()
+    };
+    for want in ["SystemCallFilter", "CapabilityBoundingSet", "RestrictNamespaces"] {
+        assert!(
+            names(ProfileKind::Server).contains(&want) || names(ProfileKind::Web).contains(&want),
+            "{want} does not move the score: {moving:?}"
+        );
+    }
+    let amounts: std::collections::BTreeSet<u64> = moving.iter().map(|m| m.2).collect();
+    assert!(amounts.len() >= 3, "{moving:?}");
+}

@@ -136,16 +136,111 @@ fn test3_i386_brk_under_native_is_system_call_architectures() {
             && lines[0].ends_with(" SystemCallArchitectures=native"),
         "{lines:?}"
     );
-    // The fix: add x86, checked against the regenerated profile.
-    let (text, value, check) = snippet(g);
-    assert_eq!(value, "x86");
-    assert!(
-        text.starts_with(
-            "[[server.add]]\ndirective = \"SystemCallArchitectures\"\nvalue = \"x86\"\n"
-        )
+    // The fix: the host configuration's own replacement denies it, so the
+    // fix takes it out (the add and the remove it completes), not another
+    // add; checked against the profile generated without them.
+    let (entries, text, value, check) = removal(g);
+    assert_eq!(value, "native");
+    assert_eq!(entries, ["harden.toml:3", "harden.toml:7"]);
+    assert_eq!(
+        text,
+        "[[server.remove]]\ndirective = \"SystemCallArchitectures\"\nreason = \"trying native \
+         alone\"\n\n[[server.add]]\ndirective = \"SystemCallArchitectures\"\nvalue = \"native\"\n\
+         reason = \"trying native alone\"\n"
     );
     assert!(matches!(check, Check::Verified(_)), "{check:?}");
+    // Applied as printed: the proven native x86 comes back.
+    let fixed = NATIVE_ONLY.replace(&text[..text.find("\n\n").unwrap() + 1], "");
+    let fixed = fixed.replace(&text[text.find("\n\n").unwrap() + 2..], "");
+    assert_ne!(fixed, NATIVE_ONLY);
+    let fs = host_tree(Some(&fixed), &[]);
+    let again = run(&input, Some(&fs), Some(&fixed), Some(S1));
+    assert_eq!(
+        again.groups[0].finding.fix,
+        Fix::Unknown {
+            why: "the settings judged already allow x86".to_owned()
+        },
+        "{}",
+        triage::text(&again)
+    );
     snapshot!("triage-test3-native-only", triage::text(&r));
+}
+
+fn removal(g: &Group) -> (&[String], &str, &str, &Check) {
+    match &g.finding.fix {
+        Fix::Remove {
+            entries,
+            snippet,
+            value,
+            check,
+            ..
+        } => (entries, snippet, value, check),
+        other => panic!("not a removal: {other:?}\n{:#?}", g.finding),
+    }
+}
+
+/// The web profile with a deny list the host configuration adds.
+const WEB_NO_RESOURCES: &str = r#"[[web.add]]
+directive = "SystemCallFilter"
+value = "~@resources"
+reason = "no scheduling changes"
+"#;
+
+#[test]
+fn a_denial_by_a_host_configuration_addition_is_fixed_by_taking_it_out() {
+    let fs = host_tree(Some(WEB_NO_RESOURCES), &[]);
+    let input = fixture("dmesg-setrlimit-web.log");
+    let r = run(&input, Some(&fs), Some(WEB_NO_RESOURCES), Some(WEB));
+    let g = group(&r, "setrlimit");
+    assert_eq!((g.architecture, g.number), ("x86-64", Some(160)));
+    assert_eq!(
+        g.finding.directive.as_deref(),
+        Some("SystemCallFilter"),
+        "{}",
+        triage::text(&r)
+    );
+    assert!(g.finding.groups.iter().any(|x| x == "@resources"), "{:?}", g.finding.groups);
+    let lines = cited(g);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(GENERATED_WEB) && l.ends_with("SystemCallFilter=~@resources")),
+        "{lines:?}"
+    );
+    let (entries, text, value, check) = removal(g);
+    assert_eq!(value, "~@resources");
+    assert_eq!(entries, ["harden.toml:2"]);
+    assert_eq!(text, WEB_NO_RESOURCES);
+    assert!(matches!(check, Check::Verified(_)), "{check:?}");
+    let shown = triage::text(&r);
+    assert!(
+        shown.contains("fix: take out of the host configuration (harden.toml:2)"),
+        "{shown}"
+    );
+    // The negative control: the same record without the addition is let
+    // through by the proven profile, so nothing is blamed on it.
+    let proven = host_tree(Some(""), &[]);
+    let r = run(&input, Some(&proven), None, Some(WEB));
+    assert!(
+        matches!(group(&r, "setrlimit").finding.fix, Fix::Unknown { .. }),
+        "{}",
+        triage::text(&r)
+    );
+}
+
+#[test]
+fn an_addition_that_is_not_the_cause_is_not_taken_out() {
+    // The host configuration adds a deny of ptrace the proven profile has
+    // already (~@debug): taking the addition out would not let perl's
+    // ptrace through, so the fix stays an add, checked.
+    let config = "[[web.add]]\ndirective = \"SystemCallFilter\"\nvalue = \"~ptrace\"\nreason = \"twice\"\n";
+    let fs = host_tree(Some(config), &[]);
+    let r = run(&fixture("dmesg-ptrace64.log"), Some(&fs), Some(config), Some(WEB));
+    let g = group(&r, "ptrace");
+    let (text, value, check) = snippet(g);
+    assert_eq!(value, "ptrace");
+    assert!(text.starts_with("[[web.add]]\n"), "{text}");
+    assert!(matches!(check, Check::Verified(_)), "{check:?}");
 }
 
 #[test]
@@ -686,7 +781,11 @@ fn json_report() {
     let g = &v["groups"][0];
     assert_eq!(g["call"], "brk");
     assert_eq!(g["action"], "kill-thread");
-    assert_eq!(g["finding"]["fix"]["kind"], "host-config");
+    assert_eq!(g["finding"]["fix"]["kind"], "remove");
+    assert_eq!(
+        g["finding"]["fix"]["entries"],
+        serde_json::json!(["harden.toml:3", "harden.toml:7"])
+    );
     assert_eq!(g["finding"]["fix"]["check"]["status"], "verified");
     snapshot!("triage-json", json);
 }
