@@ -497,8 +497,9 @@ impl Fs for RootFs<'_> {
 
     /// The path as the host sees it (`/etc/...`), not joined to the root:
     /// reports read like the host's own files.
+    /// The path as it is under the root (`R/etc/...` for `--root R`).
     fn display(&self, path: &str) -> String {
-        format!("/{}", Self::rel(path))
+        self.root.shown(Self::rel(path)).display().to_string()
     }
 
     fn refused(&self) -> Vec<String> {

@@ -7,7 +7,7 @@ use clap::builder::TypedValueParser;
 use clap::error::ErrorKind;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dropin::Instance;
-use left4me_hardening::ProfileKind;
+use left4me_hardening::{ProfileKind, shell};
 
 /// Generate, write, diff, explain and lint the systemd hardening drop-ins
 /// of a left4me host (game servers, web app, sysctl), as proven by the
@@ -15,6 +15,9 @@ use left4me_hardening::ProfileKind;
 #[derive(Debug, Parser)]
 #[command(name = "left4me-harden", version, max_term_width = 100)]
 pub(crate) struct Cli {
+    /// Print only errors and what was asked for: no notes, warnings or summaries (write prints nothing).
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -48,8 +51,14 @@ pub(crate) enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
-    Man,
+    /// Print the man page (roff) of the command or of one subcommand, or write every page.
+    Man {
+        /// The subcommand whose page to print (left4me-harden-SUBCOMMAND(1)).
+        subcommand: Option<String>,
+        /// Write every page (left4me-harden.1, left4me-harden-SUBCOMMAND.1) into this directory instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "subcommand")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// Options every profile-building command takes.
@@ -58,9 +67,12 @@ pub(crate) struct HostArgs {
     /// The systemd version of the target host; directives it does not know are refused.
     #[arg(long, value_name = "N", default_value_t = 257, value_parser = SYSTEMD_VERSION)]
     pub(crate) systemd_version: u32,
-    /// A host configuration (TOML) adapting the profiles to this host: layout, added and removed directives, traits, lint waivers (see docs/host-config.md).
-    #[arg(long, value_name = "FILE")]
+    /// A host configuration (TOML) adapting the profiles to this host: layout, added and removed directives, traits, lint waivers (see docs/host-config.md); `-`: standard input. Default: $LEFT4ME_HARDEN_CONFIG, else /etc/left4me-harden/host.toml if present (on the running system, also with --root).
+    #[arg(long, value_name = "FILE", value_hint = clap::ValueHint::FilePath)]
     pub(crate) config: Option<PathBuf>,
+    /// Use the standard profiles: read no host configuration.
+    #[arg(long, conflicts_with = "config")]
+    pub(crate) no_config: bool,
 }
 
 /// Takes a text argument as UTF-8, refusing other bytes with a message
@@ -91,10 +103,12 @@ impl TypedValueParser for Utf8 {
 /// Parses a typed argument, naming the value (debug-escaped) when it is not
 /// UTF-8 or not valid: `what` names the argument, `parse` is the library's
 /// own parser, whose error names the value and the reason.
+/// `2`, when given, lists the values for help and shell completion.
 #[derive(Clone, Copy)]
 pub(crate) struct Typed<T>(
     pub(crate) &'static str,
     pub(crate) fn(&str) -> Result<T, String>,
+    pub(crate) Option<fn() -> Vec<String>>,
 );
 
 impl<T: Clone + Send + Sync + 'static> TypedValueParser for Typed<T> {
@@ -111,24 +125,45 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Typed<T> {
             clap::Error::raw(ErrorKind::ValueValidation, format!("{e}\n")).with_cmd(cmd)
         })
     }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue>>> {
+        let values = (self.2?)()
+            .into_iter()
+            .map(clap::builder::PossibleValue::new);
+        Some(Box::new(values))
+    }
 }
 
 /// A systemd version, 200 to 999.
-pub(crate) const SYSTEMD_VERSION: Typed<u32> = Typed("systemd version", |t| {
-    (t.parse().ok().filter(|v| (200..=999).contains(v)))
-        .ok_or_else(|| format!("invalid systemd version {t:?}: expected a number from 200 to 999"))
-});
+pub(crate) const SYSTEMD_VERSION: Typed<u32> = Typed(
+    "systemd version",
+    |t| {
+        (t.parse().ok().filter(|v| (200..=999).contains(v))).ok_or_else(|| {
+            format!("invalid systemd version {t:?}: expected a number from 200 to 999")
+        })
+    },
+    None,
+);
 
-/// A profile name.
-pub(crate) const PROFILE: Typed<ProfileKind> = Typed("profile", |t| {
+/// Parses with the library's `FromStr`, whose error names the value.
+fn parsed<T: std::str::FromStr<Err = left4me_hardening::Error>>(t: &str) -> Result<T, String> {
     t.parse()
         .map_err(|e: left4me_hardening::Error| e.to_string())
-});
+}
+
+/// A profile name.
+pub(crate) const PROFILE: Typed<ProfileKind> = Typed("profile", parsed, Some(shell::profiles));
+
+/// A workload trait.
+pub(crate) const TRAIT: Typed<left4me_hardening::Trait> =
+    Typed("trait", parsed, Some(shell::traits));
 
 /// A server instance name.
-pub(crate) const INSTANCE: Typed<Instance> = Typed("instance name", |t| {
-    Instance::new(t).map_err(|e| e.to_string())
-});
+pub(crate) const INSTANCE: Typed<Instance> = Typed(
+    "instance name",
+    |t| Instance::new(t).map_err(|e| e.to_string()),
+    None,
+);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
@@ -138,6 +173,15 @@ pub(crate) enum Format {
     Bundlewrap,
     /// A self-describing dump of the typed profile (directive, value, provenance).
     Json,
+}
+
+/// What `write` produces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WriteFormat {
+    /// The files, written under the root.
+    Conf,
+    /// One JSON document of every file, printed.
+    Bundlewrap,
 }
 
 #[derive(Debug, Args)]
@@ -170,8 +214,8 @@ pub(crate) struct WriteArgs {
     #[arg(long)]
     pub(crate) check: bool,
     /// conf writes the files; bundlewrap prints one JSON document of all of them (drop-ins under systemd.units, the sysctl file under files) and writes nothing.
-    #[arg(long, value_enum, default_value_t = Format::Conf)]
-    pub(crate) format: Format,
+    #[arg(long, value_enum, default_value_t = WriteFormat::Conf)]
+    pub(crate) format: WriteFormat,
     /// Leave out provenance comments and notes.
     #[arg(long)]
     pub(crate) no_comments: bool,
@@ -184,8 +228,8 @@ pub(crate) struct WriteArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ExplainArgs {
-    /// A directive (`PrivatePIDs`, `PrivatePIDs=`), a profile (server, web, sysctl) or a lint id (`mdwx-text-relocations`).
-    #[arg(value_parser = Utf8("directive, profile or lint"))]
+    /// A directive (`PrivatePIDs`, `PrivatePIDs=`), a profile (server, web, sysctl), a lint id (`mdwx-text-relocations`) or a sysctl key a profile sets (`kernel.yama.ptrace_scope`).
+    #[arg(value_parser = Typed("directive, profile or lint", |t| Ok(t.to_owned()), Some(shell::subjects)), hide_possible_values = true)]
     pub(crate) subject: String,
     #[command(flatten)]
     pub(crate) host: HostArgs,
@@ -205,7 +249,7 @@ pub(crate) struct LintArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) unit: Vec<PathBuf>,
     /// A workload trait: i386-binary, text-relocations, shares-uid, runs-sudo (repeatable). Without it, the traits are those of the profile whose unit the files are for (the server's for `left4me-server@*.service.d/`, the web's for `left4me-web.service.d/`).
-    #[arg(long = "trait", value_name = "TRAIT", value_parser = crate::lint_cmd::parse_trait)]
+    #[arg(long = "trait", value_name = "TRAIT", value_parser = TRAIT)]
     pub(crate) traits: Vec<left4me_hardening::Trait>,
     /// Exit 1 on warnings too.
     #[arg(long)]

@@ -3,14 +3,16 @@
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use clap::CommandFactory as _;
-use dropin::{Directive, Instance, RenderOptions};
-use left4me_hardening::output;
-use left4me_hardening::{Host, ProfileKind};
+use dropin::{Instance, RenderOptions};
+use left4me_hardening::Host;
+use left4me_hardening::{output, shell};
 use rootfs::{Budget, Limits, Outcome, Root, WriteOptions};
 
-use crate::cli::{Cli, Command, ExplainArgs, Format, HostArgs, ListArgs, RenderArgs, WriteArgs};
+use crate::cli::{
+    Cli, Command, ExplainArgs, Format, HostArgs, ListArgs, RenderArgs, WriteArgs, WriteFormat,
+};
 use crate::out;
 
 pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
@@ -20,6 +22,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         file_bytes: u64::try_from(dropin::load::FILE_MAX).unwrap_or(u64::MAX),
         ..Limits::DEFAULT
     });
+    out::set_quiet(cli.quiet);
     match cli.command {
         Command::Render(args) => render(&args, &budget),
         Command::Write(args) => write(&args, &budget),
@@ -30,27 +33,18 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Check(args) => crate::check_cmd::run(&args, &budget),
         Command::Triage(args) => crate::triage_cmd::run(&args, &budget),
         Command::Score(args) => crate::score_cmd::run(&args, &budget),
-        Command::Completions { shell } => {
-            let mut text = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "left4me-harden", &mut text);
-            out::stdout().write_all(&text)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Man => {
-            let mut text = Vec::new();
-            clap_mangen::Man::new(Cli::command()).render(&mut text)?;
-            out::stdout().write_all(&text)?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Completions { shell } => print(shell::completion(shell, &mut Cli::command())),
+        Command::Man {
+            subcommand,
+            out_dir,
+        } => man(subcommand.as_deref(), out_dir.as_deref()),
     }
 }
 
 /// Builds the host from the command line's host options.
 pub(crate) fn host(args: &HostArgs, budget: &Budget) -> Result<Host> {
-    let mut host = match &args.config {
-        Some(path) => left4me_hardening::config::load_within(path, budget)?,
-        None => Host::standard()?,
-    };
+    let mut host =
+        left4me_hardening::config::discover(args.config.as_deref(), args.no_config, budget)?;
     host.systemd_version = args.systemd_version;
     Ok(host)
 }
@@ -59,7 +53,7 @@ pub(crate) fn host(args: &HostArgs, budget: &Budget) -> Result<Host> {
 pub(crate) fn instances(all: &[Instance]) -> Result<Vec<Instance>> {
     let (once, repeated) = left4me_hardening::host::fold_instances(all);
     let mut err = out::stderr();
-    for i in repeated {
+    for i in repeated.iter().filter(|_| !out::quiet()) {
         writeln!(
             err,
             "left4me-harden: note: instance {:?} is given more than once; it counts once",
@@ -120,11 +114,11 @@ fn write(args: &WriteArgs, budget: &Budget) -> Result<ExitCode> {
     let files = host.files(&instances, options(args.no_comments))?;
     crate::lint_cmd::print_warnings(&files)?;
     let outputs: Vec<(&str, &[u8])> = match args.format {
-        Format::Conf => files
+        WriteFormat::Conf => files
             .iter()
             .map(|f| (f.path.as_str(), f.text.as_bytes()))
             .collect(),
-        Format::Bundlewrap => {
+        WriteFormat::Bundlewrap => {
             // The reactor consumes the document: it is printed, not
             // written under the root.
             if args.check {
@@ -134,9 +128,6 @@ fn write(args: &WriteArgs, budget: &Budget) -> Result<ExitCode> {
             }
             out::stdout().write_all(pretty(&output::bundlewrap_document(&files))?.as_bytes())?;
             return Ok(ExitCode::SUCCESS);
-        }
-        Format::Json => {
-            bail!("write takes --format conf or bundlewrap; use render --format json for the dump")
         }
     };
     let root = Root::open(&args.root)?;
@@ -163,13 +154,19 @@ fn write(args: &WriteArgs, budget: &Budget) -> Result<ExitCode> {
     // Every destination is checked before anything is written, every new
     // content is written and synced before any destination is replaced.
     let done = rootfs::write_all(&root, &outputs, &write_options(args)).map_err(hint)?;
-    for (path, outcome) in done {
+    if out::quiet() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (path, outcome) in &done {
         writeln!(
             stdout,
             "{:<9} {}",
             outcome.as_str(),
             root.shown(&path).display()
         )?;
+    }
+    for line in left4me_hardening::report::after_write(&files, &done) {
+        writeln!(stdout, "{line}")?;
     }
     let fs = dropin::RootFs::new(&root, budget);
     for line in left4me_hardening::score::lines(&host, &files, Some(&fs)) {
@@ -180,38 +177,40 @@ fn write(args: &WriteArgs, budget: &Budget) -> Result<ExitCode> {
 
 fn list(args: &ListArgs, budget: &Budget) -> Result<ExitCode> {
     let instances = instances(&args.instance)?;
-    let host = host(&args.host, budget)?;
+    let lines = left4me_hardening::report::list(&host(&args.host, budget)?, &instances)?;
     let mut out = out::stdout();
-    for profile in host.profiles() {
-        writeln!(out, "{:<7} {}", profile.kind, profile.description)?;
-        let mut files = vec![host.generate(profile.kind, None, RenderOptions::default())?];
-        if profile.kind == ProfileKind::Server {
-            for i in &instances {
-                files.push(host.generate(profile.kind, Some(i), RenderOptions::default())?);
-            }
-        }
-        for f in files {
-            writeln!(out, "        /{}", f.path)?;
-        }
+    for line in lines {
+        writeln!(out, "{line}")?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn explain(args: &ExplainArgs, budget: &Budget) -> Result<ExitCode> {
     let host = host(&args.host, budget)?;
-    let text = if let Ok(kind) = args.subject.parse::<ProfileKind>() {
-        left4me_hardening::explain::profile(&host, kind)
-    } else if let Ok(lint) = args.subject.parse::<left4me_hardening::lint::LintId>() {
-        left4me_hardening::explain::lint(&host, lint)
-    } else {
-        let directive: Directive = args.subject.parse().with_context(|| {
-            format!(
-                "{:?} is neither a profile (server, web, sysctl), a lint id nor a known directive",
-                args.subject
-            )
-        })?;
-        left4me_hardening::explain::directive(&host, directive)
+    print(left4me_hardening::explain::subject(&host, &args.subject)?)
+}
+
+/// Prints `text` on standard output; exit 0.
+fn print(text: impl AsRef<[u8]>) -> Result<ExitCode> {
+    out::stdout().write_all(text.as_ref())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `man`: one page, or every page into a directory.
+fn man(sub: Option<&str>, dir: Option<&std::path::Path>) -> Result<ExitCode> {
+    let cmd = Cli::command();
+    let Some(dir) = dir else {
+        return print(shell::man_page(&cmd, sub)?);
     };
-    out::stdout().write_all(text.as_bytes())?;
+    let pages = shell::man_pages(&cmd)?;
+    let files: Vec<(&str, &[u8])> = pages
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_slice()))
+        .collect();
+    let options = WriteOptions {
+        follow_symlinks: false,
+        temp_tag: "left4me-harden-tmp".to_owned(),
+    };
+    rootfs::write_all(&Root::open(dir)?, &files, &options)?;
     Ok(ExitCode::SUCCESS)
 }

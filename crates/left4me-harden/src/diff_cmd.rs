@@ -11,53 +11,26 @@ use dropin::render::escape_controls;
 use dropin::{RenderOptions, RootFs, UnifiedDiff};
 use left4me_hardening::ProfileKind;
 use left4me_hardening::inspect::{self, DiffRequest, UnitReport};
+use left4me_hardening::report::Paint;
 use rootfs::{Budget, Root};
 
 use crate::cli::{ColorWhen, DiffArgs, ReportFormat};
 use crate::{commands, out};
 
-/// ANSI colours, or none.
-#[derive(Clone, Copy)]
-pub(crate) struct Paint(bool);
-
-impl Paint {
-    pub(crate) fn new(when: ColorWhen) -> Paint {
-        let term = std::env::var_os("TERM").is_none_or(|t| t != "dumb");
-        Paint(match when {
-            ColorWhen::Always => true,
-            ColorWhen::Never => false,
-            ColorWhen::Auto => {
-                io::stdout().is_terminal()
-                    && term
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        })
-    }
-
-    /// `text` with control characters escaped (what is printed comes from
-    /// files on the host: an escape sequence in one must not reach the
-    /// terminal), coloured.
-    fn paint(self, code: &str, text: &str) -> String {
-        let text = escape_controls(text);
-        if self.0 {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    }
-
-    /// A line coloured by its leading sign.
-    pub(crate) fn line(self, text: &str) -> String {
-        let code = match text.chars().next() {
-            Some('+') => "32",
-            Some('-') => "31",
-            Some('~') => "33",
-            Some('!') => "35",
-            Some('#') => "1",
-            _ => return escape_controls(text),
-        };
-        self.paint(code, text)
-    }
+/// The colours `--color` and the environment ask for.
+pub(crate) fn paint(when: ColorWhen) -> Paint {
+    let forced = match when {
+        ColorWhen::Always => Some(true),
+        ColorWhen::Never => Some(false),
+        ColorWhen::Auto => None,
+    };
+    let env = |k| std::env::var_os(k);
+    Paint::detect(
+        forced,
+        io::stdout().is_terminal(),
+        env("NO_COLOR").as_deref(),
+        env("TERM").as_deref(),
+    )
 }
 
 pub(crate) fn run(args: &DiffArgs, budget: &Budget) -> Result<ExitCode> {
@@ -65,7 +38,7 @@ pub(crate) fn run(args: &DiffArgs, budget: &Budget) -> Result<ExitCode> {
     let render = RenderOptions {
         comments: !args.no_comments,
     };
-    let paint = Paint::new(args.color);
+    let paint = paint(args.color);
     if let Some(show) = &args.show {
         return against_show(args, &host, show, paint, budget);
     }
@@ -153,25 +126,13 @@ fn against_show(
     }
     // Bounded like every read: `yes | diff --show -` cannot exhaust
     // memory, a pipe that never ends cannot hang the run.
-    let (name, bytes) = if show == std::path::Path::new("-") {
-        let name = "standard input".to_owned();
-        let bytes = rootfs::read_stdin(&name, budget)?;
-        (name, bytes)
-    } else {
-        (show.display().to_string(), rootfs::read_path(show, budget)?)
-    };
+    let (name, bytes) = rootfs::read_named(show, budget)?;
     let text = String::from_utf8(bytes).with_context(|| format!("{name} is not UTF-8"))?;
     let report = inspect::show(host, kind, instance, &name, &text)?;
     let differ = report.differing();
     let mut out = out::stdout();
     if args.format == ReportFormat::Json {
-        let checks: Vec<serde_json::Value> = report
-            .checks
-            .iter()
-            .map(|c| serde_json::json!({"directive": c.directive.name(), "differs": c.differs(), "text": c.to_string()}))
-            .collect();
-        let json = serde_json::json!({"unit": report.unit, "show": name, "differ": differ,
-            "not_comparable": report.not_comparable(), "checks": checks});
+        let json = report.to_json(&name);
         out.write_all(commands::pretty(&json)?.as_bytes())?;
     } else {
         for line in report.lines(&name) {

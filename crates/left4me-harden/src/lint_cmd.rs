@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use dropin::RootFs;
-use left4me_hardening::Trait;
 use left4me_hardening::inspect;
 use left4me_hardening::output::Generated;
 use left4me_hardening::report::{LintTally, count};
@@ -21,7 +20,7 @@ use crate::{commands, out};
 pub(crate) fn print_warnings(files: &[Generated]) -> Result<()> {
     let mut seen: Vec<String> = Vec::new();
     let mut err = out::stderr();
-    for g in files {
+    for g in files.iter().filter(|_| !out::quiet()) {
         for f in &g.warnings {
             let line = format!("left4me-harden: {}: {f}", g.profile);
             if !seen.contains(&line) {
@@ -33,16 +32,18 @@ pub(crate) fn print_warnings(files: &[Generated]) -> Result<()> {
     Ok(())
 }
 
+/// Reads each file (`-`: standard input), within the budget.
 fn read_all(paths: &[String], budget: &Budget) -> Result<Vec<(String, Vec<u8>)>> {
-    paths
+    Ok(paths
         .iter()
-        .map(|p| Ok((p.clone(), rootfs::read_path(p, budget)?)))
-        .collect()
+        .map(|p| rootfs::read_named(p, budget))
+        .collect::<Result<_, _>>()?)
 }
 
 pub(crate) fn run(args: &LintArgs, budget: &Budget) -> Result<ExitCode> {
     let host = commands::host(&args.host, budget)?;
-    let reports = match &args.root {
+    let root = inspect::lint_root(args.root.as_deref(), &args.files, &args.unit)?;
+    let reports = match &root {
         Some(root) => {
             let root = Root::open(root)?;
             let fs = RootFs::new(&root, budget);
@@ -58,7 +59,7 @@ pub(crate) fn run(args: &LintArgs, budget: &Budget) -> Result<ExitCode> {
             inspect::lint_files(&host, &files, &read_all(&bases, budget)?, &args.traits)?
         }
     };
-    for r in reports.iter().filter(|r| r.no_traits) {
+    for r in reports.iter().filter(|r| r.no_traits && !out::quiet()) {
         writeln!(
             out::stderr(),
             "left4me-harden: note: {}: not a profile's unit, so no workload traits are \
@@ -77,7 +78,7 @@ pub(crate) fn run(args: &LintArgs, budget: &Budget) -> Result<ExitCode> {
         for l in &tally.lines {
             writeln!(out, "{}", dropin::render::escape_controls(l))?;
         }
-        let what = match &args.root {
+        let what = match &root {
             Some(_) => count(reports.len(), "unit"),
             None => count(args.files.len(), "file"),
         };
@@ -86,16 +87,4 @@ pub(crate) fn run(args: &LintArgs, budget: &Budget) -> Result<ExitCode> {
     Ok(crate::diff_cmd::exit(
         tally.errors > 0 || (args.strict && tally.warnings > 0),
     ))
-}
-
-/// Parses `--trait`.
-pub(crate) fn parse_trait(text: &str) -> Result<Trait, String> {
-    Trait::ALL
-        .iter()
-        .copied()
-        .find(|t| t.name() == text)
-        .ok_or_else(|| {
-            let names: Vec<&str> = Trait::ALL.iter().map(|t| t.name()).collect();
-            format!("expected one of {}", names.join(", "))
-        })
 }

@@ -228,6 +228,130 @@ pub fn load_within(path: &Path, budget: &rootfs::Budget) -> Result<Host> {
     parse(&file, &text)?.apply()
 }
 
+/// Which host configuration a file was generated from: its path as
+/// given and the SHA-256 of its content (hex, the first 16 digits), as the
+/// generated file's header says it.
+///
+/// ```
+/// use left4me_hardening::config::ConfigId;
+///
+/// let id = ConfigId::of("/etc/left4me-harden/host.toml", "");
+/// assert_eq!(id.sha256, "e3b0c44298fc1c14");
+/// assert_eq!(id.header(), "Host config: /etc/left4me-harden/host.toml (sha256 e3b0c44298fc1c14).");
+/// assert_eq!(ConfigId::header_of(None), "Host config: none (the standard profiles).");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigId {
+    /// The file as named (`standard input` for `-`).
+    pub path: String,
+    /// The content's SHA-256, hex, first 16 digits.
+    pub sha256: String,
+}
+
+impl ConfigId {
+    /// The identity of the configuration `text` read from `path`.
+    pub fn of(path: &str, text: &str) -> ConfigId {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(text.as_bytes());
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        ConfigId {
+            path: dropin::render::escape_controls(path),
+            sha256: hex,
+        }
+    }
+
+    /// The header line naming it.
+    pub fn header(&self) -> String {
+        format!("Host config: {} (sha256 {}).", self.path, self.sha256)
+    }
+
+    /// The header line for a host built from `config`, or from none.
+    pub fn header_of(config: Option<&ConfigId>) -> String {
+        config.map_or_else(
+            || "Host config: none (the standard profiles).".to_owned(),
+            ConfigId::header,
+        )
+    }
+}
+
+/// Where a run's host configuration comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Chosen {
+    /// None: the standard profiles.
+    Standard,
+    /// A file.
+    File(std::path::PathBuf),
+    /// Standard input (`--config -`).
+    Stdin,
+}
+
+/// Chooses the host configuration: `--no-config` gives the standard
+/// profiles; else `--config` (`-`: standard input); else the file the
+/// environment variable [`crate::shell::CONFIG_ENV`] names (`env`, when
+/// not empty); else [`crate::shell::DEFAULT_CONFIG`] if `default_exists`;
+/// else the standard profiles.
+///
+/// ```
+/// use std::path::{Path, PathBuf};
+/// use left4me_hardening::config::{Chosen, choose};
+///
+/// let flag = Some(Path::new("my.toml"));
+/// assert_eq!(choose(flag, false, Some("env.toml".into()), true), Chosen::File("my.toml".into()));
+/// assert_eq!(choose(Some(Path::new("-")), false, None, true), Chosen::Stdin);
+/// assert_eq!(choose(None, true, Some("env.toml".into()), true), Chosen::Standard);
+/// assert_eq!(choose(None, false, Some("env.toml".into()), true), Chosen::File("env.toml".into()));
+/// assert_eq!(choose(None, false, Some("".into()), true), Chosen::File("/etc/left4me-harden/host.toml".into()));
+/// assert_eq!(choose(None, false, None, false), Chosen::Standard);
+/// ```
+pub fn choose(
+    flag: Option<&Path>,
+    no_config: bool,
+    env: Option<std::ffi::OsString>,
+    default_exists: bool,
+) -> Chosen {
+    if no_config {
+        return Chosen::Standard;
+    }
+    if let Some(path) = flag {
+        return if path == Path::new("-") {
+            Chosen::Stdin
+        } else {
+            Chosen::File(path.to_owned())
+        };
+    }
+    match env.filter(|v| !v.is_empty()) {
+        Some(path) if path == "-" => Chosen::Stdin,
+        Some(path) => Chosen::File(path.into()),
+        None if default_exists => Chosen::File(crate::shell::DEFAULT_CONFIG.into()),
+        None => Chosen::Standard,
+    }
+}
+
+/// The host of a run: the configuration [`choose`] picks, read within the
+/// run's budget (standard input bounded by it too), or the standard
+/// profiles. The default file counts as present when anything is at its
+/// path, so an unreadable one is an error, never silently skipped.
+pub fn discover(flag: Option<&Path>, no_config: bool, budget: &rootfs::Budget) -> Result<Host> {
+    let default_exists = std::fs::symlink_metadata(crate::shell::DEFAULT_CONFIG).is_ok();
+    let env = std::env::var_os(crate::shell::CONFIG_ENV);
+    match choose(flag, no_config, env, default_exists) {
+        Chosen::Standard => Host::standard(),
+        Chosen::File(path) => load_within(&path, budget),
+        Chosen::Stdin => {
+            let file = "standard input";
+            let bytes = rootfs::read_stdin(file, budget).map_err(|e| Error::Config {
+                file: file.to_owned(),
+                message: format!("cannot read it: {e}"),
+            })?;
+            let text = String::from_utf8(bytes).map_err(|e| Error::Config {
+                file: file.to_owned(),
+                message: format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
+            })?;
+            parse(file, &text)?.apply()
+        }
+    }
+}
+
 /// The largest host configuration read: a hand-written file is a few KiB.
 pub const MAX_BYTES: usize = 1024 * 1024;
 
@@ -274,7 +398,10 @@ impl HostConfig {
         name.get_ref().parse::<Directive>().map_err(|e| {
             self.at(
                 name,
-                format!("{e}; `left4me-harden explain` names the known ones"),
+                format!(
+                    "{e}{}; `left4me-harden explain` names the known ones",
+                    crate::suggest::hint(name.get_ref(), dropin::REGISTRY.iter().map(|s| s.name))
+                ),
             )
         })
     }
@@ -439,6 +566,7 @@ impl HostConfig {
             .collect::<Result<Vec<_>>>()?;
         waivers.append(&mut host.waivers);
         host.waivers = waivers;
+        host.config = Some(ConfigId::of(&self.source.file, &self.source.text));
         Ok(host)
     }
 

@@ -16,11 +16,27 @@ pub enum Error {
     #[error("{}{}", .0.first().map(String::as_str).unwrap_or_default(), match .0.len() { 0 | 1 => String::new(), n => format!(" (and {} more refused)", n - 1) })]
     Refused(Vec<String>),
     /// A lint id that does not exist.
-    #[error("unknown lint id {0:?}")]
+    #[error("unknown lint id {0:?}{hint}", hint = crate::suggest::hint(.0, crate::lint::LintId::ALL.iter().map(|l| l.as_str())))]
     UnknownLint(String),
     /// A profile name that does not exist.
-    #[error("unknown profile {0:?} (expected server, web or sysctl)")]
+    #[error("unknown profile {0:?} (expected server, web or sysctl){hint}", hint = crate::suggest::hint(.0, crate::ProfileKind::ALL.iter().map(|k| k.name())))]
     UnknownProfile(String),
+    /// Bad input the other variants do not name (the message says what).
+    #[error("{0}")]
+    Input(String),
+    /// An `explain` subject that is none of the known ones.
+    #[error(
+        "{subject:?} is neither a profile (server, web, sysctl), a lint id, a sysctl key a profile sets nor a known directive{hint}"
+    )]
+    UnknownSubject {
+        /// What was asked.
+        subject: String,
+        /// ` (did you mean …?)`, or empty.
+        hint: String,
+    },
+    /// A workload trait name that does not exist.
+    #[error("unknown trait {0:?} (expected one of {names}){hint}", names = crate::Trait::names().join(", "), hint = crate::suggest::hint(.0, crate::Trait::names()))]
+    UnknownTrait(String),
     /// Instances asked of a profile that is not a template.
     #[error("profile {profile} is not a template, so it has no instances (asked for {instance:?})")]
     NotATemplate {

@@ -177,3 +177,82 @@ pub fn profile(host: &Host, kind: ProfileKind) -> String {
     }
     out
 }
+
+/// A sysctl key a profile sets: its value, provenance and test, or `None`
+/// when no profile sets `key` (`/` accepted for `.`, as `sysctl` does).
+pub fn sysctl(host: &Host, key: &str) -> Option<String> {
+    let key = key.replace('/', ".");
+    let mut out = String::new();
+    for profile in host.profiles() {
+        let Content::Sysctl(file) = &profile.content else {
+            continue;
+        };
+        for s in file.settings.iter().filter(|s| s.key.as_str() == key) {
+            let _ = writeln!(out, "{} — a kernel parameter (sysctl)", s.key);
+            let _ = writeln!(out, "  file:    {}", host.layout.sysctl_file);
+            let _ = writeln!(out, "\nprofile {}:", profile.kind);
+            let _ = writeln!(out, "  {}={}", s.key, s.value);
+            let _ = writeln!(
+                out,
+                "      {}: {}",
+                s.provenance.origin, s.provenance.reason
+            );
+            let _ = writeln!(out, "  applied by: sysctl --system (or at boot)");
+            let tests = findings([s.provenance.origin.as_str()]);
+            if !tests.is_empty() {
+                let _ = writeln!(out, "\nhardening test plan:");
+                for (test, title) in tests {
+                    let _ = writeln!(out, "  {test} — {title}");
+                }
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Every subject `explain` knows, for completion: the profiles, the lint
+/// ids, the sysctl keys the standard profiles set and the directives.
+pub fn subjects() -> Vec<String> {
+    let mut out: Vec<String> = ProfileKind::ALL
+        .iter()
+        .map(|k| k.name().to_owned())
+        .collect();
+    out.extend(LintId::ALL.iter().map(|l| l.as_str().to_owned()));
+    if let Ok(host) = Host::standard() {
+        for p in host.profiles() {
+            if let Content::Sysctl(file) = &p.content {
+                out.extend(file.settings.iter().map(|s| s.key.to_string()));
+            }
+        }
+    }
+    out.extend(dropin::REGISTRY.iter().map(|s| s.name.to_owned()));
+    out
+}
+
+/// Explains `subject`: a profile, a lint id, a sysctl key a profile sets
+/// or a directive; anything else is an error naming it and, when one is
+/// close, the subject meant.
+pub fn subject(host: &Host, subject: &str) -> crate::Result<String> {
+    if let Ok(kind) = subject.parse::<ProfileKind>() {
+        return Ok(profile(host, kind));
+    }
+    if let Ok(id) = subject.parse::<LintId>() {
+        return Ok(lint(host, id));
+    }
+    if let Some(text) = sysctl(host, subject) {
+        return Ok(text);
+    }
+    match subject.parse::<Directive>() {
+        Ok(d) => Ok(directive(host, d)),
+        Err(_) => {
+            let known = subjects();
+            Err(crate::Error::UnknownSubject {
+                subject: subject.to_owned(),
+                hint: crate::suggest::hint(
+                    subject.strip_suffix('=').unwrap_or(subject),
+                    known.iter().map(String::as_str),
+                ),
+            })
+        }
+    }
+}

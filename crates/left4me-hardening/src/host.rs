@@ -41,6 +41,9 @@ pub struct Host {
     /// Lints waived: the profiles' standard waivers, then the host
     /// configuration's.
     pub waivers: Vec<Waiver>,
+    /// The host configuration the host was built from; `None`: the
+    /// standard profiles. Named in every generated file's header.
+    pub config: Option<crate::config::ConfigId>,
 }
 
 impl Host {
@@ -59,6 +62,7 @@ impl Host {
             layout,
             systemd_version: DEFAULT_SYSTEMD,
             waivers: crate::profiles::standard_waivers(),
+            config: None,
         })
     }
 
@@ -107,7 +111,7 @@ impl Host {
                 findings: refused,
             });
         }
-        let mut waived: Vec<String> = Vec::new();
+        let mut waived = vec![crate::config::ConfigId::header_of(self.config.as_ref())];
         for f in &findings {
             if let Some(w) = self.waiver(Some(kind), f.lint) {
                 let line = format!(

@@ -38,6 +38,8 @@ pub mod output;
 pub mod profiles;
 pub mod report;
 pub mod score;
+pub mod shell;
+pub mod suggest;
 pub mod traits;
 pub mod triage;
 

@@ -115,6 +115,14 @@ impl UnitReport {
             });
             lines.extend(sc.moves.iter().map(|m| format!("=   {m}")));
         }
+        for f in &self.files {
+            if let Some(other) = &f.other_config {
+                lines.push(format!(
+                    "! {}: generated from another config ({other})",
+                    f.path
+                ));
+            }
+        }
         lines.extend(self.changes.iter().map(change_line));
         lines.extend(self.not_read.iter().map(|why| format!("! {why}")));
         for c in &self.overridden {
@@ -136,6 +144,17 @@ impl UnitReport {
 }
 
 impl ShowReport {
+    /// The report as one JSON document; `show` names what was read.
+    pub fn to_json(&self, show: &str) -> serde_json::Value {
+        let checks: Vec<serde_json::Value> = self
+            .checks
+            .iter()
+            .map(|c| serde_json::json!({"directive": c.directive.name(), "differs": c.differs(), "text": c.to_string()}))
+            .collect();
+        serde_json::json!({"unit": self.unit, "show": show, "differ": self.differing(),
+            "not_comparable": self.not_comparable(), "checks": checks})
+    }
+
     /// `diff --show`'s text: a `#` summary of the comparison with `shown`
     /// (what was read), then every check that is not the same, with notes.
     pub fn lines(&self, shown: &str) -> Vec<String> {
@@ -222,4 +241,143 @@ impl LintTally {
             count(self.notes, "note")
         )
     }
+}
+
+/// ANSI colours for report lines, or none.
+///
+/// ```
+/// use left4me_hardening::report::Paint;
+///
+/// let term = Some(std::ffi::OsStr::new("xterm"));
+/// assert!(Paint::detect(None, true, None, term).0);
+/// assert!(!Paint::detect(None, false, None, term).0);
+/// assert!(!Paint::detect(None, true, Some("1".as_ref()), term).0);
+/// assert!(!Paint::detect(None, true, None, Some("dumb".as_ref())).0);
+/// assert!(Paint::detect(Some(true), false, Some("1".as_ref()), None).0);
+/// assert_eq!(Paint(true).line("+ added"), "\x1b[32m+ added\x1b[0m");
+/// assert_eq!(Paint(false).line("+ a\x1b[2J"), "+ a\\x1b[2J");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paint(pub bool);
+
+impl Paint {
+    /// Whether to colour: `forced` (`--color always` or `never`) decides;
+    /// otherwise colour only on a `terminal`, and not when `NO_COLOR` is
+    /// set to something (see no-color.org) or `TERM` is unset or `dumb`.
+    pub fn detect(
+        forced: Option<bool>,
+        terminal: bool,
+        no_color: Option<&std::ffi::OsStr>,
+        term: Option<&std::ffi::OsStr>,
+    ) -> Paint {
+        Paint(forced.unwrap_or_else(|| {
+            terminal
+                && no_color.is_none_or(|v| v.is_empty())
+                && term.is_some_and(|t| !t.is_empty() && t != "dumb")
+        }))
+    }
+
+    /// `text` with control characters escaped (what is printed comes from
+    /// files on the host: an escape sequence in one must not reach the
+    /// terminal), coloured with the SGR `code`.
+    pub fn paint(self, code: &str, text: &str) -> String {
+        let text = dropin::render::escape_controls(text);
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text
+        }
+    }
+
+    /// A report line coloured by its leading sign (see the module).
+    pub fn line(self, text: &str) -> String {
+        let code = match text.chars().next() {
+            Some('+') => "32",
+            Some('-') => "31",
+            Some('~') => "33",
+            Some('!') => "35",
+            Some('#') => "1",
+            _ => return dropin::render::escape_controls(text),
+        };
+        self.paint(code, text)
+    }
+}
+
+/// After `write`: the summary (`3 files: 1 updated, 2 unchanged`), then
+/// what to run for the running system to read what changed:
+/// `systemctl daemon-reload` after a drop-in changed, `sysctl --system`
+/// after the sysctl file changed. `done` is the outcome of each of `files`,
+/// in order.
+///
+/// ```
+/// use left4me_hardening::{Host, report::after_write};
+/// use rootfs::Outcome::{Created, Unchanged, Updated};
+///
+/// let host = Host::standard()?;
+/// let files = host.files(&[], Default::default())?; // server, web, sysctl
+/// let done = |o: [rootfs::Outcome; 3]| -> Vec<(std::path::PathBuf, rootfs::Outcome)> {
+///     files.iter().zip(o).map(|(f, o)| (f.path.clone().into(), o)).collect()
+/// };
+/// assert_eq!(after_write(&files, &done([Unchanged; 3])), ["3 files: 3 unchanged"]);
+/// let lines = after_write(&files, &done([Updated, Unchanged, Created]));
+/// assert_eq!(lines[0], "3 files: 1 created, 1 updated, 1 unchanged");
+/// assert!(lines[1].contains("systemctl daemon-reload"));
+/// assert!(lines[2].contains("sysctl --system"));
+/// let lines = after_write(&files, &done([Unchanged, Unchanged, Updated]));
+/// assert_eq!(lines[1..], ["the sysctl file changed: run `sysctl --system`"]);
+/// # Ok::<(), left4me_hardening::Error>(())
+/// ```
+pub fn after_write(
+    files: &[crate::output::Generated],
+    done: &[(std::path::PathBuf, rootfs::Outcome)],
+) -> Vec<String> {
+    use rootfs::Outcome;
+    let written: Vec<_> = files
+        .iter()
+        .map(|f| f.profile)
+        .zip(done.iter().map(|d| d.1))
+        .collect();
+    let n = |o: Outcome| written.iter().filter(|(_, w)| *w == o).count();
+    let parts: Vec<String> = [Outcome::Created, Outcome::Updated, Outcome::Unchanged]
+        .into_iter()
+        .filter(|o| n(*o) > 0)
+        .map(|o| format!("{} {}", n(o), o.as_str()))
+        .collect();
+    let mut lines = vec![format!(
+        "{}: {}",
+        count(written.len(), "file"),
+        parts.join(", ")
+    )];
+    let changed = |sysctl: bool| {
+        written
+            .iter()
+            .any(|(k, o)| *o != Outcome::Unchanged && (*k == crate::ProfileKind::Sysctl) == sysctl)
+    };
+    if changed(false) {
+        lines.push(
+            "a drop-in changed: run `systemctl daemon-reload`, then restart the units it hardens"
+                .to_owned(),
+        );
+    }
+    if changed(true) {
+        lines.push("the sysctl file changed: run `sysctl --system`".to_owned());
+    }
+    lines
+}
+
+/// `list`: each profile with its description, then the files it writes
+/// (the server's template drop-in, then one per instance in `instances`).
+pub fn list(host: &crate::Host, instances: &[dropin::Instance]) -> crate::Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for profile in host.profiles() {
+        lines.push(format!("{:<7} {}", profile.kind, profile.description));
+        let mut files = vec![host.generate(profile.kind, None, Default::default())?];
+        if profile.kind == crate::ProfileKind::Server {
+            for i in instances {
+                files.push(host.generate(profile.kind, Some(i), Default::default())?);
+            }
+        }
+        lines.extend(files.iter().map(|f| format!("        /{}", f.path)));
+    }
+    Ok(lines)
 }

@@ -33,6 +33,11 @@ impl Trait {
         Trait::ReadsBootId,
     ];
 
+    /// Every trait's name, in [`Trait::ALL`] order.
+    pub fn names() -> Vec<&'static str> {
+        Trait::ALL.iter().map(|t| t.name()).collect()
+    }
+
     /// The trait's name in configuration files.
     pub fn name(self) -> &'static str {
         match self {
@@ -69,5 +74,18 @@ impl Trait {
                  sudo journalctl helper failed with \"Failed to get boot ID\")"
             }
         }
+    }
+}
+
+impl std::str::FromStr for Trait {
+    type Err = crate::Error;
+    /// A trait by its name (`i386-binary`); an unknown one is an error
+    /// naming it, the known ones and the closest.
+    fn from_str(s: &str) -> crate::Result<Trait> {
+        Trait::ALL
+            .iter()
+            .copied()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| crate::Error::UnknownTrait(s.to_owned()))
     }
 }

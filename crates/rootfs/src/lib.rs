@@ -68,7 +68,7 @@ pub mod write;
 
 pub use budget::{Budget, Limits};
 pub use error::{Error, Result};
-pub use read::{read_fd, read_path, read_stdin};
+pub use read::{read_fd, read_named, read_path, read_stdin};
 pub use resolve::Resolver;
 pub use root::{Entry, Link, Metadata, Resolved, Root};
 pub use sys::FileType;

@@ -147,6 +147,19 @@ pub fn read_stdin(name: &str, budget: &Budget) -> Result<Vec<u8>> {
     read_fd(io::stdin().as_fd(), Path::new(name), budget)
 }
 
+/// A file named on a command line: `-` is standard input (read as by
+/// [`read_stdin`]), anything else a path (as by [`read_path`]). Returns
+/// the name to show (`standard input`, or the path) and the bytes.
+pub fn read_named(path: impl AsRef<Path>, budget: &Budget) -> Result<(String, Vec<u8>)> {
+    let path = path.as_ref();
+    if path == Path::new("-") {
+        let name = "standard input";
+        Ok((name.to_owned(), read_stdin(name, budget)?))
+    } else {
+        Ok((path.display().to_string(), read_path(path, budget)?))
+    }
+}
+
 /// [`read_stdin`] for any descriptor; `shown` names it in errors.
 pub fn read_fd(fd: BorrowedFd<'_>, shown: &Path, budget: &Budget) -> Result<Vec<u8>> {
     budget.start_file(shown)?;

@@ -77,6 +77,7 @@ fn cmd(args: &[&str]) -> Command {
     c.args(args)
         .env("COLUMNS", "100")
         .env_remove("NO_COLOR")
+        .env_remove("LEFT4ME_HARDEN_CONFIG")
         .stdin(Stdio::null());
     c
 }
@@ -153,12 +154,24 @@ fn write_twice_changes_nothing_and_check_sees_a_hand_edit() {
         SYSCTL.to_owned(),
         format!("{SERVER_1_DIR}/10-hardening.conf"),
     ];
-    let lines: Vec<&str> = first
+    let lines: Vec<&str> = first.stdout.lines().take(files.len()).collect();
+    // The files, a summary, what to run after the change, the scores.
+    let after: Vec<&str> = first
         .stdout
         .lines()
+        .skip(files.len())
         .filter(|l| !l.starts_with("score: "))
         .collect();
-    assert_eq!(lines.len(), files.len(), "{}", first.stdout);
+    assert_eq!(
+        after,
+        [
+            "4 files: 4 created",
+            "a drop-in changed: run `systemctl daemon-reload`, then restart the units it hardens",
+            "the sysctl file changed: run `sysctl --system`",
+        ],
+        "{}",
+        first.stdout
+    );
     // Each drop-in's unit is scored; no base unit is installed here.
     assert!(
         first.stdout.contains(
@@ -185,9 +198,21 @@ fn write_twice_changes_nothing_and_check_sees_a_hand_edit() {
         );
     }
     assert_eq!(
+        second.stdout.lines().nth(files.len()),
+        Some("4 files: 4 unchanged"),
+        "no reload reminder when nothing changed: {}",
+        second.stdout
+    );
+    assert_eq!(
         second.stdout.lines().count(),
-        files.len() + 3,
-        "the files, then three units' scores"
+        files.len() + 4,
+        "the files, the summary, then three units' scores"
+    );
+    // -q: nothing on either stream, the same exit.
+    let quiet = write(&root, &["--instance", "1", "-q"]);
+    assert_eq!(
+        (quiet.code, quiet.stdout.as_str(), quiet.stderr.as_str()),
+        (0, "", "")
     );
     assert_eq!(
         mtimes(root.path()),
@@ -360,16 +385,16 @@ fn diff_is_0_on_a_fresh_write_and_1_naming_an_edited_directive() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
         r.stdout.contains(
-            "# left4me-server@1.service: 1 setting differs\n~ PrivatePIDs no -> yes  \
-                (installed: /etc/systemd/system/left4me-server@1.service.d/10-hardening.conf:22)\n"
+            &format!("# left4me-server@1.service: 1 setting differs\n~ PrivatePIDs no -> yes  \
+                (installed: {}/etc/systemd/system/left4me-server@1.service.d/10-hardening.conf:23)\n", root.arg())
         ),
         "{}",
         r.stdout
     );
     assert!(
-        r.stdout.contains(
-            "--- /etc/systemd/system/left4me-server@1.service.d/10-hardening.conf (installed)\n\
-             +++ /etc/systemd/system/left4me-server@1.service.d/10-hardening.conf (generated)\n"
+        r.stdout.replace(root.arg(), "R").contains(
+            "--- R/etc/systemd/system/left4me-server@1.service.d/10-hardening.conf (installed)\n\
+             +++ R/etc/systemd/system/left4me-server@1.service.d/10-hardening.conf (generated)\n"
         ),
         "{}",
         r.stdout
@@ -417,8 +442,10 @@ fn diff_reads_every_conf_of_the_directory_in_order() {
         "[Service]\nUMask=0077\n",
     )
     .unwrap();
-    let r = run(&["diff", "--root", root.arg(), "server", "--instance", "1"]);
+    let mut r = run(&["diff", "--root", root.arg(), "server", "--instance", "1"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
+    // Paths are shown as they are under the root.
+    r.stdout = r.stdout.replace(root.arg(), "R");
     // Writing changes nothing, but the override read after the generated
     // file defeats its UMask=, and it applies to the instance too: systemd
     // reads both directories, the instance's 10-hardening.conf replacing
@@ -426,10 +453,10 @@ fn diff_reads_every_conf_of_the_directory_in_order() {
     assert!(
         r.stdout.contains(
             "# left4me-server@.service: same settings, 1 overridden by a later drop-in — read \
-             /etc/systemd/system/left4me-server@.service.d/00-early.conf, \
-             /etc/systemd/system/left4me-server@.service.d/10-hardening.conf, \
-             /etc/systemd/system/left4me-server@.service.d/20-override.conf\n\
-             ! overridden by /etc/systemd/system/left4me-server@.service.d/20-override.conf:2: \
+             R/etc/systemd/system/left4me-server@.service.d/00-early.conf, \
+             R/etc/systemd/system/left4me-server@.service.d/10-hardening.conf, \
+             R/etc/systemd/system/left4me-server@.service.d/20-override.conf\n\
+             ! overridden by R/etc/systemd/system/left4me-server@.service.d/20-override.conf:2: \
              ~ UMask 0027 -> 0022\n"
         ),
         "{}",
@@ -438,10 +465,10 @@ fn diff_reads_every_conf_of_the_directory_in_order() {
     assert!(
         r.stdout.contains(
             "# left4me-server@1.service: same settings, 1 overridden by a later drop-in — read \
-             /etc/systemd/system/left4me-server@.service.d/00-early.conf, \
-             /etc/systemd/system/left4me-server@1.service.d/10-hardening.conf, \
-             /etc/systemd/system/left4me-server@.service.d/20-override.conf\n\
-             ! overridden by /etc/systemd/system/left4me-server@.service.d/20-override.conf:2: \
+             R/etc/systemd/system/left4me-server@.service.d/00-early.conf, \
+             R/etc/systemd/system/left4me-server@1.service.d/10-hardening.conf, \
+             R/etc/systemd/system/left4me-server@.service.d/20-override.conf\n\
+             ! overridden by R/etc/systemd/system/left4me-server@.service.d/20-override.conf:2: \
              ~ UMask 0027 -> 0022\n"
         ),
         "{}",
@@ -463,7 +490,7 @@ fn diff_of_what_is_not_installed_adds_everything() {
             "+ kernel.yama.ptrace_scope=2"
         ]
     );
-    assert!(r.stdout.contains("@@ -0,0 +1,4 @@\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("@@ -0,0 +1,5 @@\n"), "{}", r.stdout);
     // A sysctl value set elsewhere later wins, as in systemd-sysctl.
     assert_eq!(write(&root, &[]).code, 0);
     fs::write(
@@ -471,15 +498,16 @@ fn diff_of_what_is_not_installed_adds_everything() {
         "kernel/yama/ptrace_scope = 1\nnet.ipv4.ip_forward = 1\n",
     )
     .unwrap();
-    let r = run(&["diff", "--root", root.arg(), "sysctl"]);
+    let mut r = run(&["diff", "--root", root.arg(), "sysctl"]);
     assert_eq!(r.code, 1, "{}", r.stdout);
+    r.stdout = r.stdout.replace(root.arg(), "R");
     // Writing changes nothing, yet the generated value is not the one
     // systemd-sysctl applies.
     assert!(
         r.stdout.contains(
             "same settings, 1 overridden by a later drop-in — read \
-             /etc/sysctl.d/99-left4me-ptrace.conf, /etc/sysctl.d/99-zz-local.conf\n\
-             ! overridden by /etc/sysctl.d/99-zz-local.conf:1: ~ kernel.yama.ptrace_scope 2 -> 1\n"
+             R/etc/sysctl.d/99-left4me-ptrace.conf, R/etc/sysctl.d/99-zz-local.conf\n\
+             ! overridden by R/etc/sysctl.d/99-zz-local.conf:1: ~ kernel.yama.ptrace_scope 2 -> 1\n"
         ),
         "{}",
         r.stdout
@@ -544,7 +572,9 @@ fn installed_fixtures() {
             }
             let mut diff_args = vec!["diff", profile, "--color", "never"];
             diff_args.extend(&args);
-            let r = run(&diff_args);
+            let mut r = run(&diff_args);
+            // Paths as they are under the root, the root named R.
+            r.stdout = r.stdout.replace(root.arg(), "R");
             // Only the instance asked about, not the template as well.
             let stdout = if instance.is_some() {
                 let keep = format!("# {unit}:");
@@ -671,10 +701,16 @@ fn a_config_changes_exactly_its_lines_and_a_bad_one_exits_2() {
     let added: Vec<&&str> = new.iter().filter(|l| !old.contains(l)).collect();
     assert_eq!(
         removed,
-        [&"# Test 7: no clock changes", &"ProtectClock=true"]
+        [
+            &"# Host config: none (the standard profiles).",
+            &"# Test 7: no clock changes",
+            &"ProtectClock=true"
+        ]
     );
+    let header = format!("# Host config: {} (sha256 ", config.display());
+    assert!(added[0].starts_with(&header), "{added:?}");
     assert_eq!(
-        added,
+        added[1..],
         [
             &"# host config: overlay symlinks point into the cache",
             &"BindReadOnlyPaths=/var/cache/left4me",
@@ -693,15 +729,45 @@ fn a_config_changes_exactly_its_lines_and_a_bad_one_exits_2() {
         config.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 1);
-    let semantic: Vec<&str> = r.stdout.lines().take_while(|l| !l.is_empty()).collect();
+    let stdout = r.stdout.replace(root.arg(), "R");
+    let semantic: Vec<&str> = stdout.lines().take_while(|l| !l.is_empty()).collect();
+    // The installed file names no config (the standard profiles): diff
+    // says it was generated from another one.
     assert_eq!(
         semantic,
         [
             "# left4me-server@.service: 2 settings differ",
+            "! R/etc/systemd/system/left4me-server@.service.d/10-hardening.conf: generated from \
+             another config (Host config: none (the standard profiles).)",
             "+ BindReadOnlyPaths=/var/cache/left4me",
             "- ProtectClock=yes  (installed: \
-             /etc/systemd/system/left4me-server@.service.d/10-hardening.conf:63)",
+             R/etc/systemd/system/left4me-server@.service.d/10-hardening.conf:64)",
         ]
+    );
+    // Written with this config, the same config's diff says nothing of it;
+    // the standard profiles' diff does, naming the config's hash.
+    assert_eq!(
+        write(&root, &["--config", config.to_str().unwrap()]).code,
+        0
+    );
+    let same = run(&[
+        "diff",
+        "server",
+        "--root",
+        root.arg(),
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(same.code, 0, "{}", same.stdout);
+    assert!(!same.stdout.contains("another config"), "{}", same.stdout);
+    let standard = run(&["diff", "server", "--root", root.arg(), "--no-config"]);
+    assert!(
+        standard.stdout.contains(&format!(
+            "generated from another config (Host config: {} (sha256 ",
+            config.display()
+        )),
+        "{}",
+        standard.stdout
     );
     // explain shows the removal and the added line with their reasons.
     let r = run(&[

@@ -13,16 +13,24 @@ use dropin::diff::{Delta, LineTag, UnifiedDiff};
 use dropin::{Directive, Effective, Instance, RenderOptions};
 use left4me_hardening::{Host, ProfileKind, config};
 
-const EXAMPLE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../examples/host-config.toml"
-);
+/// The example, relative to the package (the directory tests run in), so
+/// that the header naming it is the same on every machine.
+const EXAMPLE: &str = "../../examples/host-config.toml";
 
 fn text(host: &Host, kind: ProfileKind, instance: Option<&str>) -> String {
     let i = instance.map(|i| Instance::new(i).unwrap());
     host.generate(kind, i.as_ref(), RenderOptions::default())
         .unwrap()
         .text
+}
+
+/// `text` without its header line naming the host configuration.
+fn without_config_line(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("# Host config: "))
+        .collect();
+    lines.join("\n") + "\n"
 }
 
 fn effective(text: &str) -> Effective {
@@ -83,14 +91,24 @@ reason = "the host's chrony runs in this unit"
 "#;
     let host = config::parse("h.toml", config).unwrap().apply().unwrap();
     let standard = Host::standard().unwrap();
+    let standard_line = format!("# {}", config::ConfigId::header_of(None));
+    let config_line = format!("# {}", config::ConfigId::of("h.toml", config).header());
     for instance in [None, Some("1")] {
         let old = text(&standard, ProfileKind::Server, instance);
         let new = text(&host, ProfileKind::Server, instance);
         let (removed, added) = changed_lines(&old, &new);
-        assert_eq!(removed, ["# Test 7: no clock changes", "ProtectClock=true"]);
+        assert_eq!(
+            removed,
+            [
+                &standard_line,
+                "# Test 7: no clock changes",
+                "ProtectClock=true"
+            ]
+        );
         assert_eq!(
             added,
             [
+                &config_line,
                 "# host config: overlay symlinks point into the cache",
                 "BindReadOnlyPaths=/var/cache/left4me",
                 "# ProtectClock= removed by host config: the host's chrony runs in this unit",
@@ -111,9 +129,13 @@ reason = "the host's chrony runs in this unit"
             "{changes:?}"
         );
     }
-    // The other profiles are untouched.
+    // The other profiles are untouched but for the header naming the config.
     for kind in [ProfileKind::Web, ProfileKind::Sysctl] {
-        assert_eq!(text(&host, kind, None), text(&standard, kind, None));
+        let (old, new) = (text(&standard, kind, None), text(&host, kind, None));
+        assert_eq!(
+            changed_lines(&old, &new),
+            (vec![standard_line.clone()], vec![config_line.clone()])
+        );
     }
 }
 
@@ -122,7 +144,17 @@ fn an_empty_config_is_the_standard_host() {
     let host = config::parse("empty.toml", "").unwrap().apply().unwrap();
     let standard = Host::standard().unwrap();
     for kind in ProfileKind::ALL {
-        assert_eq!(text(&host, *kind, None), text(&standard, *kind, None));
+        let (new, old) = (text(&host, *kind, None), text(&standard, *kind, None));
+        assert_eq!(without_config_line(&new), without_config_line(&old));
+        // The header names the file and the hash of its (empty) content.
+        assert!(
+            new.contains("\n# Host config: empty.toml (sha256 e3b0c44298fc1c14).\n"),
+            "{new}"
+        );
+        assert!(
+            old.contains("\n# Host config: none (the standard profiles).\n"),
+            "{old}"
+        );
     }
 }
 
