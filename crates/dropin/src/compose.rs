@@ -2,6 +2,7 @@
 //! the provenance of every line and a trace of what each layer did.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -352,12 +353,19 @@ pub enum NoteAction {
     Removed,
 }
 
-impl std::fmt::Display for NoteAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl NoteAction {
+    /// `excluded` or `removed`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
             NoteAction::Excluded => "excluded",
             NoteAction::Removed => "removed",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for NoteAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -394,9 +402,11 @@ pub struct TraceEvent {
 /// from these assignments in this order, on top of whatever came before.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Composed {
-    settings: BTreeMap<Directive, Setting>,
-    notes: Vec<Note>,
-    trace: Vec<TraceEvent>,
+    // Shared, not copied, between a template's composition and its
+    // instances' (only the settings that use `%i` differ).
+    settings: BTreeMap<Directive, Arc<Setting>>,
+    notes: Arc<Vec<Note>>,
+    trace: Arc<Vec<TraceEvent>>,
 }
 
 impl Composed {
@@ -404,8 +414,8 @@ impl Composed {
     pub fn compose(layers: &[Layer]) -> Composed {
         let mut c = Composed {
             settings: BTreeMap::new(),
-            notes: Vec::new(),
-            trace: Vec::new(),
+            notes: Arc::new(Vec::new()),
+            trace: Arc::new(Vec::new()),
         };
         for layer in layers {
             for a in &layer.amendments {
@@ -432,7 +442,7 @@ impl Composed {
         detail: String,
         p: &Provenance,
     ) {
-        self.trace.push(TraceEvent {
+        Arc::make_mut(&mut self.trace).push(TraceEvent {
             layer: layer.name.clone(),
             directive,
             action,
@@ -461,7 +471,7 @@ impl Composed {
         let after = self.lines_of(directive);
         let gone: Vec<(String, Provenance)> =
             before.into_iter().filter(|l| !after.contains(l)).collect();
-        if let Some(e) = self.trace.last_mut() {
+        if let Some(e) = Arc::make_mut(&mut self.trace).last_mut() {
             e.replaced = gone;
         }
     }
@@ -504,8 +514,9 @@ impl Composed {
             } => {
                 let before = self.lines_of(*directive);
                 let was = self.settings.remove(directive);
-                self.notes.retain(|n| n.directive != *directive);
-                self.notes.push(Note {
+                let notes = Arc::make_mut(&mut self.notes);
+                notes.retain(|n| n.directive != *directive);
+                notes.push(Note {
                     directive: *directive,
                     action: NoteAction::Removed,
                     provenance: provenance.clone(),
@@ -524,7 +535,7 @@ impl Composed {
                 directive,
                 provenance,
             } => {
-                self.notes.push(Note {
+                Arc::make_mut(&mut self.notes).push(Note {
                     directive: *directive,
                     action: NoteAction::Excluded,
                     provenance: provenance.clone(),
@@ -544,14 +555,15 @@ impl Composed {
     /// empty assignment cleared because they share its storage.
     fn set(&mut self, line: &Line) -> (Action, Vec<Directive>) {
         let d = line.assignment.directive;
-        self.notes.retain(|n| n.directive != d);
+        Arc::make_mut(&mut self.notes).retain(|n| n.directive != d);
         if d.spec().merge() == Merge::Single {
             let action = if self.settings.contains_key(&d) {
                 Action::Override
             } else {
                 Action::Set
             };
-            self.settings.insert(d, Setting::Single(line.clone()));
+            self.settings
+                .insert(d, Arc::new(Setting::Single(line.clone())));
             return (action, Vec::new());
         }
         match &line.assignment.value {
@@ -571,7 +583,7 @@ impl Composed {
                     .copied()
                     .filter(|o| {
                         *o != d
-                            && matches!(self.settings.get(o), Some(Setting::List { lines, .. }) if !lines.is_empty())
+                            && matches!(self.settings.get(o).map(|s| &**s), Some(Setting::List { lines, .. }) if !lines.is_empty())
                     })
                     .collect();
                 for o in &sharing {
@@ -580,21 +592,23 @@ impl Composed {
                 let first = sharing.first().copied().unwrap_or(d);
                 self.settings.insert(
                     first,
-                    Setting::List {
+                    Arc::new(Setting::List {
                         directive: first,
                         reset: Some(line.provenance.clone()),
                         lines: Vec::new(),
-                    },
+                    }),
                 );
                 (Action::Reset, cleared)
             }
             Some(_) => {
-                let entry = self.settings.entry(d).or_insert(Setting::List {
-                    directive: d,
-                    reset: None,
-                    lines: Vec::new(),
+                let entry = self.settings.entry(d).or_insert_with(|| {
+                    Arc::new(Setting::List {
+                        directive: d,
+                        reset: None,
+                        lines: Vec::new(),
+                    })
                 });
-                let action = match entry {
+                let action = match Arc::make_mut(entry) {
                     Setting::List { lines, .. } => {
                         let action = if lines.is_empty() {
                             Action::Set
@@ -613,12 +627,12 @@ impl Composed {
 
     /// The composed settings in render order.
     pub fn settings(&self) -> impl Iterator<Item = (Directive, &Setting)> {
-        self.settings.iter().map(|(d, s)| (*d, s))
+        self.settings.iter().map(|(d, s)| (*d, &**s))
     }
 
     /// The composed setting of one directive.
     pub fn get(&self, directive: Directive) -> Option<&Setting> {
-        self.settings.get(&directive)
+        self.settings.get(&directive).map(|s| &**s)
     }
 
     /// Notes on directives left out, in the order they were made.
@@ -635,7 +649,7 @@ impl Composed {
     pub fn assignments(&self) -> Vec<(Assignment, &Provenance)> {
         self.settings
             .values()
-            .flat_map(Setting::assignments)
+            .flat_map(|s| s.assignments())
             .collect()
     }
 
@@ -656,24 +670,33 @@ impl Composed {
         };
         let mut settings = BTreeMap::new();
         for (d, s) in &self.settings {
-            let resolved = match s {
-                Setting::Single(l) => Setting::Single(resolve(l)?),
+            let uses = |l: &Line| {
+                l.assignment
+                    .value
+                    .as_ref()
+                    .is_some_and(Value::uses_instance)
+            };
+            let resolved = match &**s {
+                // Nothing to resolve: the template's setting, shared.
+                Setting::Single(l) if !uses(l) => Arc::clone(s),
+                Setting::List { lines, .. } if !lines.iter().any(uses) => Arc::clone(s),
+                Setting::Single(l) => Arc::new(Setting::Single(resolve(l)?)),
                 Setting::List {
                     directive,
                     reset,
                     lines,
-                } => Setting::List {
+                } => Arc::new(Setting::List {
                     directive: *directive,
                     reset: reset.clone(),
                     lines: lines.iter().map(resolve).collect::<Result<_>>()?,
-                },
+                }),
             };
             settings.insert(*d, resolved);
         }
         Ok(Composed {
             settings,
-            notes: self.notes.clone(),
-            trace: self.trace.clone(),
+            notes: Arc::clone(&self.notes),
+            trace: Arc::clone(&self.trace),
         })
     }
 

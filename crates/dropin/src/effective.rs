@@ -156,6 +156,26 @@ impl Effective {
 
     /// Nothing read yet, with the given specifier context.
     pub fn with_specifiers(specifiers: specifier::Context) -> Effective {
+        // Without a specifier in any default, the fresh states are the same
+        // for every unit: made once per process.
+        static SHARED: std::sync::OnceLock<Option<Effective>> = std::sync::OnceLock::new();
+        let shared = SHARED.get_or_init(|| {
+            let any = Directive::ALL
+                .iter()
+                .any(|d| d.spec().default.is_some_and(|v| v.contains('%')));
+            (!any).then(|| Effective::made(specifier::Context::new("", None)))
+        });
+        match shared {
+            Some(e) => Effective {
+                specifiers,
+                ..e.clone()
+            },
+            None => Effective::made(specifiers),
+        }
+    }
+
+    /// Every storage at its default, defaults applied for `specifiers`.
+    fn made(specifiers: specifier::Context) -> Effective {
         let mut fresh: BTreeMap<&'static str, State> = BTreeMap::new();
         for d in Directive::ALL {
             let spec = d.spec();
@@ -208,20 +228,24 @@ impl Effective {
     pub fn of(composed: &Composed, unit: &str) -> Effective {
         let mut e = Effective::new(unit);
         for (i, (a, _)) in composed.assignments().iter().enumerate() {
-            let line = crate::render::assignment_line(a);
-            let (key, value) = line.split_once('=').unwrap_or((&line, ""));
-            e.apply(
-                "(generated)",
-                &lexer::Assignment {
-                    section: "Service".to_owned(),
-                    key: key.to_owned(),
-                    value: value.to_owned(),
-                    line: i + 1,
-                },
-            );
+            e.apply_generated(i + 1, &crate::render::assignment_line(a));
         }
         e.finish();
         e
+    }
+
+    /// Applies line number `line` of a generated file, `Key=value`.
+    fn apply_generated(&mut self, line: usize, text: &str) {
+        let (key, value) = text.split_once('=').unwrap_or((text, ""));
+        self.apply(
+            "(generated)",
+            &lexer::Assignment {
+                section: "Service".to_owned(),
+                key: key.to_owned(),
+                value: value.to_owned(),
+                line,
+            },
+        );
     }
 
     /// Reads a whole file (lexed as systemd lexes it) on top of what is
@@ -758,6 +782,96 @@ impl fmt::Display for Effective {
     }
 }
 
+/// The effective settings of one composition for many units: what
+/// [`Effective::of`] gives for each of them, computed once for the lines
+/// that read the same in every unit.
+///
+/// A storage is *per unit* when any line of it holds a specifier (`%`):
+/// its lines expand differently in each unit (`%i`, `%n`). Every other
+/// line reads the same for every unit and is applied once; for a unit,
+/// only the per-unit storages' lines are applied, on a copy. A line
+/// changes its own storage only, so the result equals [`Effective::of`],
+/// values and line numbers alike, and the logs are kept in line order.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The shared lines applied (`finish` not yet run); `None` when
+    /// nothing can be shared (a directive default with a specifier).
+    base: Option<Effective>,
+    /// Every line: its number, its text and whether it is applied per unit.
+    lines: Vec<(usize, String, bool)>,
+}
+
+impl Prepared {
+    /// Prepares `composed` for many units.
+    pub fn new(composed: &Composed) -> Prepared {
+        let assignments = composed.assignments();
+        let texts: Vec<String> = assignments
+            .iter()
+            .map(|(a, _)| crate::render::assignment_line(a))
+            .collect();
+        let per_unit: std::collections::BTreeSet<&'static str> = assignments
+            .iter()
+            .zip(&texts)
+            .filter(|(_, t)| t.contains('%'))
+            .map(|((a, _), _)| a.directive.storage())
+            .collect();
+        let lines: Vec<(usize, String, bool)> = assignments
+            .iter()
+            .zip(texts)
+            .enumerate()
+            .map(|(i, ((a, _), t))| (i + 1, t, per_unit.contains(a.directive.storage())))
+            .collect();
+        // Defaults are applied with the unit's specifiers: with one that
+        // holds a specifier, no state is the same in every unit.
+        let shared = !Directive::ALL
+            .iter()
+            .any(|d| d.spec().default.is_some_and(|v| v.contains('%')));
+        let base = shared.then(|| {
+            let mut e = Effective::new("");
+            for (line, text, _) in lines.iter().filter(|(_, _, per_unit)| !per_unit) {
+                e.apply_generated(*line, text);
+            }
+            e
+        });
+        Prepared { base, lines }
+    }
+
+    /// What [`Effective::of`] gives for the composition and `unit`.
+    pub fn of(&self, unit: &str) -> Effective {
+        let Some(base) = &self.base else {
+            let mut e = Effective::new(unit);
+            for (line, text, _) in &self.lines {
+                e.apply_generated(*line, text);
+            }
+            e.finish();
+            return e;
+        };
+        let mut e = base.clone();
+        e.specifiers = specifier::Context::new(unit, None);
+        let logged = (
+            e.diagnostics.len(),
+            e.shared_resets.len(),
+            e.untyped_log.len(),
+        );
+        for (line, text, _) in self.lines.iter().filter(|(_, _, per_unit)| *per_unit) {
+            e.apply_generated(*line, text);
+        }
+        // The logs in line order, as one pass over the file makes them (a
+        // stable sort keeps the order within a line).
+        if e.diagnostics.len() > logged.0 {
+            e.diagnostics.sort_by_key(|d| d.line);
+        }
+        if e.shared_resets.len() > logged.1 {
+            e.shared_resets.sort_by_key(|r| r.at.line);
+        }
+        if e.untyped_log.len() > logged.2 {
+            e.untyped_log.sort_by_key(|u| u.origin.line);
+        }
+        e.finish();
+        e
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -836,5 +950,57 @@ mod tests {
     fn summaries_use_canonical_spelling() {
         let e = eff("[Service]\nPrivatePIDs=true\nReadOnlyPaths=\nExecStart=/bin/true\n");
         assert_eq!(e.to_string(), "PrivatePIDs=yes\nExecStart=/bin/true\n");
+    }
+
+    #[test]
+    fn prepared_gives_what_of_gives() {
+        use crate::compose::{Assignment, Layer, Provenance};
+        let why = || Provenance::new("t", "t");
+        let mut layer = Layer::new("t");
+        for (d, v) in [
+            (Directive::BindReadOnlyPaths, "/etc/ssl"),
+            (Directive::BindPaths, "/var/lib/x/%i"),
+            (Directive::ReadWritePaths, "/run/%n"),
+            (Directive::SystemCallFilter, "@system-service"),
+            (Directive::SystemCallFilter, "~@mount ptrace"),
+            (Directive::PrivateDevices, "yes"),
+            (
+                Directive::CapabilityBoundingSet,
+                "CAP_SYS_RAWIO CAP_NET_BIND_SERVICE",
+            ),
+        ] {
+            layer.push(Assignment::parse(d, v).unwrap(), why());
+        }
+        layer.push(Assignment::reset(Directive::BindPaths).unwrap(), why());
+        layer.push(
+            Assignment::parse(Directive::BindPaths, "/srv/%i").unwrap(),
+            why(),
+        );
+        let composed = Composed::compose(&[layer]);
+        let prepared = Prepared::new(&composed);
+        // Storages with a specifier are the ones applied per unit.
+        let per_unit: Vec<&str> = prepared
+            .lines
+            .iter()
+            .filter(|l| l.2)
+            .map(|l| l.1.as_str())
+            .collect();
+        assert!(per_unit.contains(&"BindPaths=/srv/%i"), "{per_unit:?}");
+        assert!(per_unit.contains(&"BindReadOnlyPaths="), "{per_unit:?}");
+        assert!(!per_unit.iter().any(|l| l.starts_with("SystemCallFilter")));
+        for unit in ["x@1.service", "x@two.service", "x@.service"] {
+            let (a, b) = (prepared.of(unit), Effective::of(&composed, unit));
+            assert_eq!(a, b, "{unit}");
+            for d in Directive::ALL {
+                assert_eq!(a.origins(*d), b.origins(*d), "{unit} {d}");
+            }
+            assert_eq!(a.shared_resets(), b.shared_resets(), "{unit}");
+            assert_eq!(a.diagnostics(), b.diagnostics(), "{unit}");
+        }
+        // A negative control: another unit's settings are not these.
+        assert_ne!(
+            prepared.of("x@1.service"),
+            Effective::of(&composed, "x@2.service")
+        );
     }
 }

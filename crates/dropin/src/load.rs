@@ -326,7 +326,13 @@ impl<'a> Overlay<'a> {
 
     fn is_overlaid_dir(&self, path: &str) -> bool {
         let prefix = format!("{}/", path.trim_end_matches('/'));
-        self.files.keys().any(|f| f.starts_with(&prefix))
+        self.files
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .next()
+            .is_some_and(|(f, _)| f.starts_with(&prefix))
     }
 }
 
@@ -334,7 +340,18 @@ impl Fs for Overlay<'_> {
     fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError> {
         let mut entries = self.base.read_dir(path)?;
         let prefix = format!("{}/", path.trim_end_matches('/'));
-        for f in self.files.keys() {
+        // The overlaid files below `path` sort together: only they are
+        // looked at, and each entry is found by name, not by a scan.
+        let mut at: BTreeMap<String, usize> = BTreeMap::new();
+        for f in self
+            .files
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .map(|(f, _)| f)
+            .take_while(|f| f.starts_with(&prefix))
+        {
             let Some(rest) = f.strip_prefix(&prefix) else {
                 continue;
             };
@@ -343,13 +360,23 @@ impl Fs for Overlay<'_> {
                 None => (rest, EntryKind::File),
             };
             let list = entries.get_or_insert_with(Vec::new);
-            match list.iter_mut().find(|e| e.name == name) {
+            if at.is_empty() {
+                at = list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.name.clone(), i))
+                    .collect();
+            }
+            match at.get(name).and_then(|&i| list.get_mut(i)) {
                 Some(e) if kind == EntryKind::File => e.kind = EntryKind::File,
                 Some(_) => {}
-                None => list.push(DirEntry {
-                    name: name.to_owned(),
-                    kind,
-                }),
+                None => {
+                    at.insert(name.to_owned(), list.len());
+                    list.push(DirEntry {
+                        name: name.to_owned(),
+                        kind,
+                    });
+                }
             }
         }
         Ok(entries)

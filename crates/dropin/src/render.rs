@@ -30,15 +30,24 @@ impl Default for RenderOptions {
 /// (`\n`, `\r`, `\0`, `\u{1b}`), so that it stays on one line and no byte
 /// of it reaches a file systemd reads as anything but comment.
 pub fn escape_controls(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() && c != '\t' {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    push_escaped(&mut out, text);
+    out
+}
+
+/// Appends [`escape_controls`]`(text)` to `out`.
+fn push_escaped(out: &mut String, text: &str) {
+    let mut rest = text;
+    while let Some(at) = rest.find(|c: char| c.is_control() && c != '\t') {
+        let (plain, tail) = rest.split_at(at);
+        out.push_str(plain);
+        let mut chars = tail.chars();
+        if let Some(c) = chars.next() {
+            out.extend(c.escape_default());
+        }
+        rest = chars.as_str();
+    }
+    out.push_str(rest);
 }
 
 /// Writes a comment, one `# ` line per line of text, never a trailing
@@ -51,13 +60,21 @@ pub(crate) fn comment(out: &mut String, text: &str) {
         if line.is_empty() {
             out.push_str("#\n");
         } else {
-            let _ = writeln!(out, "# {}", escape_controls(line));
+            out.push_str("# ");
+            push_escaped(out, line);
+            out.push('\n');
         }
     }
 }
 
-fn provenance_comment(out: &mut String, p: &Provenance) {
-    comment(out, &format!("{}: {}", p.origin, p.reason));
+/// Writes the comment of `parts` joined, through `scratch` (reused, so
+/// that no comment allocates once it is large enough).
+fn comment_of(out: &mut String, scratch: &mut String, parts: &[&str]) {
+    scratch.clear();
+    for p in parts {
+        scratch.push_str(p);
+    }
+    comment(out, scratch);
 }
 
 /// Renders a `[Service]` drop-in: the header comment (always), then the
@@ -67,61 +84,101 @@ fn provenance_comment(out: &mut String, p: &Provenance) {
 /// no maps iterated in hash order, no timestamps. Every line ends in `\n`
 /// and no line ends in a space.
 pub fn dropin(header: &[String], composed: &Composed, options: RenderOptions) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(4096);
+    dropin_into(&mut out, header, composed, options);
+    out
+}
+
+/// [`dropin`], appended to `out`: one buffer, no allocation per line.
+pub fn dropin_into(
+    out: &mut String,
+    header: &[String],
+    composed: &Composed,
+    options: RenderOptions,
+) {
+    let mut scratch = String::new();
     for h in header {
-        comment(&mut out, h);
+        comment(out, h);
     }
     out.push_str("[Service]\n");
     for group in Group::ALL {
-        let mut body = String::new();
+        // The group's heading, taken back if nothing follows it.
+        let mark = out.len();
+        out.push('\n');
+        if options.comments {
+            comment(out, group.heading());
+        }
+        let body = out.len();
         let mut last: Option<&Provenance> = None;
         for d in Directive::ALL.iter().filter(|d| d.spec().group == *group) {
             if options.comments {
                 for note in composed.notes().iter().filter(|n| n.directive == *d) {
-                    comment(
-                        &mut body,
-                        &format!(
-                            "{}= {} by {}: {}",
+                    let action = note.action.as_str();
+                    comment_of(
+                        out,
+                        &mut scratch,
+                        &[
                             d.name(),
-                            note.action,
-                            note.provenance.origin,
-                            note.provenance.reason
-                        ),
+                            "= ",
+                            action,
+                            " by ",
+                            &note.provenance.origin,
+                            ": ",
+                            &note.provenance.reason,
+                        ],
                     );
                     last = None;
                 }
             }
             if let Some(setting) = composed.get(*d) {
-                setting_lines(&mut body, setting, options, &mut last);
+                setting_lines(out, &mut scratch, setting, options, &mut last);
             }
         }
-        if body.is_empty() {
-            continue;
+        if out.len() == body {
+            out.truncate(mark);
         }
-        out.push('\n');
-        if options.comments {
-            comment(&mut out, group.heading());
-        }
-        out.push_str(&body);
     }
-    out
 }
 
 /// Writes a setting's lines, each preceded by its provenance unless the
 /// line before (in the same group) had the same one.
 fn setting_lines<'a>(
     out: &mut String,
+    scratch: &mut String,
     setting: &'a Setting,
     options: RenderOptions,
     last: &mut Option<&'a Provenance>,
 ) {
-    for (a, p) in setting.assignments() {
+    let mut line = |a: &Assignment, p: &'a Provenance| {
         if options.comments && *last != Some(p) {
-            provenance_comment(out, p);
+            comment_of(out, scratch, &[&p.origin, ": ", &p.reason]);
         }
         *last = Some(p);
-        out.push_str(&assignment_line(&a));
+        out.push_str(a.directive.name());
+        out.push('=');
+        if let Some(v) = &a.value {
+            let _ = write!(out, "{v}");
+        }
         out.push('\n');
+    };
+    match setting {
+        Setting::Single(l) => line(&l.assignment, &l.provenance),
+        Setting::List {
+            directive,
+            reset,
+            lines,
+        } => {
+            if let Some(p) = reset {
+                let reset = Assignment {
+                    directive: *directive,
+                    value: None,
+                };
+                line(&reset, p);
+            }
+            for l in lines {
+                line(&l.assignment, &l.provenance);
+            }
+        }
     }
 }
 

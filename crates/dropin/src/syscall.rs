@@ -375,15 +375,9 @@ fn parse_syscall_filter(
             }
             return;
         }
-        walk_group(
-            name,
-            &mut |m| {
-                if !m.starts_with('@') {
-                    parse_syscall_filter(filter, m, errno, invert, None);
-                }
-            },
-            0,
-        );
+        for m in group_calls(name) {
+            add_or_remove(filter, m, errno, invert);
+        }
         return;
     }
     if !resolvable(name) {
@@ -392,10 +386,51 @@ fn parse_syscall_filter(
         }
         return;
     }
+    add_or_remove(filter, name, errno, invert);
+}
+
+/// What the walk of `group` gives [`parse_syscall_filter`]: each call in
+/// it (groups walked in place, in systemd's order) that libseccomp
+/// resolves, in the order met. Worked out once per group and process:
+/// filters like `@system-service` name hundreds of calls.
+fn group_calls(group: &str) -> &'static [&'static str] {
+    type Calls = BTreeMap<&'static str, Vec<&'static str>>;
+    static CALLS: std::sync::OnceLock<Calls> = std::sync::OnceLock::new();
+    CALLS
+        .get_or_init(|| {
+            crate::generated::syscalls::SYSCALL_FILTER_SETS
+                .iter()
+                .map(|set| {
+                    let mut calls = Vec::new();
+                    walk_group(
+                        set.name,
+                        &mut |m| {
+                            if !m.starts_with('@') && resolvable(m) {
+                                calls.push(m);
+                            }
+                        },
+                        0,
+                    );
+                    (set.name, calls)
+                })
+                .collect()
+        })
+        .get(group)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// Adds call `name` (resolvable) to the filter, or takes it out.
+fn add_or_remove(filter: &mut Seccomp, name: &str, errno: Option<&str>, invert: bool) {
     if invert != filter.allow_list || (invert && filter.allow_list && errno.is_some()) {
-        filter
-            .calls
-            .insert(name.to_owned(), errno.map(str::to_owned));
+        match filter.calls.get_mut(name) {
+            Some(e) if e.as_deref() == errno => {}
+            Some(e) => *e = errno.map(str::to_owned),
+            None => {
+                filter
+                    .calls
+                    .insert(name.to_owned(), errno.map(str::to_owned));
+            }
+        }
     } else {
         filter.calls.remove(name);
     }

@@ -89,6 +89,13 @@ impl Host {
         instance: Option<&Instance>,
         options: RenderOptions,
     ) -> Result<Generated> {
+        self.batch(kind)?.generate(instance, options)
+    }
+
+    /// A profile made ready to generate many files (the template and any
+    /// number of instances): the version gate runs here, once, and what
+    /// the lints read is prepared once ([`dropin::effective::Prepared`]).
+    pub fn batch(&self, kind: ProfileKind) -> Result<Batch<'_>> {
         let profile = self.profile(kind);
         if let Some(composed) = profile.composed() {
             let too_new = composed.too_new(self.systemd_version);
@@ -99,41 +106,11 @@ impl Host {
                 });
             }
         }
-        let findings = self.lint(kind, instance)?;
-        let refused: Vec<String> = self
-            .unwaived(kind, &findings)
-            .filter(|f| f.is_error())
-            .map(ToString::to_string)
-            .collect();
-        if !refused.is_empty() {
-            return Err(Error::Lints {
-                profile: kind.name().to_owned(),
-                findings: refused,
-            });
-        }
-        let mut waived = vec![crate::config::ConfigId::header_of(self.config.as_ref())];
-        for f in &findings {
-            if let Some(w) = self.waiver(Some(kind), f.lint) {
-                let line = format!(
-                    "Lint {} ({}) waived by {}: {}",
-                    f.lint,
-                    f.test,
-                    w.origin,
-                    dropin::render::escape_controls(&w.reason)
-                );
-                if !waived.contains(&line) {
-                    waived.push(line);
-                }
-            }
-        }
-        let mut generated =
-            output::generate_with_header(profile, &self.layout, instance, options, &waived)?;
-        generated.warnings = self
-            .unwaived(kind, &findings)
-            .filter(|f| !f.is_error())
-            .cloned()
-            .collect();
-        Ok(generated)
+        Ok(Batch {
+            host: self,
+            kind,
+            prepared: profile.composed().map(dropin::effective::Prepared::new),
+        })
     }
 
     /// The lint findings of one profile (for one instance, `%i` resolved),
@@ -196,15 +173,93 @@ impl Host {
     /// named like a server instance), or a file where another needs a
     /// directory, are refused.
     pub fn files(&self, instances: &[Instance], options: RenderOptions) -> Result<Vec<Generated>> {
-        let mut out = ProfileKind::ALL
-            .iter()
-            .map(|k| self.generate(*k, None, options))
-            .collect::<Result<Vec<_>>>()?;
-        for i in instances {
-            out.push(self.generate(ProfileKind::Server, Some(i), options)?);
+        let mut out = Vec::with_capacity(ProfileKind::ALL.len() + instances.len());
+        let mut server = None;
+        for kind in ProfileKind::ALL {
+            let batch = self.batch(*kind)?;
+            out.push(batch.generate(None, options)?);
+            if *kind == ProfileKind::Server {
+                server = Some(batch);
+            }
+        }
+        // The instances come last, in the order given.
+        if let Some(server) = server {
+            for i in instances {
+                out.push(server.generate(Some(i), options)?);
+            }
         }
         check_collisions(&out)?;
         Ok(out)
+    }
+}
+
+/// One profile of a host made ready to generate many files
+/// ([`Host::batch`]): the template and each instance cost only what
+/// differs between them.
+#[derive(Debug)]
+pub struct Batch<'h> {
+    host: &'h Host,
+    kind: ProfileKind,
+    prepared: Option<dropin::effective::Prepared>,
+}
+
+impl Batch<'_> {
+    /// What [`Host::generate`] gives for this profile.
+    pub fn generate(
+        &self,
+        instance: Option<&Instance>,
+        options: RenderOptions,
+    ) -> Result<Generated> {
+        let (host, kind) = (self.host, self.kind);
+        let profile = host.profile(kind);
+        let findings = self.lint(instance)?;
+        let refused: Vec<String> = host
+            .unwaived(kind, &findings)
+            .filter(|f| f.is_error())
+            .map(ToString::to_string)
+            .collect();
+        if !refused.is_empty() {
+            return Err(Error::Lints {
+                profile: kind.name().to_owned(),
+                findings: refused,
+            });
+        }
+        let mut waived = vec![crate::config::ConfigId::header_of(host.config.as_ref())];
+        for f in &findings {
+            if let Some(w) = host.waiver(Some(kind), f.lint) {
+                let line = format!(
+                    "Lint {} ({}) waived by {}: {}",
+                    f.lint,
+                    f.test,
+                    w.origin,
+                    dropin::render::escape_controls(&w.reason)
+                );
+                if !waived.contains(&line) {
+                    waived.push(line);
+                }
+            }
+        }
+        let mut generated =
+            output::generate_with_header(profile, &host.layout, instance, options, &waived)?;
+        generated.warnings = host
+            .unwaived(kind, &findings)
+            .filter(|f| !f.is_error())
+            .cloned()
+            .collect();
+        Ok(generated)
+    }
+
+    /// What [`Host::lint`] gives for this profile.
+    pub fn lint(&self, instance: Option<&Instance>) -> Result<Vec<Finding>> {
+        let profile = self.host.profile(self.kind);
+        let (Some(composed), Some(prepared)) = (profile.composed(), &self.prepared) else {
+            return Ok(Vec::new());
+        };
+        let effective = prepared.of(&profile.unit_for(instance)?);
+        Ok(lint::check(&lint::Subject {
+            composed: Some(composed),
+            ..lint::Subject::new(&effective, &profile.traits)
+        }))
     }
 }
 

@@ -104,18 +104,25 @@ pub struct ScoreChange {
     pub moves: Vec<dropin::score::CheckMove>,
 }
 
-/// Scores `unit` (a template as its `test_instance`) as installed in `fs`
-/// and as it will be in `overlay`.
-fn score_change(fs: &dyn Fs, overlay: &dyn Fs, unit: &str) -> Option<ScoreChange> {
+/// Scores `unit` (a template as its `test_instance`) as installed and as
+/// it will be once the generated files are written; `loaded` is the unit
+/// itself, loaded both ways, when it is the one scored.
+fn score_change(
+    loaders: &Loaders<'_>,
+    unit: &str,
+    loaded: (&load::Loaded, &load::Loaded),
+) -> Option<ScoreChange> {
     let name = crate::score::unit_to_load(unit);
-    let options = LoadOptions::default();
-    let (old, new) = (
-        load::load(fs, &name, &options),
-        load::load(overlay, &name, &options),
-    );
+    let other;
+    let (old, new) = if name == unit {
+        loaded
+    } else {
+        other = (loaders.installed.load(&name), loaders.wanted.load(&name));
+        (&other.0, &other.1)
+    };
     let (before, after) = (
-        dropin::score::score(&old).ok(),
-        dropin::score::score(&new).ok(),
+        dropin::score::score(old).ok(),
+        dropin::score::score(new).ok(),
     );
     let moves = match (&before, &after) {
         (Some(b), Some(a)) => dropin::score::compare(b, &old.effective, a, &new.effective)
@@ -131,6 +138,14 @@ fn score_change(fs: &dyn Fs, overlay: &dyn Fs, unit: &str) -> Option<ScoreChange
         after: after.as_ref().map(dropin::score::Score::exposure_text),
         moves,
     })
+}
+
+/// The units of one `diff`, loaded as installed and as they will be once
+/// the generated files are written: each search path read once per run,
+/// as one manager does, not once per unit.
+struct Loaders<'a> {
+    installed: load::Loader<'a>,
+    wanted: load::Loader<'a>,
 }
 
 /// The report of `diff`.
@@ -277,16 +292,15 @@ fn overrides(
 }
 
 fn unit_report(
-    fs: &dyn Fs,
-    overlay: &dyn Fs,
+    (fs, overlay): (&dyn Fs, &dyn Fs),
+    loaders: &Loaders<'_>,
     unit: &str,
     profile: ProfileKind,
     files: &[&Generated],
     own: &Generated,
 ) -> UnitReport {
-    let options = LoadOptions::default();
-    let installed = load::load(fs, unit, &options);
-    let wanted = load::load(overlay, unit, &options);
+    let installed = loaders.installed.load(unit);
+    let wanted = loaders.wanted.load(unit);
     let (overridden, not_read) = overrides(overlay, unit, &wanted, &absolute(&own.path));
     let generated: BTreeSet<String> = files
         .iter()
@@ -311,7 +325,7 @@ fn unit_report(
         changes: installed.effective.changes(&wanted.effective),
         overridden,
         not_read,
-        score: score_change(fs, overlay, unit),
+        score: score_change(loaders, unit, (&installed, &wanted)),
         files: files.iter().map(|g| file_diff(fs, g)).collect(),
         installed_diagnostics: installed.diagnostics,
         generated_diagnostics,
@@ -450,6 +464,14 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
             .iter()
             .map(|g| (absolute(&g.path), g.text.clone().into_bytes())),
     );
+    let options = LoadOptions::default();
+    // Made when the first unit is compared: the sysctl file alone reads
+    // no unit directory.
+    let loaders = std::cell::OnceCell::new();
+    let template_files: Vec<&Generated> = generated
+        .iter()
+        .filter(|o| o.profile == ProfileKind::Server && o.instance.is_none())
+        .collect();
     let mut units = Vec::new();
     for g in &generated {
         if g.profile == ProfileKind::Sysctl {
@@ -457,15 +479,19 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
             continue;
         }
         let unit = host.profile(g.profile).unit_for(g.instance.as_ref())?;
-        // An instance reads the template's file too.
-        let files: Vec<&Generated> = generated
-            .iter()
-            .filter(|o| {
-                std::ptr::eq(*o, g)
-                    || (g.instance.is_some() && o.profile == g.profile && o.instance.is_none())
-            })
-            .collect();
-        let mut report = unit_report(fs, &overlay, &unit, g.profile, &files, g);
+        // An instance reads the template's file too (in the order generated).
+        let files: Vec<&Generated> = if g.instance.is_some() && g.profile == ProfileKind::Server {
+            let mut files = template_files.clone();
+            files.push(g);
+            files
+        } else {
+            vec![g]
+        };
+        let loaders = loaders.get_or_init(|| Loaders {
+            installed: load::Loader::new(fs, &options),
+            wanted: load::Loader::new(&overlay, &options),
+        });
+        let mut report = unit_report((fs, &overlay), loaders, &unit, g.profile, &files, g);
         // The template's own file is reported with the template.
         if g.instance.is_some() {
             report

@@ -45,7 +45,7 @@ pub mod triage;
 
 pub use config::HostConfig;
 pub use error::{Error, Result};
-pub use host::{Host, Waiver};
+pub use host::{Batch, Host, Waiver};
 pub use layout::Layout;
 pub use profiles::{Content, Profile, ProfileKind};
 pub use traits::Trait;
