@@ -136,9 +136,13 @@ fn installed_tree_config_and_json() {
     let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let f = &json["groups"][0]["finding"];
     assert_eq!(f["directive"], "SystemCallArchitectures");
+    // The file as it is under the root.
     assert_eq!(
         f["lines"][0]["at"]["file"],
-        "/etc/systemd/system/left4me-server@1.service.d/10-hardening.conf"
+        format!(
+            "{}/etc/systemd/system/left4me-server@1.service.d/10-hardening.conf",
+            root.arg()
+        )
     );
     assert_eq!(f["fix"]["value"], "x86");
     assert_eq!(f["fix"]["check"]["status"], "verified");
