@@ -162,7 +162,7 @@ fn write(args: &WriteArgs, budget: &Budget) -> Result<ExitCode> {
             stdout,
             "{:<9} {}",
             outcome.as_str(),
-            root.shown(&path).display()
+            root.shown(path).display()
         )?;
     }
     for line in left4me_hardening::report::after_write(&files, &done) {

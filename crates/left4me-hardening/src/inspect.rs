@@ -805,7 +805,14 @@ pub fn lint_files(
             .and_then(|d| d.strip_suffix(".d"))
             .filter(|u| load::unit_name_kind(u).is_some());
         let unit = dir_unit.map_or_else(|| loose_unit.clone(), str::to_owned);
-        let at = format!("{FILES_DIR}/{unit}.d/{name}");
+        // A file named to lint is read as a drop-in whatever its name
+        // (`standard input` too): systemd reads `.conf` files only.
+        let conf = if name.ends_with(".conf") {
+            String::new()
+        } else {
+            ".conf".to_owned()
+        };
+        let at = format!("{FILES_DIR}/{unit}.d/{name}{conf}");
         fs.file(&at, bytes.clone()).show_as(&at, path);
         units.insert(unit);
     }

@@ -255,7 +255,7 @@ impl LintTally {
 /// assert!(!Paint::detect(None, true, None, Some("dumb".as_ref())).0);
 /// assert!(Paint::detect(Some(true), false, Some("1".as_ref()), None).0);
 /// assert_eq!(Paint(true).line("+ added"), "\x1b[32m+ added\x1b[0m");
-/// assert_eq!(Paint(false).line("+ a\x1b[2J"), "+ a\\x1b[2J");
+/// assert_eq!(Paint(false).line("+ a\x1b[2J"), "+ a\\u{1b}[2J");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Paint(pub bool);

@@ -55,8 +55,38 @@ pub fn completion(shell: clap_complete::Shell, cmd: &mut clap::Command) -> Strin
     let text = String::from_utf8_lossy(&text).into_owned();
     match shell {
         clap_complete::Shell::Bash => fix_bash(&text, bin),
+        clap_complete::Shell::Fish => text + &fish_positionals(cmd),
         _ => text,
     }
+}
+
+/// clap_complete's fish script completes option values but not the
+/// values of positional arguments (`render <TAB>`: the profiles); these
+/// lines add them, one `complete` per subcommand positional that lists
+/// its values, under the script's own subcommand condition.
+fn fish_positionals(cmd: &mut clap::Command) -> String {
+    cmd.build();
+    let bin = cmd.get_name().to_owned();
+    let func = format!("__fish_{}_using_subcommand", bin.replace('-', "_"));
+    let mut out = String::new();
+    for sub in cmd.get_subcommands() {
+        for arg in sub.get_positionals() {
+            let values: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().replace(['\\', '"', '$'], ""))
+                .collect();
+            if !values.is_empty() {
+                out.push_str(&format!(
+                    "complete -c {bin} -n \"{func} {}\" -f -a \"{}\"\n",
+                    sub.get_name(),
+                    values.join(" ")
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// The man page of `cmd`, or of its subcommand `sub`: clap's sections,

@@ -39,15 +39,21 @@ impl Host {
         std::env::var("LEFT4ME_HARDEN_BIN").unwrap_or_else(|_| BIN.to_owned())
     }
 
-    /// Runs the tool with `--root` this host: (exit code, stdout + stderr).
+    /// Runs the tool with `--root` this host: (exit code, stdout + stderr),
+    /// the root (paths are shown as they are under it) written `R`.
     fn run(&self, args: &[&str]) -> (i32, String) {
         let out = Command::new(Self::bin())
             .args(args)
             .arg("--root")
             .arg(&self.root)
+            .env_remove("LEFT4ME_HARDEN_CONFIG")
             .output()
             .unwrap();
-        (out.status.code().unwrap_or(-1), text(&out))
+        let root = self.root.to_str().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            text(&out).replace(root, "R"),
+        )
     }
 
     fn write(&self, rel: &str, text: &[u8]) {
@@ -103,13 +109,13 @@ fn a_hand_edited_installed_instance_is_reported() {
     );
     assert!(
         out.contains(&format!(
-            "~ NoNewPrivileges no -> yes  (installed: /{SERVER_2}:"
+            "~ NoNewPrivileges no -> yes  (installed: R/{SERVER_2}:"
         )),
         "{out}"
     );
     assert!(
         out.contains(&format!(
-            "- MemoryDenyWriteExecute=yes  (installed: /{SERVER_2}:"
+            "- MemoryDenyWriteExecute=yes  (installed: R/{SERVER_2}:"
         )),
         "{out}"
     );
@@ -137,7 +143,7 @@ fn a_hand_edited_installed_instance_is_reported() {
     assert_ne!(format!("{installed:.1}"), format!("{generated:.1}"));
     assert!(
         out.contains(&format!(
-            "# left4me-server@2.service: 2 settings differ — read /etc/systemd/system/left4me-server@.service, /{SERVER_2}\n\
+            "# left4me-server@2.service: 2 settings differ — read R/etc/systemd/system/left4me-server@.service, R/{SERVER_2}\n\
              = exposure {installed:.1} -> {generated:.1} OK\n"
         )),
         "{out}"
@@ -165,7 +171,7 @@ fn drop_ins_in_every_directory_are_read() {
         assert_eq!(code, 1, "{dir}: {out}");
         assert!(
             out.contains(&format!(
-                "! overridden by /{dir}/50-local.conf:2: ~ ProtectSystem strict -> no"
+                "! overridden by R/{dir}/50-local.conf:2: ~ ProtectSystem strict -> no"
             )),
             "{dir}: {out}"
         );
@@ -184,7 +190,7 @@ fn drop_ins_in_every_directory_are_read() {
         assert_eq!(code, 0, "{dir}: {out}");
         assert!(
             out.starts_with("# left4me-web.service: same settings — read ")
-                && out.contains(&format!("/{dir}/05-local.conf, /{WEB}\n")),
+                && out.contains(&format!("R/{dir}/05-local.conf, R/{WEB}\n")),
             "{dir}: {out}"
         );
         assert_eq!(
@@ -227,7 +233,7 @@ fn a_no_break_space_invalidates_the_line() {
     assert!(out.contains("~ ProtectProc default -> invisible"), "{out}");
     assert!(
         out.contains(&format!(
-            "/{WEB}:23: Failed to parse ProtectProc=invisible\u{a0}, ignoring: Invalid argument"
+            "R/{WEB}:24: Failed to parse ProtectProc=invisible\u{a0}, ignoring: Invalid argument"
         )),
         "{out}"
     );
@@ -298,12 +304,12 @@ fn an_invalid_line_is_skipped_not_fatal() {
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(&format!(
-            "/{WEB}:24: Failed to parse ProtectProc=, ignoring: Invalid argument"
+            "R/{WEB}:25: Failed to parse ProtectProc=, ignoring: Invalid argument"
         )),
         "{out}"
     );
     assert!(
-        out.contains(&format!("/{WEB}:25: Missing '=', ignoring line.")),
+        out.contains(&format!("R/{WEB}:26: Missing '=', ignoring line.")),
         "{out}"
     );
     let (code, out) = host.run(&["lint"]);
@@ -315,13 +321,13 @@ fn an_invalid_line_is_skipped_not_fatal() {
     assert!(
         logged
             .iter()
-            .any(|m| m.ends_with(":25: Missing '=', ignoring line.")),
+            .any(|m| m.ends_with(":26: Missing '=', ignoring line.")),
         "{logged:?}"
     );
     assert!(
         logged
             .iter()
-            .any(|m| m.ends_with(":24: Failed to parse ProtectProc=, ignoring: Invalid argument")),
+            .any(|m| m.ends_with(":25: Failed to parse ProtectProc=, ignoring: Invalid argument")),
         "{logged:?}"
     );
 }
