@@ -136,7 +136,7 @@ fn installed_tree_config_and_json() {
     let json: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     let f = &json["groups"][0]["finding"];
     assert_eq!(f["directive"], "SystemCallArchitectures");
-    // The file as it is under the root.
+    // Paths are printed as they are under --root.
     assert_eq!(
         f["lines"][0]["at"]["file"],
         format!(
@@ -144,7 +144,14 @@ fn installed_tree_config_and_json() {
             root.arg()
         )
     );
-    assert_eq!(f["fix"]["value"], "x86");
+    // The host configuration's own replacement of the proven line denies
+    // it: the fix takes it out.
+    assert_eq!(f["fix"]["kind"], "remove");
+    assert_eq!(f["fix"]["value"], "native");
+    assert_eq!(
+        f["fix"]["entries"],
+        serde_json::json!([format!("{config}:2"), format!("{config}:6")])
+    );
     assert_eq!(f["fix"]["check"]["status"], "verified");
 
     // The same from standard input, as text.
@@ -163,11 +170,11 @@ fn installed_tree_config_and_json() {
     );
     assert_eq!(r.code, 1);
     assert!(
-        r.stdout.contains("fix: add to the host configuration"),
+        r.stdout.contains("fix: take out of the host configuration"),
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("value = \"x86\""));
+    assert!(r.stdout.contains("value = \"native\""));
 }
 
 #[test]
