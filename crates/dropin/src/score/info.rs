@@ -452,9 +452,7 @@ pub(super) fn service_refusal(e: &Effective) -> Option<&'static str> {
              Type=oneshot services. Refusing.",
         )
     } else if service_type == "dbus" && !bus_name {
-        Some(
-            "Service is of type D-Bus but no D-Bus service name has been specified. Refusing.",
-        )
+        Some("Service is of type D-Bus but no D-Bus service name has been specified. Refusing.")
     } else {
         None
     }

@@ -418,16 +418,28 @@ fn services_systemd_refuses_at_load_are_not_scored() {
             false,
         ),
         ("[Unit]\nSuccessAction=exit\n[Service]\nType=simple\n", true),
-        ("[Unit]\nSuccessAction=exit\n[Service]\nBusName=a.b.c\n", true),
+        (
+            "[Unit]\nSuccessAction=exit\n[Service]\nBusName=a.b.c\n",
+            true,
+        ),
         (
             "[Unit]\nSuccessAction=exit\n[Service]\nExecStartPre=/bin/true\nLoadCredential=a:/etc/x\n",
             true,
         ),
         ("[Service]\nExecStop=/bin/true\n", true),
-        ("[Service]\nExecStop=/bin/true\nLoadCredential=a:/etc/x\n", true),
-        ("[Service]\nExecStart=/bin/true\nLoadCredential=a:/etc/x\n", false),
+        (
+            "[Service]\nExecStop=/bin/true\nLoadCredential=a:/etc/x\n",
+            true,
+        ),
+        (
+            "[Service]\nExecStart=/bin/true\nLoadCredential=a:/etc/x\n",
+            false,
+        ),
         // More than one command: oneshot only.
-        ("[Service]\nExecStart=/bin/true\nExecStart=/bin/true\n", true),
+        (
+            "[Service]\nExecStart=/bin/true\nExecStart=/bin/true\n",
+            true,
+        ),
         (
             "[Service]\nType=oneshot\nExecStart=/bin/true\nExecStart=/bin/true\n",
             false,

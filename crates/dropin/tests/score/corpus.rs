@@ -454,18 +454,21 @@ pub(crate) fn variants(rng: &mut Rng, n: u64, files: &mut Files, units: &mut Vec
     }
 }
 
+/// A file: its name and text.
+type Named = (String, String);
+
 /// The shipped services of a root's unit directory (host directory
 /// `dir`) that variants can be built on: each regular `.service` file
-/// with the `.conf` drop-ins the root ships for it, by name.
+/// (name, text) with the `.conf` drop-ins the root ships for it.
 pub(crate) struct Shipped {
-    units: Vec<(String, String, Vec<(String, String)>)>,
+    units: Vec<(String, String, Vec<Named>)>,
 }
 
 impl Shipped {
     pub(crate) fn read(dir: &std::path::Path) -> Shipped {
         let tree = Tree::read_dir(dir).expect("the root's unit directory");
         let mut fragments = Vec::new();
-        let mut dropins: std::collections::BTreeMap<String, Vec<(String, String)>> =
+        let mut dropins: std::collections::BTreeMap<String, Vec<Named>> =
             std::collections::BTreeMap::new();
         for (path, node) in tree.entries() {
             let Node::File { bytes, .. } = node else {

@@ -33,9 +33,7 @@ use systemd_oracle::{Analysis, Oracle, Tree};
 
 mod corpus;
 
-use corpus::{
-    Files, GEN, Rng, SHIPPED, Shipped, env_number, profiles, shipped_variants, variants,
-};
+use corpus::{Files, GEN, Rng, SHIPPED, Shipped, env_number, profiles, shipped_variants, variants};
 
 /// What systemd prints with the oracle's environment: a UTF-8 locale and
 /// no `TERM` (so no emoji).
