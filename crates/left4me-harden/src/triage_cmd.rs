@@ -44,8 +44,9 @@ pub(crate) enum TriageFormat {
 /// host configuration and the root.
 pub(crate) fn run(args: &TriageArgs, budget: &Budget) -> Result<ExitCode> {
     let input = match &args.input {
-        Some(p) if p.as_os_str() != "-" => rootfs::read_path(p, budget)
-            .with_context(|| format!("cannot read {}", p.display()))?,
+        Some(p) if p.as_os_str() != "-" => {
+            rootfs::read_path(p, budget).with_context(|| format!("cannot read {}", p.display()))?
+        }
         _ => rootfs::read_stdin("standard input", budget).context("cannot read standard input")?,
     };
     // Journals and logs may hold bytes that are not UTF-8 (an untrusted

@@ -347,6 +347,117 @@ fn is_base64(s: &str) -> bool {
         && (data.len() + pad.len()) % 4 == 0
 }
 
+/// `service_type_from_string()`.
+const SERVICE_TYPES: &[&str] = &[
+    "simple",
+    "forking",
+    "oneshot",
+    "dbus",
+    "notify",
+    "notify-reload",
+    "idle",
+    "exec",
+];
+
+/// `emergency_action_from_string()`: every action, as the system manager
+/// takes them.
+const EMERGENCY_ACTIONS: &[&str] = &[
+    "none",
+    "reboot",
+    "reboot-force",
+    "reboot-immediate",
+    "poweroff",
+    "poweroff-force",
+    "poweroff-immediate",
+    "exit",
+    "exit-force",
+    "soft-reboot",
+    "soft-reboot-force",
+    "kexec",
+    "kexec-force",
+    "halt",
+    "halt-force",
+    "halt-immediate",
+];
+
+/// Why systemd 257 refuses the service at load (`service_verify()`, with
+/// the automatic `Type=` of `service_add_extras()`, src/core/service.c),
+/// as it logs it; `None` when these rules let it load. Emulated: the rules
+/// on `ExecStart=`, `ExecStop=`, `SuccessAction=`, `RemainAfterExit=`,
+/// `Type=` and `BusName=`, and the automatic type (`dbus` with a bus
+/// name, `exec` with credentials, `simple` with `ExecStart=`, else
+/// `oneshot`). Not emulated: the command lines' own validity (each
+/// non-empty `ExecStart=` counts as one command), the bus name's syntax,
+/// `ImportCredential=`, and the `Restart=`, `ExitType=` and
+/// `Type=forking` with `PrivatePIDs=` rules.
+pub(super) fn service_refusal(e: &Effective) -> Option<&'static str> {
+    let mut exec_start = 0usize;
+    let mut exec_stop = false;
+    let mut service_type: Option<&str> = None;
+    let mut bus_name = false;
+    let mut success_action = false;
+    let mut remain_after_exit = false;
+    for a in e.untyped_log() {
+        let v = a.value.as_str();
+        match (a.section, a.key) {
+            ("Service", "ExecStart") if v.is_empty() => exec_start = 0,
+            ("Service", "ExecStart") => exec_start += 1,
+            ("Service", "ExecStop") => exec_stop = !v.is_empty(),
+            ("Service", "Type") => {
+                if let Some(t) = SERVICE_TYPES.iter().find(|t| **t == v) {
+                    service_type = Some(t);
+                }
+            }
+            ("Service", "BusName") if !v.is_empty() => bus_name = true,
+            ("Unit", "SuccessAction") => {
+                if let Some(x) = EMERGENCY_ACTIONS.iter().find(|x| **x == v) {
+                    success_action = *x != "none";
+                }
+            }
+            ("Service", "RemainAfterExit") => {
+                if let Some(b) = parse_boolean(v) {
+                    remain_after_exit = b;
+                }
+            }
+            _ => {}
+        }
+    }
+    let u = Untyped::read(e);
+    let credentials = !u.load_credentials.is_empty() || !u.set_credentials.is_empty();
+    let service_type = service_type.unwrap_or(if bus_name {
+        "dbus"
+    } else if credentials {
+        "exec"
+    } else if exec_start > 0 {
+        "simple"
+    } else {
+        "oneshot"
+    });
+    let oneshot = service_type == "oneshot";
+    if exec_start == 0 && !exec_stop && !success_action {
+        Some("Service has no ExecStart=, ExecStop=, or SuccessAction=. Refusing.")
+    } else if !oneshot && exec_start == 0 {
+        Some(
+            "Service has no ExecStart= setting, which is only allowed for Type=oneshot services. \
+             Refusing.",
+        )
+    } else if !remain_after_exit && exec_start == 0 && !success_action {
+        Some(
+            "Service has no ExecStart= and no SuccessAction= settings and does not have \
+             RemainAfterExit=yes set. Refusing.",
+        )
+    } else if !oneshot && exec_start > 1 {
+        Some(
+            "Service has more than one ExecStart= setting, which is only allowed for \
+             Type=oneshot services. Refusing.",
+        )
+    } else if service_type == "dbus" && !bus_name {
+        Some("Service is of type D-Bus but no D-Bus service name has been specified. Refusing.")
+    } else {
+        None
+    }
+}
+
 impl Untyped {
     /// Replays every untyped assignment systemd's parsers read. (Values
     /// that make a parser fail fatally never get here: reading stops at

@@ -39,9 +39,12 @@
 //! - A unit systemd refuses to load is refused here when the loading
 //!   model refuses it: a fragment that cannot be read, or a fatal setting
 //!   ([`Effective::fatal`]: `User=`, `Group=`, `SupplementaryGroups=`,
-//!   `DynamicUser=`, `RootDirectory=`, `RootImage=`, `RootVerity=`). The
-//!   service's own validity checks (`ExecStart=` rules, `Type=`) are not
-//!   emulated.
+//!   `DynamicUser=`, `RootDirectory=`, `RootImage=`, `RootVerity=`), or
+//!   when the service's own validity checks refuse it (`ExecStart=`,
+//!   `ExecStop=`, `SuccessAction=`, `RemainAfterExit=`, `Type=` and
+//!   `BusName=`, with the automatic type; not the command lines' syntax,
+//!   `ImportCredential=`, or the `Restart=`, `ExitType=` and
+//!   `Type=forking` rules).
 //! - `MountImages=` is counted when an entry has an absolute source and
 //!   destination; its options are not parsed.
 //! - The text output is what systemd prints to a pipe or a file: no
@@ -359,6 +362,9 @@ pub fn score(unit: &Loaded) -> Result<Score> {
                 "Unit {id} failed to load properly, please adjust/correct and reload service manager."
             )));
         }
+    }
+    if info::service_refusal(&unit.effective).is_some() {
+        return Err(refuse(format!("Unit {id} has a bad unit file setting.")));
     }
     Ok(score_effective(&id, &unit.effective))
 }

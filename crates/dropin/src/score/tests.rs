@@ -415,3 +415,77 @@ fn inputs_are_the_named_settings_then_the_implied_ones() {
     assert_eq!(inputs_of("PrivateNetwork="), ["PrivateNetwork"]);
     assert!(inputs_of("NoSuchCheck=").is_empty());
 }
+
+#[test]
+fn services_systemd_refuses_at_load_are_not_scored() {
+    // Each as systemd-analyze security --offline=true (257.13) answered it
+    // in the oracle root: refused (true) or scored (false).
+    let cases = [
+        // No command, SuccessAction= only: an automatic oneshot, scored;
+        // with a credential the automatic type is exec, which needs
+        // ExecStart= (the shipped systemd-kexec.service with a
+        // LoadCredential= drop-in).
+        ("[Unit]\nSuccessAction=exit\n", false),
+        (
+            "[Unit]\nSuccessAction=exit\n[Service]\nLoadCredential=a:/etc/x\n",
+            true,
+        ),
+        (
+            "[Unit]\nSuccessAction=exit\n[Service]\nSetCredentialEncrypted=a:aGVsbG8=\n",
+            true,
+        ),
+        (
+            "[Unit]\nSuccessAction=exit\n[Service]\nLoadCredential=a:/etc/x\nLoadCredential=\n",
+            false,
+        ),
+        (
+            "[Unit]\nSuccessAction=exit\n[Service]\nType=oneshot\nLoadCredential=a:/etc/x\n",
+            false,
+        ),
+        ("[Unit]\nSuccessAction=exit\n[Service]\nType=simple\n", true),
+        (
+            "[Unit]\nSuccessAction=exit\n[Service]\nBusName=a.b.c\n",
+            true,
+        ),
+        (
+            "[Unit]\nSuccessAction=exit\n[Service]\nExecStartPre=/bin/true\nLoadCredential=a:/etc/x\n",
+            true,
+        ),
+        ("[Service]\nExecStop=/bin/true\n", true),
+        (
+            "[Service]\nExecStop=/bin/true\nLoadCredential=a:/etc/x\n",
+            true,
+        ),
+        (
+            "[Service]\nExecStart=/bin/true\nLoadCredential=a:/etc/x\n",
+            false,
+        ),
+        // More than one command: oneshot only.
+        (
+            "[Service]\nExecStart=/bin/true\nExecStart=/bin/true\n",
+            true,
+        ),
+        (
+            "[Service]\nType=oneshot\nExecStart=/bin/true\nExecStart=/bin/true\n",
+            false,
+        ),
+        (
+            "[Service]\nExecStart=/bin/true\nExecStart=\nExecStart=/bin/true\n",
+            false,
+        ),
+        // Nothing at all to run.
+        ("[Service]\nPrivateNetwork=yes\n", true),
+        ("[Service]\nType=oneshot\nRemainAfterExit=yes\n", true),
+        ("[Service]\nType=dbus\nExecStart=/bin/true\n", true),
+    ];
+    for (text, refused) in cases {
+        let r = score(&unit("x.service", text));
+        assert_eq!(r.is_err(), refused, "{text}: {r:?}");
+        if refused {
+            assert_eq!(
+                r.unwrap_err().to_string(),
+                "x.service: Unit x.service has a bad unit file setting."
+            );
+        }
+    }
+}

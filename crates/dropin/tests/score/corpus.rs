@@ -453,3 +453,111 @@ pub(crate) fn variants(rng: &mut Rng, n: u64, files: &mut Files, units: &mut Vec
         units.push(asked);
     }
 }
+
+/// A file: its name and text.
+type Named = (String, String);
+
+/// The shipped services of a root's unit directory (host directory
+/// `dir`) that variants can be built on: each regular `.service` file
+/// (name, text) with the `.conf` drop-ins the root ships for it.
+pub(crate) struct Shipped {
+    units: Vec<(String, String, Vec<Named>)>,
+}
+
+impl Shipped {
+    pub(crate) fn read(dir: &std::path::Path) -> Shipped {
+        let tree = Tree::read_dir(dir).expect("the root's unit directory");
+        let mut fragments = Vec::new();
+        let mut dropins: std::collections::BTreeMap<String, Vec<Named>> =
+            std::collections::BTreeMap::new();
+        for (path, node) in tree.entries() {
+            let Node::File { bytes, .. } = node else {
+                continue;
+            };
+            let text = String::from_utf8_lossy(bytes).into_owned();
+            match path[1..].split_once('/') {
+                None if path.ends_with(".service") => fragments.push((path[1..].to_owned(), text)),
+                Some((d, f)) if !f.contains('/') && f.ends_with(".conf") => {
+                    if let Some(unit) = d.strip_suffix(".d")
+                        && unit.ends_with(".service")
+                    {
+                        dropins
+                            .entry(unit.to_owned())
+                            .or_default()
+                            .push((f.to_owned(), text));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let units = fragments
+            .into_iter()
+            .map(|(name, text)| {
+                let d = dropins.remove(&name).unwrap_or_default();
+                (name, text, d)
+            })
+            .collect();
+        Shipped { units }
+    }
+
+    /// How many services variants are built on.
+    pub(crate) fn len(&self) -> usize {
+        self.units.len()
+    }
+}
+
+/// `n` variants on the services the root ships: a shipped service (a
+/// template asked for as an instance or as itself) copied under a name of
+/// its own with the drop-ins the root ships for it, and one to three
+/// random drop-ins over it, in the unit's, the template's or the
+/// instance's directory.
+pub(crate) fn shipped_variants(
+    rng: &mut Rng,
+    n: u64,
+    shipped: &Shipped,
+    files: &mut Files,
+    units: &mut Vec<String>,
+) {
+    // systemd refuses a second service that claims a bus name another
+    // loaded service holds ("Two services allocated for the same bus
+    // name"): a property of the copies sharing one manager, not of a
+    // unit's score. Each bus name is copied once.
+    let mut buses = std::collections::BTreeSet::new();
+    for i in 0..n {
+        let mut k = rng.below(shipped.units.len());
+        loop {
+            let bus = shipped.units[k]
+                .1
+                .lines()
+                .rev()
+                .find_map(|l| l.trim().strip_prefix("BusName="));
+            if bus.is_none_or(|b| buses.insert(b.to_owned())) {
+                break;
+            }
+            k = (k + 1) % shipped.units.len();
+        }
+        let (name, text, shipped_dropins) = &shipped.units[k];
+        let file = format!("deb{i:04}-{name}");
+        let template = file.contains("@.");
+        let asked = if template && rng.chance(70) {
+            file.replacen("@.", &format!("@{}.", 1 + rng.below(3)), 1)
+        } else {
+            file.clone()
+        };
+        files.file(&format!("{GEN}/{file}"), text);
+        let mut dirs = vec![format!("{GEN}/{file}.d")];
+        if asked != file {
+            dirs.push(format!("{GEN}/{asked}.d"));
+        }
+        for (f, t) in shipped_dropins {
+            files.file(&format!("{}/{f}", dirs[0]), t);
+        }
+        for k in 0..1 + rng.below(3) {
+            let dir = rng.pick(&dirs).clone();
+            let lines = 1 + rng.below(9);
+            let text = dropin(rng, lines);
+            files.file(&format!("{dir}/{:02}-case.conf", 60 + k * 10), &text);
+        }
+        units.push(asked);
+    }
+}

@@ -2,8 +2,8 @@
 //! security --offline=true`, on a corpus: every service unit shipped in
 //! the Debian 13 oracle root, our generated units (the snapshotted
 //! drop-ins layered on the reference base units), and a seeded corpus of
-//! generated variants (random hardening directive sets on those units and
-//! on minimal services, odd values included).
+//! generated variants (random hardening directive sets on those units, on
+//! the shipped Debian units and on minimal services, odd values included).
 //!
 //! Each group is scored by [`dropin::score`] (loaded with
 //! [`dropin::load`] from the same files) and by systemd in one call per
@@ -15,7 +15,10 @@
 //! the exit status with and without `--threshold=`. Any difference fails
 //! the test, naming the unit, the check and the files it reads.
 //!
-//! Bounded: `LEFT4ME_SCORE_CASES` variants (default 600), seed
+//! Bounded: `LEFT4ME_SCORE_CASES` variants on our base units and minimal
+//! services (default 600), `LEFT4ME_SCORE_SHIPPED_CASES` variants on the
+//! shipped services (default 300: a shipped service with its shipped
+//! drop-ins, under a name of its own, and random drop-ins over it), seed
 //! `LEFT4ME_SCORE_SEED`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -30,7 +33,7 @@ use systemd_oracle::{Analysis, Oracle, Tree};
 
 mod corpus;
 
-use corpus::{Files, GEN, Rng, SHIPPED, env_number, profiles, variants};
+use corpus::{Files, GEN, Rng, SHIPPED, Shipped, env_number, profiles, shipped_variants, variants};
 
 /// What systemd prints with the oracle's environment: a UTF-8 locale and
 /// no `TERM` (so no emoji).
@@ -400,14 +403,29 @@ fn fail_on(reports: &[Report]) {
 fn scores_equal_systemd_on_the_corpus() {
     let oracle = Oracle::get().expect("the systemd 257 oracle (scripts/systemd-oracle)");
     let cases = env_number("LEFT4ME_SCORE_CASES", 600);
+    let on_shipped = env_number("LEFT4ME_SCORE_SHIPPED_CASES", 300);
     let seed = env_number("LEFT4ME_SCORE_SEED", 0x5c0e_2570);
     let mut rng = Rng(seed);
 
     let shipped = shipped(oracle);
+    let shipped_bases = Shipped::read(&oracle.root_dir().unwrap().join(&SHIPPED[1..]));
     let mut files = Files::default();
     let mut units = Vec::new();
     profiles(&mut files, &mut units);
+    let ours_count = units.len();
     variants(&mut rng, cases, &mut files, &mut units);
+    shipped_variants(&mut rng, on_shipped, &shipped_bases, &mut files, &mut units);
+    let based: std::collections::BTreeSet<String> = units[ours_count + cases as usize..]
+        .iter()
+        .map(|u| {
+            // The shipped file: without the prefix and the instance.
+            let name = u.split_once('-').map_or(u.as_str(), |(_, rest)| rest);
+            match (name.split_once('@'), name.rsplit_once('.')) {
+                (Some((stem, _)), Some((_, suffix))) => format!("{stem}@.{suffix}"),
+                _ => name.to_owned(),
+            }
+        })
+        .collect();
     let generated = Group {
         name: "generated",
         dir: GEN.to_owned(),
@@ -459,15 +477,28 @@ fn scores_equal_systemd_on_the_corpus() {
         }
     }
     eprintln!(
-        "score corpus: {} shipped + {} generated units ({} variants, seed {seed:#x}); levels {levels:?}; refused {refused}",
+        "score corpus: {} units: {} shipped + {} generated ({ours_count} of our profiles, \
+         {cases} variants on our base units and minimal services, {on_shipped} variants on \
+         {} distinct shipped services of {}; seed {seed:#x}); levels {levels:?}; refused {refused}",
+        shipped.units.len() + generated.units.len(),
         shipped.units.len(),
         generated.units.len(),
-        cases
+        based.len(),
+        shipped_bases.len()
     );
     fail_on(&[shipped_report, gen_report, threshold_report]);
     assert!(
         shipped.units.len() >= 100,
         "the oracle root ships >= 100 services"
+    );
+    assert!(
+        cases + on_shipped >= 500,
+        "the corpus has at least 500 variants: {cases} + {on_shipped}"
+    );
+    assert!(
+        on_shipped == 0 || based.len() >= 50,
+        "variants on the shipped units spread over them: {}",
+        based.len()
     );
     assert!(levels.len() >= 5, "the corpus spans levels: {levels:?}");
 }

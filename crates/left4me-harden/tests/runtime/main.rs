@@ -972,7 +972,11 @@ fn runtime_profiles_hold() {
             && t9_evidence.ends_with("not testable here"),
         "{t9_evidence}"
     );
-    assert_eq!(control.get(&t9), hardened.get(&t9), "T9 without the profiles");
+    assert_eq!(
+        control.get(&t9),
+        hardened.get(&t9),
+        "T9 without the profiles"
+    );
     for ((unit, id), (status, evidence)) in &hardened {
         let want = if *id == t9.1 { "SKIP" } else { "PASS" };
         assert_eq!(status, want, "with the profiles, {unit} {id}: {evidence}");
@@ -1025,7 +1029,12 @@ fn runtime_profiles_hold() {
         String::from_utf8_lossy(&check_full.stderr),
         "left4me-harden: error: cannot write to standard output: No space left on device (os error 28)\n"
     );
-    assert_eq!(check_closed.status.code(), Some(141), "{}", text(&check_closed));
+    assert_eq!(
+        check_closed.status.code(),
+        Some(141),
+        "{}",
+        text(&check_closed)
+    );
     assert!(check_closed.stderr.is_empty(), "{}", text(&check_closed));
 
     assert!(

@@ -165,7 +165,10 @@ fn runtime_test3_record_triages_to_its_finding_and_the_fix_runs() {
         .unwrap_or_else(|| panic!("no host configuration fix: {shown}"))
         .to_owned();
     let fixed = NATIVE_ONLY.replace(&snippet, "");
-    assert_ne!(fixed, NATIVE_ONLY, "the entries printed are not in the configuration");
+    assert_ne!(
+        fixed, NATIVE_ONLY,
+        "the entries printed are not in the configuration"
+    );
     c.put(CONFIG, &fixed);
     c.sh(&format!(
         "{IN_BIN} write --root / --config {CONFIG} --instance {i} >/dev/null; systemctl daemon-reload"

@@ -853,10 +853,7 @@ impl Checker<'_> {
         // namespace: in a container it reads the host's, which the
         // container's sysctl profile cannot set (its /proc/sys is read-only
         // or not its own). Neither a pass nor a fail would be this system's.
-        let virt = match self.run(&[
-            "systemd-detect-virt".to_owned(),
-            "--container".to_owned(),
-        ]) {
+        let virt = match self.run(&["systemd-detect-virt".to_owned(), "--container".to_owned()]) {
             Ok(r) => r,
             Err(e) => return error(e.to_string()),
         };

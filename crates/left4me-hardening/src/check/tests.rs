@@ -569,12 +569,21 @@ fn yama_is_read_then_probed() {
 fn yama_in_a_container_is_not_testable_whatever_the_host_has() {
     // The host kernel's scope, good or bad, hardened or not: the same skip
     // with the reason, and the value is not even read.
-    for (hardened, yama) in [(true, Some(2)), (true, Some(1)), (false, Some(0)), (false, None)] {
+    for (hardened, yama) in [
+        (true, Some(2)),
+        (true, Some(1)),
+        (false, Some(0)),
+        (false, None),
+    ] {
         let mut w = world(hardened);
         w.yama = yama;
         w.container = Some("container-other");
         let r = check(&mut w);
-        assert_eq!(status(&r, "host", "T9"), Status::Skip, "{hardened} {yama:?}");
+        assert_eq!(
+            status(&r, "host", "T9"),
+            Status::Skip,
+            "{hardened} {yama:?}"
+        );
         assert_eq!(
             evidence(&r, "host", "T9"),
             "kernel.yama.ptrace_scope is not namespaced: in this container (container-other) it \
@@ -582,7 +591,9 @@ fn yama_in_a_container_is_not_testable_whatever_the_host_has() {
              here"
         );
         assert!(
-            !w.calls.iter().any(|c| c.iter().any(|a| a.contains("ptrace_scope"))),
+            !w.calls
+                .iter()
+                .any(|c| c.iter().any(|a| a.contains("ptrace_scope"))),
             "{:?}",
             w.calls
         );

@@ -413,7 +413,9 @@ fn socket_bind_allow_without_deny_is_named_and_with_deny_any_is_not() {
         .collect();
     assert_eq!(hit.len(), 1, "{alone:#?}");
     assert!(
-        hit[0].message.contains("SocketBindAllow=tcp:8080 without SocketBindDeny="),
+        hit[0]
+            .message
+            .contains("SocketBindAllow=tcp:8080 without SocketBindDeny="),
         "{}",
         hit[0].message
     );
@@ -424,8 +426,7 @@ fn socket_bind_allow_without_deny_is_named_and_with_deny_any_is_not() {
     let none = web_lints("[Service]\nNoNewPrivileges=yes\n");
     assert!(!none.contains(&LintId::SocketBindAllowOnly), "{none:?}");
     // A deny rule that a later empty assignment resets: allow-only again.
-    let reset = web_lints(
-        "[Service]\nSocketBindDeny=any\nSocketBindAllow=tcp:8080\nSocketBindDeny=\n",
-    );
+    let reset =
+        web_lints("[Service]\nSocketBindDeny=any\nSocketBindAllow=tcp:8080\nSocketBindDeny=\n");
     assert!(reset.contains(&LintId::SocketBindAllowOnly), "{reset:?}");
 }

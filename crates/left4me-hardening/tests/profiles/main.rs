@@ -350,7 +350,11 @@ fn explain_says_what_the_scorer_says_a_directive_removes() {
             .map(|(_, d, _)| d.name())
             .collect()
     };
-    for want in ["SystemCallFilter", "CapabilityBoundingSet", "RestrictNamespaces"] {
+    for want in [
+        "SystemCallFilter",
+        "CapabilityBoundingSet",
+        "RestrictNamespaces",
+    ] {
         assert!(
             names(ProfileKind::Server).contains(&want) || names(ProfileKind::Web).contains(&want),
             "{want} does not move the score: {moving:?}"

@@ -199,7 +199,11 @@ fn a_denial_by_a_host_configuration_addition_is_fixed_by_taking_it_out() {
         "{}",
         triage::text(&r)
     );
-    assert!(g.finding.groups.iter().any(|x| x == "@resources"), "{:?}", g.finding.groups);
+    assert!(
+        g.finding.groups.iter().any(|x| x == "@resources"),
+        "{:?}",
+        g.finding.groups
+    );
     let lines = cited(g);
     assert!(
         lines
@@ -233,9 +237,15 @@ fn an_addition_that_is_not_the_cause_is_not_taken_out() {
     // The host configuration adds a deny of ptrace the proven profile has
     // already (~@debug): taking the addition out would not let perl's
     // ptrace through, so the fix stays an add, checked.
-    let config = "[[web.add]]\ndirective = \"SystemCallFilter\"\nvalue = \"~ptrace\"\nreason = \"twice\"\n";
+    let config =
+        "[[web.add]]\ndirective = \"SystemCallFilter\"\nvalue = \"~ptrace\"\nreason = \"twice\"\n";
     let fs = host_tree(Some(config), &[]);
-    let r = run(&fixture("dmesg-ptrace64.log"), Some(&fs), Some(config), Some(WEB));
+    let r = run(
+        &fixture("dmesg-ptrace64.log"),
+        Some(&fs),
+        Some(config),
+        Some(WEB),
+    );
     let g = group(&r, "ptrace");
     let (text, value, check) = snippet(g);
     assert_eq!(value, "ptrace");
