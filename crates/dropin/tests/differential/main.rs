@@ -18,7 +18,9 @@
 //! `RemoveIPC=`) are asked of a booted systemd 257 manager instead
 //! (`booted`), for the first `LEFT4ME_DIFF_BOOTED` (default 500) cases.
 //! A disagreement prints a reproducer minimised by delta debugging on
-//! files and lines against systemd itself (`minimise`).
+//! files and lines against systemd itself (`minimise`). The registry's
+//! merge rules and shared storage, and the compositions built with them,
+//! are checked against the dump too (`merge`).
 //!
 //! Bounded: `LEFT4ME_DIFF_CASES` (default 2,000) cases, seed
 //! `LEFT4ME_DIFF_SEED` (decimal or `0x` hex; a bad value fails the run;
@@ -38,6 +40,7 @@ use dropin::{
 use systemd_oracle::{Oracle, Tree, UnitDump};
 
 mod booted;
+mod merge;
 mod minimise;
 
 /// SplitMix64: a small seeded generator, so a case can be reproduced from
