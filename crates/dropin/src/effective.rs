@@ -832,6 +832,30 @@ mod tests {
     }
 
     #[test]
+    fn an_item_comes_from_the_lines_that_give_it() {
+        let o = |line| Origin {
+            file: "t".to_owned(),
+            line,
+        };
+        let e = eff(
+            "[Service]\nBindReadOnlyPaths=/old\nBindPaths=\nBindReadOnlyPaths=/a /b\n\
+             BindPaths=/a\nBindReadOnlyPaths=-/c\nProtectSystem=full\nProtectSystem=strict\n",
+        );
+        // A shared bind list: each value as written, after the reset.
+        assert_eq!(e.item_origins(Directive::BindReadOnlyPaths, "/b"), [o(4)]);
+        assert_eq!(e.item_origins(Directive::BindReadOnlyPaths, "/a"), [o(4)]);
+        assert_eq!(e.item_origins(Directive::BindPaths, "/a"), [o(5)]);
+        assert_eq!(e.item_origins(Directive::BindReadOnlyPaths, "-/c"), [o(6)]);
+        // Nothing gives it (the reset discarded it): every line counts.
+        assert_eq!(
+            e.item_origins(Directive::BindReadOnlyPaths, "/old"),
+            [o(3), o(4), o(5), o(6)]
+        );
+        // A single value: its last line.
+        assert_eq!(e.item_origins(Directive::ProtectSystem, "strict"), [o(8)]);
+    }
+
+    #[test]
     fn an_empty_bind_line_clears_both_bind_directives() {
         let e = eff("[Service]\nBindReadOnlyPaths=/a /b\nBindPaths=\nBindPaths=/c\n");
         assert_eq!(e.lines(Directive::BindReadOnlyPaths), Vec::<String>::new());
