@@ -42,6 +42,8 @@ pub struct Slot {
     pub origins: Vec<Origin>,
     /// Their values, as written.
     pub values: Vec<String>,
+    /// The directive each value was written for (storage may be shared).
+    pub keys: Vec<Directive>,
     /// Whether an empty assignment came first (discarding what was before).
     pub reset: bool,
 }
@@ -206,6 +208,7 @@ impl Effective {
                         state: s.clone(),
                         origins: Vec::new(),
                         values: Vec::new(),
+                        keys: Vec::new(),
                         reset: false,
                     },
                 )
@@ -393,15 +396,18 @@ impl Effective {
         if a.value.is_empty() && spec.merge() != Merge::Single {
             slot.origins.clear();
             slot.values.clear();
+            slot.keys.clear();
             slot.reset = true;
         }
         if spec.merge() == Merge::Single {
             slot.origins = vec![origin];
             slot.values = vec![a.value.clone()];
+            slot.keys = vec![d];
         } else {
             slot.origins.push(origin);
             if !a.value.is_empty() {
                 slot.values.push(a.value.clone());
+                slot.keys.push(d);
             }
         }
     }
@@ -589,6 +595,47 @@ impl Effective {
             .map_or(&[], |s| s.origins.as_slice())
     }
 
+    /// The lines of `directive`'s assignments that give its canonical
+    /// line `item` (`BindPaths=/a /b` gives `/a` and `/b`): each value
+    /// that counts applied alone, as systemd's parser does. All of the
+    /// directive's origins where no value alone gives `item`.
+    pub fn item_origins(&self, directive: Directive, item: &str) -> Vec<Origin> {
+        let Some(slot) = self.typed.get(directive.storage()) else {
+            return Vec::new();
+        };
+        // A leading empty assignment has an origin but no value.
+        let skip = slot.origins.len().saturating_sub(slot.values.len());
+        if directive.spec().merge() == Merge::Single || skip > 1 {
+            return slot.origins.clone();
+        }
+        let mut scratch = Vec::new();
+        let found: Vec<Origin> = slot.origins[skip..]
+            .iter()
+            .zip(slot.values.iter().zip(&slot.keys))
+            .filter(|(o, (v, key))| {
+                // Applied as written (a BindPaths= value to a shared bind
+                // list gives no BindReadOnlyPaths= item).
+                let mut state = key.spec().kind.fresh();
+                let mut cx = Apply {
+                    directive: **key,
+                    lvalue: key.name(),
+                    file: &o.file,
+                    line: o.line,
+                    specifiers: &self.specifiers,
+                    diagnostics: &mut scratch,
+                };
+                state.apply(&mut cx, v);
+                state.lines(directive).iter().any(|l| l == item)
+            })
+            .map(|(o, _)| o.clone())
+            .collect();
+        if found.is_empty() {
+            slot.origins.clone()
+        } else {
+            found
+        }
+    }
+
     /// Every directive set here, or value of one, that systemd `target`
     /// does not know.
     pub fn too_new(&self, target: u32) -> Vec<crate::directive::TooNew> {
@@ -690,12 +737,19 @@ impl Effective {
                     }
                     other => other,
                 };
+                // An item only one side has came from that side's lines
+                // that give it.
+                let (old_origins, new_origins) = match &delta {
+                    Delta::Added(v) => (self.origins(*d).to_vec(), new.item_origins(*d, v)),
+                    Delta::Removed(v) => (self.item_origins(*d, v), new.origins(*d).to_vec()),
+                    Delta::Changed(..) => (self.origins(*d).to_vec(), new.origins(*d).to_vec()),
+                };
                 out.push(Change {
                     key: d.name().to_owned(),
                     directive: Some(*d),
                     delta,
-                    old_origins: self.origins(*d).to_vec(),
-                    new_origins: new.origins(*d).to_vec(),
+                    old_origins,
+                    new_origins,
                 });
             }
         }
@@ -892,6 +946,30 @@ mod tests {
         );
         assert_eq!(a, b);
         assert_eq!(eff("[Service]\nPrivateTmp=no\n"), eff("[Service]\n"));
+    }
+
+    #[test]
+    fn an_item_comes_from_the_lines_that_give_it() {
+        let o = |line| Origin {
+            file: "t".to_owned(),
+            line,
+        };
+        let e = eff(
+            "[Service]\nBindReadOnlyPaths=/old\nBindPaths=\nBindReadOnlyPaths=/a /b\n\
+             BindPaths=/a\nBindReadOnlyPaths=-/c\nProtectSystem=full\nProtectSystem=strict\n",
+        );
+        // A shared bind list: each value as written, after the reset.
+        assert_eq!(e.item_origins(Directive::BindReadOnlyPaths, "/b"), [o(4)]);
+        assert_eq!(e.item_origins(Directive::BindReadOnlyPaths, "/a"), [o(4)]);
+        assert_eq!(e.item_origins(Directive::BindPaths, "/a"), [o(5)]);
+        assert_eq!(e.item_origins(Directive::BindReadOnlyPaths, "-/c"), [o(6)]);
+        // Nothing gives it (the reset discarded it): every line counts.
+        assert_eq!(
+            e.item_origins(Directive::BindReadOnlyPaths, "/old"),
+            [o(3), o(4), o(5), o(6)]
+        );
+        // A single value: its last line.
+        assert_eq!(e.item_origins(Directive::ProtectSystem, "strict"), [o(8)]);
     }
 
     #[test]

@@ -31,13 +31,18 @@ fn origins(list: &[Origin]) -> String {
     shown.join(", ")
 }
 
-/// A change, with the installed lines it came from (an added value came
-/// from nothing installed).
+/// A change, with the lines it came from: the generated lines an added
+/// value comes from (nothing installed has it), the installed lines of a
+/// removed or changed one.
 fn change_line(c: &Change) -> String {
-    if c.old_origins.is_empty() || matches!(c.delta, Delta::Added(_)) {
+    let (side, list) = match c.delta {
+        Delta::Added(_) => ("generated", &c.new_origins),
+        Delta::Removed(_) | Delta::Changed(..) => ("installed", &c.old_origins),
+    };
+    if list.is_empty() {
         c.to_string()
     } else {
-        format!("{c}  (installed: {})", origins(&c.old_origins))
+        format!("{c}  ({side}: {})", origins(list))
     }
 }
 
@@ -380,4 +385,106 @@ pub fn list(host: &crate::Host, instances: &[dropin::Instance]) -> crate::Result
         lines.extend(files.iter().map(|f| format!("        /{}", f.path)));
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use dropin::{Change, Delta, Diagnostic, Level, LoadState, Origin, UnifiedDiff};
+
+    use crate::inspect::{FileDiff, UnitReport};
+    use crate::profiles::ProfileKind;
+
+    const FILE: &str = "/etc/systemd/system/left4me-web.service.d/10-hardening.conf";
+
+    fn report(changes: Vec<Change>, generated_diagnostics: Vec<Diagnostic>) -> UnitReport {
+        let text = "[Service]\nProtectProc=invisible\n";
+        UnitReport {
+            unit: "left4me-web.service".to_owned(),
+            profile: ProfileKind::Web,
+            state: LoadState::Loaded,
+            read: vec![FILE.to_owned()],
+            changes,
+            overridden: Vec::new(),
+            not_read: None,
+            score: None,
+            files: vec![FileDiff {
+                path: FILE.to_owned(),
+                installed: true,
+                diff: UnifiedDiff::new("a", text, "b", text),
+                text_differs: false,
+            }],
+            installed_diagnostics: Vec::new(),
+            generated_diagnostics,
+        }
+    }
+
+    fn at(line: usize) -> Origin {
+        Origin {
+            file: FILE.to_owned(),
+            line,
+        }
+    }
+
+    fn change(delta: Delta, old: Vec<Origin>, new: Vec<Origin>) -> Change {
+        Change {
+            key: "ProtectProc".to_owned(),
+            directive: None,
+            delta,
+            old_origins: old,
+            new_origins: new,
+        }
+    }
+
+    #[test]
+    fn a_generated_line_systemd_ignores_is_a_difference_with_its_own_line() {
+        let d = Diagnostic::new(
+            FILE,
+            2,
+            Level::Warning,
+            "Failed to parse ProtectProc=invisible\u{a0}, ignoring: Invalid argument",
+        );
+        let r = report(Vec::new(), vec![d]);
+        assert!(r.differs());
+        assert_eq!(
+            r.lines(),
+            [
+                "# left4me-web.service: same settings".to_owned(),
+                format!(
+                    "! generated warning: {FILE}:2: Failed to parse ProtectProc=invisible\u{a0}, \
+                     ignoring: Invalid argument — systemd would ignore a line the generated \
+                     file relies on"
+                ),
+            ]
+        );
+        // Negative: without it, the same unit is the same.
+        let r = report(Vec::new(), Vec::new());
+        assert!(!r.differs());
+        assert_eq!(r.lines(), ["# left4me-web.service: same settings"]);
+    }
+
+    #[test]
+    fn each_change_names_the_lines_its_side_comes_from() {
+        let r = report(
+            vec![
+                change(Delta::Added("invisible".into()), vec![], vec![at(7)]),
+                change(Delta::Removed("pid".into()), vec![at(3)], vec![at(9)]),
+                change(
+                    Delta::Changed("noaccess".into(), "invisible".into()),
+                    vec![at(4)],
+                    vec![at(8)],
+                ),
+                change(Delta::Added("x".into()), vec![], vec![]),
+            ],
+            Vec::new(),
+        );
+        assert_eq!(
+            r.lines()[1..],
+            [
+                format!("+ ProtectProc=invisible  (generated: {FILE}:7)"),
+                format!("- ProtectProc=pid  (installed: {FILE}:3)"),
+                format!("~ ProtectProc noaccess -> invisible  (installed: {FILE}:4)"),
+                "+ ProtectProc=x".to_owned(),
+            ]
+        );
+    }
 }

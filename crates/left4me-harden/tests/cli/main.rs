@@ -429,6 +429,128 @@ fn diff_is_0_on_a_fresh_write_and_1_naming_an_edited_directive() {
 }
 
 #[test]
+fn diff_json_is_the_same_report_and_names_instances_not_asked_for() {
+    let root = TempDir::new("diff-json");
+    assert_eq!(
+        write(&root, &["--instance", "1", "--instance", "2"]).code,
+        0
+    );
+    let file = root
+        .path()
+        .join("etc/systemd/system/left4me-server@2.service.d/10-hardening.conf");
+    let text = fs::read_to_string(&file).unwrap();
+    let at = text
+        .lines()
+        .position(|l| l == "NoNewPrivileges=true")
+        .unwrap()
+        + 1;
+    fs::write(
+        &file,
+        text.replace("NoNewPrivileges=true", "NoNewPrivileges=false"),
+    )
+    .unwrap();
+    let json = |extra: &[&str]| -> (Run, serde_json::Value) {
+        let mut args = vec!["diff", "--root", root.arg(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let r = run(&args);
+        let doc = serde_json::from_str(&r.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}{}", r.stdout, r.stderr));
+        (r, doc)
+    };
+    // Only instance 1 asked for: instance 2 is compared too, named in a
+    // note and in the report, and its hand edit makes the run differ.
+    let (r, doc) = json(&["--instance", "1"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "left4me-harden: note: left4me-server@2.service is installed but not given with \
+         --instance; compared too\n"
+    );
+    assert_eq!(doc["differs"], true);
+    assert_eq!(
+        doc["unrequested_instances"],
+        serde_json::json!(["left4me-server@2.service"])
+    );
+    let units: Vec<&str> = doc["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["unit"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        units,
+        [
+            "left4me-server@.service",
+            "left4me-web.service",
+            "/etc/sysctl.d/99-left4me-ptrace.conf",
+            "left4me-server@1.service",
+            "left4me-server@2.service"
+        ]
+    );
+    for u in doc["units"].as_array().unwrap() {
+        let keys: Vec<&str> = u.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "changes",
+                "files",
+                "generated_diagnostics",
+                "installed_diagnostics",
+                "not_read",
+                "overridden",
+                "profile",
+                "read",
+                "score",
+                "state",
+                "unit"
+            ],
+            "{u}"
+        );
+        // Paths as they are under --root.
+        let installed = format!(
+            "{}/etc/systemd/system/left4me-server@2.service.d/10-hardening.conf",
+            root.arg()
+        );
+        let want: &[serde_json::Value] = if u["unit"] == "left4me-server@2.service" {
+            &[serde_json::json!({
+                "key": "NoNewPrivileges",
+                "change": "changed",
+                "value": ["no", "yes"],
+                "old_origins": [{ "file": installed, "line": at }],
+                "new_origins": [{ "file": installed, "line": at }]
+            })]
+        } else {
+            &[]
+        };
+        assert_eq!(u["changes"].as_array().unwrap(), want, "{u}");
+        assert_eq!(u["generated_diagnostics"], serde_json::json!([]), "{u}");
+    }
+    // Both asked for: no note, nothing unrequested; the same differences.
+    let (r, doc) = json(&["--instance", "1", "--instance", "2"]);
+    assert_eq!((r.code, r.stderr.as_str()), (1, ""));
+    assert_eq!(doc["unrequested_instances"], serde_json::json!([]));
+    assert_eq!(doc["differs"], true);
+    // Negative: written again, the same report says nothing differs.
+    assert_eq!(
+        write(&root, &["--instance", "1", "--instance", "2"]).code,
+        0
+    );
+    let (r, doc) = json(&[]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""), "{}", r.stdout);
+    assert_eq!(doc["differs"], false);
+    assert_eq!(doc["units"].as_array().unwrap().len(), 5);
+    for u in doc["units"].as_array().unwrap() {
+        assert_eq!(u["changes"], serde_json::json!([]), "{u}");
+        assert_eq!(u["not_read"], serde_json::Value::Null, "{u}");
+    }
+    // A format that does not exist is refused, nothing printed.
+    let r = run(&["diff", "--root", root.arg(), "--format", "yaml"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    assert!(r.stderr.contains("'yaml'"), "{}", r.stderr);
+}
+
+#[test]
 fn diff_reads_every_conf_of_the_directory_in_order() {
     let root = TempDir::new("order");
     assert_eq!(write(&root, &["--instance", "1"]).code, 0);
@@ -486,9 +608,18 @@ fn diff_of_what_is_not_installed_adds_everything() {
     assert_eq!(
         r.stdout.lines().take(2).collect::<Vec<_>>(),
         [
-            "# /etc/sysctl.d/99-left4me-ptrace.conf: 1 setting differs — nothing installed",
-            "+ kernel.yama.ptrace_scope=2"
+            "# /etc/sysctl.d/99-left4me-ptrace.conf: 1 setting differs — nothing installed"
+                .to_owned(),
+            format!(
+                "+ kernel.yama.ptrace_scope=2  (generated: {}/etc/sysctl.d/99-left4me-ptrace.conf:5)",
+                root.arg()
+            )
         ]
+    );
+    let generated = run(&["render", "sysctl"]);
+    assert_eq!(
+        generated.stdout.lines().nth(4),
+        Some("kernel.yama.ptrace_scope=2")
     );
     assert!(r.stdout.contains("@@ -0,0 +1,5 @@\n"), "{}", r.stdout);
     // A sysctl value set elsewhere later wins, as in systemd-sysctl.
@@ -739,11 +870,26 @@ fn a_config_changes_exactly_its_lines_and_a_bad_one_exits_2() {
             "# left4me-server@.service: 2 settings differ",
             "! R/etc/systemd/system/left4me-server@.service.d/10-hardening.conf: generated from \
              another config (Host config: none (the standard profiles).)",
-            "+ BindReadOnlyPaths=/var/cache/left4me",
+            "+ BindReadOnlyPaths=/var/cache/left4me  (generated: \
+             R/etc/systemd/system/left4me-server@.service.d/10-hardening.conf:49)",
             "- ProtectClock=yes  (installed: \
              R/etc/systemd/system/left4me-server@.service.d/10-hardening.conf:64)",
         ]
     );
+    // An added setting names the generated line it comes from (only that
+    // one, not every BindReadOnlyPaths= line), a removed one the installed
+    // line.
+    let template = run(&["render", "server", "--config", config.to_str().unwrap()]);
+    assert_eq!(
+        template.stdout.lines().nth(48),
+        Some("BindReadOnlyPaths=/var/cache/left4me")
+    );
+    let installed = fs::read_to_string(
+        root.path()
+            .join("etc/systemd/system/left4me-server@.service.d/10-hardening.conf"),
+    )
+    .unwrap();
+    assert_eq!(installed.lines().nth(63), Some("ProtectClock=true"));
     // Written with this config, the same config's diff says nothing of it;
     // the standard profiles' diff does, naming the config's hash.
     assert_eq!(
