@@ -452,6 +452,16 @@ fn a_mistyped_name_gets_the_one_meant() {
         err.contains("(did you mean \"BindReadOnlyPaths\"?)"),
         "{err}"
     );
+    fs::write(
+        &config,
+        "[[waivers]]\nlint = \"hidepid-same-ui\"\nreason = \"r\"\n",
+    )
+    .unwrap();
+    let err = error_of(&["render", "web", "--config", config.to_str().unwrap()]);
+    assert!(
+        err.contains("(did you mean \"hidepid-same-uid\"?)"),
+        "{err}"
+    );
     // Negative control: nothing close, no suggestion.
     let err = error_of(&["explain", "zzzzzz"]);
     assert!(!err.contains("did you mean"), "{err}");
