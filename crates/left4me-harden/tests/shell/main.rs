@@ -736,3 +736,54 @@ fn the_readme_opens_for_newcomers_then_operators_and_its_lint_example_runs() {
         );
     }
 }
+
+#[test]
+fn quiet_leaves_out_notes_warnings_and_scores() {
+    let dir = TempDir::new("quiet-config");
+    let config = dir.path().join("host.toml");
+    let text = "[[server.remove]]\ndirective = \"ProtectClock\"\nreason = \"chrony\"\n";
+    fs::write(&config, text).unwrap();
+    let args = ["render", "server", "--config", config.to_str().unwrap()];
+    let loud = cmd(&args).output().unwrap();
+    let quiet = cmd(&[&args[..], &["-q"]].concat()).output().unwrap();
+    // The control: without -q, the config's warning and the score.
+    let err = String::from_utf8_lossy(&loud.stderr);
+    assert!(
+        err.contains("warning[replaces-proven]") && err.contains("score: "),
+        "{err}"
+    );
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    assert_eq!(quiet.stdout, loud.stdout, "what was asked for is printed");
+    // diff's note on an installed instance not asked for.
+    let root = TempDir::new("quiet");
+    let write = [
+        "write",
+        "-q",
+        "--no-config",
+        "--root",
+        root.arg(),
+        "--instance",
+        "1",
+        "--instance",
+        "3",
+    ];
+    assert_eq!(cmd(&write).status().unwrap().code(), Some(0));
+    let diff = [
+        "diff",
+        "--no-config",
+        "--root",
+        root.arg(),
+        "--instance",
+        "1",
+    ];
+    let note = cmd(&diff).output().unwrap();
+    let err = String::from_utf8_lossy(&note.stderr);
+    assert!(
+        err.contains("note: left4me-server@3.service is installed"),
+        "{err}"
+    );
+    let quiet = cmd(&[&diff[..], &["-q"]].concat()).output().unwrap();
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    assert_eq!(quiet.stdout, note.stdout);
+}
