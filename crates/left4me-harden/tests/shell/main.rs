@@ -274,7 +274,14 @@ fn every_subcommand_has_a_man_page_with_the_operator_sections() {
     // that a subcommand needs.
     let mut referenced = Vec::new();
     for word in main.split(|c: char| c.is_whitespace()) {
-        if let Some(name) = word.strip_suffix("(1)") {
+        let word = word
+            .trim_end_matches(',')
+            .replace("\\fB", "")
+            .replace("\\fR", "");
+        if let Some(name) = word
+            .strip_suffix("(1)")
+            .filter(|n| n.starts_with("left4me"))
+        {
             referenced.push(format!("{}.1", name.replace("\\-", "-")));
         }
     }
@@ -299,6 +306,7 @@ fn every_subcommand_has_a_man_page_with_the_operator_sections() {
     for page in &pages {
         let text = fs::read_to_string(dir.path().join(page)).unwrap();
         for section in [
+            "\"SEE ALSO\"",
             "NAME",
             "SYNOPSIS",
             "\"EXIT STATUS\"",
