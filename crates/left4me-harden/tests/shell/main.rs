@@ -609,6 +609,26 @@ fn lint_reads_standard_input_and_refuses_a_unit_name_for_unit() {
         text.ends_with("1 file: 1 error, 1 warning, 0 notes\n"),
         "{text}"
     );
+    // Standard input is read once: named twice, it is an error, not an
+    // empty second file.
+    for args in [
+        &["lint", "-", "--config", "-"][..],
+        &["lint", "-", "-", "--no-config"][..],
+    ] {
+        let out = cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = out.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("\"standard input\" is read once per run"),
+            "{args:?}: {err}"
+        );
+    }
     let err = error_of(&["lint", "x.conf", "--unit", "left4me-server@.service"]);
     assert!(err.contains("--unit takes a base unit file"), "{err}");
     assert!(err.contains("lint [--root DIR] UNIT"), "{err}");
