@@ -239,7 +239,7 @@ pub(crate) struct ExplainArgs {
 /// `UNIT: error[ID] (Test N): … — fix: …`, then a count.
 #[derive(Debug, Args)]
 pub(crate) struct LintArgs {
-    /// Drop-in files; with --root, unit names instead. A file in a `NAME.service.d/` directory belongs to that unit; an instance's files are read together with its template's as systemd reads them (a file of the same name in the instance's directory replaces the template's, `%i` resolved). Other files belong to the one --unit given.
+    /// Drop-in files (`-`: standard input); with --root, unit names instead (unit names alone, without --root: the units installed at /). A file in a `NAME.service.d/` directory belongs to that unit; an instance's files are read together with its template's as systemd reads them (a file of the same name in the instance's directory replaces the template's, `%i` resolved). Other files belong to the one --unit given.
     #[arg(value_name = "FILE|UNIT", required_unless_present = "root", value_parser = Utf8("file or unit"))]
     pub(crate) files: Vec<String>,
     /// Lint the units installed under this root as systemd 257 loads them (every directory of its search path); without unit names, the web unit and every installed server instance.

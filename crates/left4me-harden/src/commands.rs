@@ -78,7 +78,8 @@ fn render(args: &RenderArgs, budget: &Budget) -> Result<ExitCode> {
     let host = host(&args.host, budget)?;
     let generated = host.generate(kind, args.instance.as_ref(), options(args.no_comments))?;
     crate::lint_cmd::print_warnings(std::slice::from_ref(&generated))?;
-    for line in left4me_hardening::score::lines(&host, std::slice::from_ref(&generated), None) {
+    let score = left4me_hardening::score::lines(&host, std::slice::from_ref(&generated), None);
+    for line in score.iter().filter(|_| !out::quiet()) {
         writeln!(out::stderr(), "left4me-harden: {line}")?;
     }
     let text = match args.format {

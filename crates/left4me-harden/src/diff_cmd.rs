@@ -51,7 +51,11 @@ pub(crate) fn run(args: &DiffArgs, budget: &Budget) -> Result<ExitCode> {
     };
     let report = inspect::diff(&host, &fs, &request)?;
     let mut err = out::stderr();
-    for unit in &report.unrequested_instances {
+    for unit in report
+        .unrequested_instances
+        .iter()
+        .filter(|_| !out::quiet())
+    {
         writeln!(
             err,
             "left4me-harden: note: {unit} is installed but not given with --instance; compared too"

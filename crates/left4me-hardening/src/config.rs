@@ -580,8 +580,9 @@ impl HostConfig {
             self.at(
                 &w.lint,
                 format!(
-                    "unknown lint id {lint:?}: expected one of {}",
-                    known.join(", ")
+                    "unknown lint id {lint:?}: expected one of {}{}",
+                    known.join(", "),
+                    crate::suggest::hint(lint, known.iter().copied())
                 ),
             )
         })?;

@@ -98,6 +98,7 @@ pub fn man_page(cmd: &clap::Command, sub: Option<&str>) -> crate::Result<Vec<u8>
     cmd.build();
     let bin = cmd.get_name().to_owned();
     let version = cmd.get_version().unwrap_or_default().to_owned();
+    let subs = subcommands(&cmd);
     let page = match sub {
         None => cmd,
         Some(s) => {
@@ -117,13 +118,26 @@ pub fn man_page(cmd: &clap::Command, sub: Option<&str>) -> crate::Result<Vec<u8>
                 .version(version)
         }
     };
+    // Our own pages (each exists: man_pages writes them all), then
+    // systemd's that the tool follows.
+    let mut see_also: Vec<String> = match sub {
+        None => subs.iter().map(|s| format!("{bin}-{s}(1)")).collect(),
+        Some(_) => vec![format!("{bin}(1)")],
+    };
+    see_also.extend(["systemd.exec(5)", "systemd-analyze(1)", "sysctl.d(5)"].map(str::to_owned));
     let man = clap_mangen::Man::new(page);
     let mut text = Vec::new();
-    render(&man, sub, &mut text).map_err(|e| crate::Error::Input(format!("man page: {e}")))?;
+    render(&man, sub, &see_also, &mut text)
+        .map_err(|e| crate::Error::Input(format!("man page: {e}")))?;
     Ok(text)
 }
 
-fn render(man: &clap_mangen::Man, sub: Option<&str>, text: &mut Vec<u8>) -> std::io::Result<()> {
+fn render(
+    man: &clap_mangen::Man,
+    sub: Option<&str>,
+    see_also: &[String],
+    text: &mut Vec<u8>,
+) -> std::io::Result<()> {
     man.render_title(text)?;
     man.render_name_section(text)?;
     man.render_synopsis_section(text)?;
@@ -131,6 +145,7 @@ fn render(man: &clap_mangen::Man, sub: Option<&str>, text: &mut Vec<u8>) -> std:
     man.render_options_section(text)?;
     man.render_subcommands_section(text)?;
     text.extend(man_roff(sub).bytes());
+    text.extend(see_also_roff(see_also).bytes());
     man.render_version_section(text)
 }
 
@@ -307,7 +322,7 @@ pub fn man_sections(sub: Option<&str>) -> Vec<Section> {
     ]
 }
 
-/// Escapes text for roff: backslashes doubled, a line that would start
+/// Escapes text for roff: a backslash written `\e`, a dash `\-`, a line that would start
 /// with a control character (`.` or `'`) prefixed with `\&`.
 pub fn roff_escape(text: &str) -> String {
     text.lines()
@@ -321,6 +336,18 @@ pub fn roff_escape(text: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A SEE ALSO section naming `pages` (`name(section)`), each in bold.
+pub fn see_also_roff(pages: &[String]) -> String {
+    let names: Vec<String> = pages
+        .iter()
+        .map(|p| match p.split_once('(') {
+            Some((name, rest)) => format!("\\fB{}\\fR({rest}", roff_escape(name)),
+            None => roff_escape(p),
+        })
+        .collect();
+    format!(".SH \"SEE ALSO\"\n{}\n", names.join(",\n"))
 }
 
 /// The sections as roff, each paragraph `.TP`-tagged for EXIT STATUS,
@@ -372,6 +399,15 @@ mod tests {
         }
         assert!(man_roff(Some("diff")).contains(".SH \"EXAMPLES\""));
         assert!(man_roff(Some("diff")).contains("\\fBleft4me\\-harden diff \\-\\-instance 1\\fR"));
+    }
+
+    #[test]
+    fn see_also_names_each_page_in_bold() {
+        let roff = see_also_roff(&["left4me-harden(1)".to_owned(), "systemd.exec(5)".to_owned()]);
+        assert_eq!(
+            roff,
+            ".SH \"SEE ALSO\"\n\\fBleft4me\\-harden\\fR(1),\n\\fBsystemd.exec\\fR(5)\n"
+        );
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub struct Budget {
     start: Instant,
     bytes: AtomicU64,
     files: AtomicU64,
+    stdin: std::sync::atomic::AtomicBool,
 }
 
 impl Budget {
@@ -63,6 +64,7 @@ impl Budget {
             start: Instant::now(),
             bytes: AtomicU64::new(0),
             files: AtomicU64::new(0),
+            stdin: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -90,6 +92,18 @@ impl Budget {
                 limit: self.limits.time,
             }),
         }
+    }
+
+    /// Marks standard input read: a run reads it once, so a second read
+    /// (`-` given for two inputs) is an error naming `name`, not an empty
+    /// file.
+    pub(crate) fn take_stdin(&self, name: &Path) -> Result<()> {
+        if self.stdin.swap(true, Ordering::Relaxed) {
+            return Err(Error::StdinTwice {
+                path: name.to_path_buf(),
+            });
+        }
+        Ok(())
     }
 
     /// Counts one more file (or directory) found and about to be read,

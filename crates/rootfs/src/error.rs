@@ -240,6 +240,15 @@ pub enum Error {
         /// The directory.
         path: PathBuf,
     },
+    /// Standard input named for two inputs of one run.
+    #[error(
+        "{} is read once per run: `-` names it for more than one input",
+        Quoted(path)
+    )]
+    StdinTwice {
+        /// How it is named (`standard input`).
+        path: PathBuf,
+    },
     /// Bad write options.
     #[error("invalid temp-file tag {tag:?}: expected lowercase letters, digits and '-'")]
     InvalidTag {

@@ -142,8 +142,10 @@ pub fn read_path(path: impl AsRef<Path>, budget: &Budget) -> Result<Vec<u8>> {
 /// file (not on a kernel file system), a pipe, a socket or a terminal;
 /// anything else (a device redirected in) is refused. Every read waits at
 /// most the time the budget has left, so a pipe that never ends fails
-/// instead of hanging. `name` names it in errors (`standard input`).
+/// instead of hanging. `name` names it in errors (`standard input`). A
+/// run reads it once: a second call with the same budget is an error.
 pub fn read_stdin(name: &str, budget: &Budget) -> Result<Vec<u8>> {
+    budget.take_stdin(Path::new(name))?;
     read_fd(io::stdin().as_fd(), Path::new(name), budget)
 }
 

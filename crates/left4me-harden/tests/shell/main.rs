@@ -274,7 +274,14 @@ fn every_subcommand_has_a_man_page_with_the_operator_sections() {
     // that a subcommand needs.
     let mut referenced = Vec::new();
     for word in main.split(|c: char| c.is_whitespace()) {
-        if let Some(name) = word.strip_suffix("(1)") {
+        let word = word
+            .trim_end_matches(',')
+            .replace("\\fB", "")
+            .replace("\\fR", "");
+        if let Some(name) = word
+            .strip_suffix("(1)")
+            .filter(|n| n.starts_with("left4me"))
+        {
             referenced.push(format!("{}.1", name.replace("\\-", "-")));
         }
     }
@@ -299,6 +306,7 @@ fn every_subcommand_has_a_man_page_with_the_operator_sections() {
     for page in &pages {
         let text = fs::read_to_string(dir.path().join(page)).unwrap();
         for section in [
+            "\"SEE ALSO\"",
             "NAME",
             "SYNOPSIS",
             "\"EXIT STATUS\"",
@@ -452,6 +460,16 @@ fn a_mistyped_name_gets_the_one_meant() {
         err.contains("(did you mean \"BindReadOnlyPaths\"?)"),
         "{err}"
     );
+    fs::write(
+        &config,
+        "[[waivers]]\nlint = \"hidepid-same-ui\"\nreason = \"r\"\n",
+    )
+    .unwrap();
+    let err = error_of(&["render", "web", "--config", config.to_str().unwrap()]);
+    assert!(
+        err.contains("(did you mean \"hidepid-same-uid\"?)"),
+        "{err}"
+    );
     // Negative control: nothing close, no suggestion.
     let err = error_of(&["explain", "zzzzzz"]);
     assert!(!err.contains("did you mean"), "{err}");
@@ -591,6 +609,26 @@ fn lint_reads_standard_input_and_refuses_a_unit_name_for_unit() {
         text.ends_with("1 file: 1 error, 1 warning, 0 notes\n"),
         "{text}"
     );
+    // Standard input is read once: named twice, it is an error, not an
+    // empty second file.
+    for args in [
+        &["lint", "-", "--config", "-"][..],
+        &["lint", "-", "-", "--no-config"][..],
+    ] {
+        let out = cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = out.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("\"standard input\" is read once per run"),
+            "{args:?}: {err}"
+        );
+    }
     let err = error_of(&["lint", "x.conf", "--unit", "left4me-server@.service"]);
     assert!(err.contains("--unit takes a base unit file"), "{err}");
     assert!(err.contains("lint [--root DIR] UNIT"), "{err}");
@@ -725,4 +763,55 @@ fn the_readme_opens_for_newcomers_then_operators_and_its_lint_example_runs() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+#[test]
+fn quiet_leaves_out_notes_warnings_and_scores() {
+    let dir = TempDir::new("quiet-config");
+    let config = dir.path().join("host.toml");
+    let text = "[[server.remove]]\ndirective = \"ProtectClock\"\nreason = \"chrony\"\n";
+    fs::write(&config, text).unwrap();
+    let args = ["render", "server", "--config", config.to_str().unwrap()];
+    let loud = cmd(&args).output().unwrap();
+    let quiet = cmd(&[&args[..], &["-q"]].concat()).output().unwrap();
+    // The control: without -q, the config's warning and the score.
+    let err = String::from_utf8_lossy(&loud.stderr);
+    assert!(
+        err.contains("warning[replaces-proven]") && err.contains("score: "),
+        "{err}"
+    );
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    assert_eq!(quiet.stdout, loud.stdout, "what was asked for is printed");
+    // diff's note on an installed instance not asked for.
+    let root = TempDir::new("quiet");
+    let write = [
+        "write",
+        "-q",
+        "--no-config",
+        "--root",
+        root.arg(),
+        "--instance",
+        "1",
+        "--instance",
+        "3",
+    ];
+    assert_eq!(cmd(&write).status().unwrap().code(), Some(0));
+    let diff = [
+        "diff",
+        "--no-config",
+        "--root",
+        root.arg(),
+        "--instance",
+        "1",
+    ];
+    let note = cmd(&diff).output().unwrap();
+    let err = String::from_utf8_lossy(&note.stderr);
+    assert!(
+        err.contains("note: left4me-server@3.service is installed"),
+        "{err}"
+    );
+    let quiet = cmd(&[&diff[..], &["-q"]].concat()).output().unwrap();
+    assert_eq!(quiet.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    assert_eq!(quiet.stdout, note.stdout);
 }
