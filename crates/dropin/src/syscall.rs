@@ -189,8 +189,7 @@ impl fmt::Display for SyscallFilter {
         if self.deny {
             f.write_str("~")?;
         }
-        let names: Vec<&str> = self.items.iter().map(Syscall::as_str).collect();
-        f.write_str(&names.join(" "))
+        crate::filesystem::words(f, self.items.iter().map(Syscall::as_str))
     }
 }
 
@@ -346,7 +345,7 @@ pub struct Seccomp {
     /// An allow list (otherwise a deny list).
     pub allow_list: bool,
     /// The calls, by name, with their own error number or action.
-    pub calls: BTreeMap<String, Option<String>>,
+    pub calls: BTreeMap<&'static str, Option<String>>,
 }
 
 /// Whether libseccomp resolves `name` on the native architecture (x86-64):
@@ -383,12 +382,12 @@ fn parse_syscall_filter(
         }
         return;
     }
-    if !resolvable(name) {
+    let Some(name) = resolvable(name).then(|| static_name(name)).flatten() else {
         if let Some(cx) = log {
             cx.warn(format!("System call {name} is not known, ignoring."));
         }
         return;
-    }
+    };
     add_or_remove(filter, name, errno, invert);
 }
 
@@ -422,16 +421,30 @@ fn group_calls(group: &str) -> &'static [&'static str] {
         .map_or(&[], Vec::as_slice)
 }
 
+/// The tables' own copy of a call's name (every resolvable call is in
+/// `@known` or in a group).
+fn static_name(name: &str) -> Option<&'static str> {
+    let found = |table: &'static [&'static str]| {
+        table
+            .binary_search(&name)
+            .ok()
+            .and_then(|i| table.get(i).copied())
+    };
+    found(SYSCALLS).or_else(|| {
+        SYSCALL_GROUPS
+            .iter()
+            .find_map(|(_, members)| found(members))
+    })
+}
+
 /// Adds call `name` (resolvable) to the filter, or takes it out.
-fn add_or_remove(filter: &mut Seccomp, name: &str, errno: Option<&str>, invert: bool) {
+fn add_or_remove(filter: &mut Seccomp, name: &'static str, errno: Option<&str>, invert: bool) {
     if invert != filter.allow_list || (invert && filter.allow_list && errno.is_some()) {
         match filter.calls.get_mut(name) {
             Some(e) if e.as_deref() == errno => {}
             Some(e) => *e = errno.map(str::to_owned),
             None => {
-                filter
-                    .calls
-                    .insert(name.to_owned(), errno.map(str::to_owned));
+                filter.calls.insert(name, errno.map(str::to_owned));
             }
         }
     } else {
@@ -475,7 +488,7 @@ impl Seccomp {
             .iter()
             .map(|(c, e)| match e {
                 Some(e) => format!("{c}:{e}"),
-                None => c.clone(),
+                None => (*c).to_owned(),
             })
             .collect();
         out.push_str(&names.join(" "));
@@ -498,13 +511,9 @@ impl Seccomp {
                 vec![Delta::Changed(summary(o), summary(n))]
             }
             (Some(o), Some(n)) => {
-                let names: BTreeSet<&String> = o.calls.keys().chain(n.calls.keys()).collect();
+                let names: BTreeSet<&str> = o.calls.keys().chain(n.calls.keys()).copied().collect();
                 let joined = |keep: &dyn Fn(&str) -> bool| -> String {
-                    let v: Vec<&str> = names
-                        .iter()
-                        .map(|c| c.as_str())
-                        .filter(|c| keep(c))
-                        .collect();
+                    let v: Vec<&str> = names.iter().copied().filter(|c| keep(c)).collect();
                     v.join(" ")
                 };
                 let allowed = joined(&|c| !o.allows(c) && n.allows(c));
@@ -563,7 +572,7 @@ impl Seccomp {
                 None,
             );
         };
-        let names: BTreeSet<&str> = want.calls.keys().map(String::as_str).collect();
+        let names: BTreeSet<&str> = want.calls.keys().copied().collect();
         if printed.is_none() {
             return (
                 Verdict::Missing {
