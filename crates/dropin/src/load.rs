@@ -1049,13 +1049,19 @@ impl<'a> Loader<'a> {
 }
 
 /// Answers from a file system, each question asked of it once.
+///
+/// Hash maps, as the answers are only looked up, never listed: paths share
+/// long prefixes, which ordered lookups compare again and again.
 struct Memo<'a> {
     base: &'a dyn Fs,
-    dirs: std::cell::RefCell<BTreeMap<String, Result<Option<Vec<DirEntry>>, FsError>>>,
-    links: std::cell::RefCell<BTreeMap<String, Result<Option<String>, FsError>>>,
-    targets: std::cell::RefCell<BTreeMap<String, Result<Target, FsError>>>,
-    files: std::cell::RefCell<BTreeMap<String, Result<Vec<u8>, FsError>>>,
+    dirs: Cache<Result<Option<Vec<DirEntry>>, FsError>>,
+    links: Cache<Result<Option<String>, FsError>>,
+    targets: Cache<Result<Target, FsError>>,
+    files: Cache<Result<Vec<u8>, FsError>>,
 }
+
+/// Answers by path.
+type Cache<T> = std::cell::RefCell<std::collections::HashMap<String, T>>;
 
 impl<'a> Memo<'a> {
     fn new(base: &'a dyn Fs) -> Memo<'a> {
@@ -1070,11 +1076,7 @@ impl<'a> Memo<'a> {
 }
 
 /// The answer to `path` in `cache`, asked of `ask` the first time.
-fn remembered<T: Clone>(
-    cache: &std::cell::RefCell<BTreeMap<String, T>>,
-    path: &str,
-    ask: impl FnOnce() -> T,
-) -> T {
+fn remembered<T: Clone>(cache: &Cache<T>, path: &str, ask: impl FnOnce() -> T) -> T {
     if let Some(v) = cache.borrow().get(path) {
         return v.clone();
     }

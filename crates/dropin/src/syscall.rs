@@ -377,7 +377,17 @@ fn parse_syscall_filter(
             }
             return;
         }
-        for m in group_calls(name) {
+        let calls = group_calls(name);
+        // Every call of the group gets the same treatment, so their order
+        // does not matter: a fresh list is built in one go.
+        if filter.calls.is_empty() && adds(filter, errno, invert) {
+            filter.calls = calls
+                .iter()
+                .map(|c| (*c, errno.map(str::to_owned)))
+                .collect();
+            return;
+        }
+        for m in calls {
             add_or_remove(filter, m, errno, invert);
         }
         return;
@@ -393,7 +403,7 @@ fn parse_syscall_filter(
 
 /// What the walk of `group` gives [`parse_syscall_filter`]: each call in
 /// it (groups walked in place, in systemd's order) that libseccomp
-/// resolves, in the order met. Worked out once per group and process:
+/// resolves, sorted, each once. Worked out once per group and process:
 /// filters like `@system-service` name hundreds of calls.
 fn group_calls(group: &str) -> &'static [&'static str] {
     type Calls = BTreeMap<&'static str, Vec<&'static str>>;
@@ -413,6 +423,8 @@ fn group_calls(group: &str) -> &'static [&'static str] {
                         },
                         0,
                     );
+                    calls.sort_unstable();
+                    calls.dedup();
                     (set.name, calls)
                 })
                 .collect()
@@ -437,9 +449,15 @@ fn static_name(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Whether a call named with this error number and inversion is added to
+/// the filter (otherwise it is taken out).
+fn adds(filter: &Seccomp, errno: Option<&str>, invert: bool) -> bool {
+    invert != filter.allow_list || (invert && filter.allow_list && errno.is_some())
+}
+
 /// Adds call `name` (resolvable) to the filter, or takes it out.
 fn add_or_remove(filter: &mut Seccomp, name: &'static str, errno: Option<&str>, invert: bool) {
-    if invert != filter.allow_list || (invert && filter.allow_list && errno.is_some()) {
+    if adds(filter, errno, invert) {
         match filter.calls.get_mut(name) {
             Some(e) if e.as_deref() == errno => {}
             Some(e) => *e = errno.map(str::to_owned),
