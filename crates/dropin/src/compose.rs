@@ -482,11 +482,18 @@ impl Composed {
                 let d = line.assignment.directive;
                 let text = crate::render::assignment_line(&line.assignment);
                 let storage = d.storage();
-                let before: Vec<(Directive, Vec<(String, Provenance)>)> = Directive::ALL
-                    .iter()
-                    .filter(|o| o.storage() == storage)
-                    .map(|o| (*o, self.lines_of(*o)))
-                    .collect();
+                // A value added to a list replaces nothing (every line
+                // before it stays): only a single value and a reset can.
+                let appends = line.assignment.value.is_some() && d.spec().merge() != Merge::Single;
+                let before: Vec<(Directive, Vec<(String, Provenance)>)> = if appends {
+                    Vec::new()
+                } else {
+                    Directive::ALL
+                        .iter()
+                        .filter(|o| o.storage() == storage)
+                        .map(|o| (*o, self.lines_of(*o)))
+                        .collect()
+                };
                 let (action, cleared) = self.set(line);
                 let was = |x: Directive| {
                     before
@@ -496,7 +503,9 @@ impl Composed {
                         .unwrap_or_default()
                 };
                 self.event(layer, d, action, text, &line.provenance);
-                self.note_replaced(d, was(d));
+                if !appends {
+                    self.note_replaced(d, was(d));
+                }
                 for c in cleared {
                     self.event(
                         layer,

@@ -257,6 +257,20 @@ impl fmt::Display for TmpfsSpec {
     }
 }
 
+/// Writes words separated by single spaces, without collecting them.
+pub(crate) fn words<'a>(
+    f: &mut fmt::Formatter<'_>,
+    items: impl IntoIterator<Item = &'a str>,
+) -> fmt::Result {
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            f.write_str(" ")?;
+        }
+        f.write_str(item)?;
+    }
+    Ok(())
+}
+
 /// Writes list items separated by single spaces.
 pub(crate) fn join<T: fmt::Display>(f: &mut fmt::Formatter<'_>, items: &[T]) -> fmt::Result {
     for (i, item) in items.iter().enumerate() {

@@ -62,8 +62,7 @@ impl fmt::Display for CapabilityList {
         if self.invert {
             f.write_str("~")?;
         }
-        let names: Vec<&str> = self.caps.iter().map(Capability::as_str).collect();
-        f.write_str(&names.join(" "))
+        crate::filesystem::words(f, self.caps.iter().map(Capability::as_str))
     }
 }
 

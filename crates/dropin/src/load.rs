@@ -1011,8 +1011,13 @@ pub fn load(fs: &dyn Fs, name: &str, options: &LoadOptions) -> Loaded {
 /// Loads many units of one file system, as one manager does: the map of
 /// unit names to files is built once (`unit_file_build_name_map()`), not
 /// per unit. Each [`Loader::load`] gives what [`load`] gives.
+///
+/// What the loader asks of the file system is asked once: the template's
+/// unit file, its drop-in directories and every link on the way are read
+/// once for all its instances. The file system must not change while the
+/// loader is in use (as for the name map).
 pub struct Loader<'a> {
-    fs: &'a dyn Fs,
+    fs: Memo<'a>,
     options: &'a LoadOptions,
     map: NameMap,
     diagnostics: Vec<Diagnostic>,
@@ -1021,8 +1026,9 @@ pub struct Loader<'a> {
 impl<'a> Loader<'a> {
     /// Reads the search path of `options` in `fs`.
     pub fn new(fs: &'a dyn Fs, options: &'a LoadOptions) -> Loader<'a> {
+        let fs = Memo::new(fs);
         let mut diagnostics = Vec::new();
-        let map = NameMap::build(fs, &options.search_path, &mut diagnostics);
+        let map = NameMap::build(&fs, &options.search_path, &mut diagnostics);
         Loader {
             fs,
             options,
@@ -1034,12 +1040,75 @@ impl<'a> Loader<'a> {
     /// Loads unit `name`.
     pub fn load(&self, name: &str) -> Loaded {
         load_with(
-            self.fs,
+            &self.fs,
             name,
             self.options,
             &self.map,
             self.diagnostics.clone(),
         )
+    }
+}
+
+/// Answers from a file system, each question asked of it once.
+///
+/// Hash maps, as the answers are only looked up, never listed: paths share
+/// long prefixes, which ordered lookups compare again and again.
+struct Memo<'a> {
+    base: &'a dyn Fs,
+    dirs: Cache<Result<Option<Vec<DirEntry>>, FsError>>,
+    links: Cache<Result<Option<String>, FsError>>,
+    targets: Cache<Result<Target, FsError>>,
+    files: Cache<Result<Vec<u8>, FsError>>,
+}
+
+/// Answers by path.
+type Cache<T> = std::cell::RefCell<std::collections::HashMap<String, T>>;
+
+impl<'a> Memo<'a> {
+    fn new(base: &'a dyn Fs) -> Memo<'a> {
+        Memo {
+            base,
+            dirs: Default::default(),
+            links: Default::default(),
+            targets: Default::default(),
+            files: Default::default(),
+        }
+    }
+}
+
+/// The answer to `path` in `cache`, asked of `ask` the first time.
+fn remembered<T: Clone>(cache: &Cache<T>, path: &str, ask: impl FnOnce() -> T) -> T {
+    if let Some(v) = cache.borrow().get(path) {
+        return v.clone();
+    }
+    let v = ask();
+    cache.borrow_mut().insert(path.to_owned(), v.clone());
+    v
+}
+
+impl Fs for Memo<'_> {
+    fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError> {
+        remembered(&self.dirs, path, || self.base.read_dir(path))
+    }
+
+    fn read_link(&self, path: &str) -> Result<Option<String>, FsError> {
+        remembered(&self.links, path, || self.base.read_link(path))
+    }
+
+    fn target(&self, path: &str) -> Result<Target, FsError> {
+        remembered(&self.targets, path, || self.base.target(path))
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        remembered(&self.files, path, || self.base.read(path))
+    }
+
+    fn display(&self, path: &str) -> String {
+        self.base.display(path)
+    }
+
+    fn refused(&self) -> Vec<String> {
+        self.base.refused()
     }
 }
 

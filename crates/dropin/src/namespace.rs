@@ -137,8 +137,7 @@ impl fmt::Display for RestrictNamespaces {
                 if *invert {
                     f.write_str("~")?;
                 }
-                let names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
-                f.write_str(&names.join(" "))
+                crate::filesystem::words(f, types.iter().map(|t| t.as_str()))
             }
         }
     }

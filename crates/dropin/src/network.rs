@@ -79,7 +79,7 @@ impl fmt::Display for AddressFamilies {
                 if *deny {
                     f.write_str("~")?;
                 }
-                f.write_str(&families.join(" "))
+                crate::filesystem::words(f, families.iter().copied())
             }
         }
     }

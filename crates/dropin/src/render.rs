@@ -110,7 +110,7 @@ pub fn dropin_into(
         }
         let body = out.len();
         let mut last: Option<&Provenance> = None;
-        for d in Directive::ALL.iter().filter(|d| d.spec().group == *group) {
+        for d in in_group(*group) {
             if options.comments {
                 for note in composed.notes().iter().filter(|n| n.directive == *d) {
                     let action = note.action.as_str();
@@ -138,6 +138,29 @@ pub fn dropin_into(
             out.truncate(mark);
         }
     }
+}
+
+/// The registry's directives of `group`, in registry order (worked out
+/// once per process).
+fn in_group(group: Group) -> &'static [Directive] {
+    static ORDER: std::sync::OnceLock<Vec<(Group, Vec<Directive>)>> = std::sync::OnceLock::new();
+    ORDER
+        .get_or_init(|| {
+            Group::ALL
+                .iter()
+                .map(|g| {
+                    let members = Directive::ALL
+                        .iter()
+                        .copied()
+                        .filter(|d| d.spec().group == *g)
+                        .collect();
+                    (*g, members)
+                })
+                .collect()
+        })
+        .iter()
+        .find(|(g, _)| *g == group)
+        .map_or(&[], |(_, members)| members.as_slice())
 }
 
 /// Writes a setting's lines, each preceded by its provenance unless the

@@ -281,7 +281,7 @@ mod tests {
             .flatten()
             .unwrap();
         assert!(f.allow_list && f.calls.contains_key("read") && !f.calls.contains_key("ptrace"));
-        let exact: Vec<&str> = f.calls.keys().map(String::as_str).collect();
+        let exact: Vec<&str> = f.calls.keys().copied().collect();
         assert_eq!(
             run(wanted, &format!("SystemCallFilter={}\n", exact.join(" "))),
             ["= SystemCallFilter"]

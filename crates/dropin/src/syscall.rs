@@ -186,8 +186,7 @@ impl fmt::Display for SyscallFilter {
         if self.deny {
             f.write_str("~")?;
         }
-        let names: Vec<&str> = self.items.iter().map(Syscall::as_str).collect();
-        f.write_str(&names.join(" "))
+        crate::filesystem::words(f, self.items.iter().map(Syscall::as_str))
     }
 }
 
@@ -343,7 +342,7 @@ pub struct Seccomp {
     /// An allow list (otherwise a deny list).
     pub allow_list: bool,
     /// The calls, by name, with their own error number or action.
-    pub calls: BTreeMap<String, Option<String>>,
+    pub calls: BTreeMap<&'static str, Option<String>>,
 }
 
 /// Whether libseccomp resolves `name` on the native architecture (x86-64):
@@ -375,23 +374,33 @@ fn parse_syscall_filter(
             }
             return;
         }
-        for m in group_calls(name) {
+        let calls = group_calls(name);
+        // Every call of the group gets the same treatment, so their order
+        // does not matter: a fresh list is built in one go.
+        if filter.calls.is_empty() && adds(filter, errno, invert) {
+            filter.calls = calls
+                .iter()
+                .map(|c| (*c, errno.map(str::to_owned)))
+                .collect();
+            return;
+        }
+        for m in calls {
             add_or_remove(filter, m, errno, invert);
         }
         return;
     }
-    if !resolvable(name) {
+    let Some(name) = resolvable(name).then(|| static_name(name)).flatten() else {
         if let Some(cx) = log {
             cx.warn(format!("System call {name} is not known, ignoring."));
         }
         return;
-    }
+    };
     add_or_remove(filter, name, errno, invert);
 }
 
 /// What the walk of `group` gives [`parse_syscall_filter`]: each call in
 /// it (groups walked in place, in systemd's order) that libseccomp
-/// resolves, in the order met. Worked out once per group and process:
+/// resolves, sorted, each once. Worked out once per group and process:
 /// filters like `@system-service` name hundreds of calls.
 fn group_calls(group: &str) -> &'static [&'static str] {
     type Calls = BTreeMap<&'static str, Vec<&'static str>>;
@@ -411,6 +420,8 @@ fn group_calls(group: &str) -> &'static [&'static str] {
                         },
                         0,
                     );
+                    calls.sort_unstable();
+                    calls.dedup();
                     (set.name, calls)
                 })
                 .collect()
@@ -419,16 +430,36 @@ fn group_calls(group: &str) -> &'static [&'static str] {
         .map_or(&[], Vec::as_slice)
 }
 
+/// The tables' own copy of a call's name (every resolvable call is in
+/// `@known` or in a group).
+fn static_name(name: &str) -> Option<&'static str> {
+    let found = |table: &'static [&'static str]| {
+        table
+            .binary_search(&name)
+            .ok()
+            .and_then(|i| table.get(i).copied())
+    };
+    found(SYSCALLS).or_else(|| {
+        SYSCALL_GROUPS
+            .iter()
+            .find_map(|(_, members)| found(members))
+    })
+}
+
+/// Whether a call named with this error number and inversion is added to
+/// the filter (otherwise it is taken out).
+fn adds(filter: &Seccomp, errno: Option<&str>, invert: bool) -> bool {
+    invert != filter.allow_list || (invert && filter.allow_list && errno.is_some())
+}
+
 /// Adds call `name` (resolvable) to the filter, or takes it out.
-fn add_or_remove(filter: &mut Seccomp, name: &str, errno: Option<&str>, invert: bool) {
-    if invert != filter.allow_list || (invert && filter.allow_list && errno.is_some()) {
+fn add_or_remove(filter: &mut Seccomp, name: &'static str, errno: Option<&str>, invert: bool) {
+    if adds(filter, errno, invert) {
         match filter.calls.get_mut(name) {
             Some(e) if e.as_deref() == errno => {}
             Some(e) => *e = errno.map(str::to_owned),
             None => {
-                filter
-                    .calls
-                    .insert(name.to_owned(), errno.map(str::to_owned));
+                filter.calls.insert(name, errno.map(str::to_owned));
             }
         }
     } else {
@@ -472,7 +503,7 @@ impl Seccomp {
             .iter()
             .map(|(c, e)| match e {
                 Some(e) => format!("{c}:{e}"),
-                None => c.clone(),
+                None => (*c).to_owned(),
             })
             .collect();
         out.push_str(&names.join(" "));
@@ -495,13 +526,9 @@ impl Seccomp {
                 vec![Delta::Changed(summary(o), summary(n))]
             }
             (Some(o), Some(n)) => {
-                let names: BTreeSet<&String> = o.calls.keys().chain(n.calls.keys()).collect();
+                let names: BTreeSet<&str> = o.calls.keys().chain(n.calls.keys()).copied().collect();
                 let joined = |keep: &dyn Fn(&str) -> bool| -> String {
-                    let v: Vec<&str> = names
-                        .iter()
-                        .map(|c| c.as_str())
-                        .filter(|c| keep(c))
-                        .collect();
+                    let v: Vec<&str> = names.iter().copied().filter(|c| keep(c)).collect();
                     v.join(" ")
                 };
                 let allowed = joined(&|c| !o.allows(c) && n.allows(c));
@@ -557,7 +584,7 @@ impl Seccomp {
                 None,
             );
         };
-        let names: BTreeSet<&str> = want.calls.keys().map(String::as_str).collect();
+        let names: BTreeSet<&str> = want.calls.keys().copied().collect();
         if printed.is_none() {
             return (
                 Verdict::Missing {

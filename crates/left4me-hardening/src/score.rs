@@ -189,15 +189,25 @@ pub fn lines(host: &Host, files: &[Generated], base: Option<&dyn Fs>) -> Vec<Str
     } else {
         "over the test plan's base unit"
     };
-    generated(host, files, base)
-        .into_iter()
-        .map(|(unit, s)| match s {
-            Ok(s) => format!("score: {unit} {} ({over})", short(&s)),
-            Err(dropin::Error::Unscorable { reason, .. }) => {
-                format!("score: {unit} not scored: {reason}")
-            }
-            Err(e) => format!("score: {unit} not scored: {e}"),
-        })
+    // Each unit's score becomes its line at once: a thousand instances'
+    // scores are never held together.
+    let fs = with_generated(host, files, base);
+    let options = LoadOptions {
+        search_path: search_path(&[], None),
+    };
+    let loader = Loader::new(fs.as_ref(), &options);
+    files
+        .iter()
+        .filter_map(|f| f.unit())
+        .map(
+            |unit| match score::score(&loader.load(&unit_to_load(&unit.to_string()))) {
+                Ok(s) => format!("score: {unit} {} ({over})", short(&s)),
+                Err(dropin::Error::Unscorable { reason, .. }) => {
+                    format!("score: {unit} not scored: {reason}")
+                }
+                Err(e) => format!("score: {unit} not scored: {e}"),
+            },
+        )
         .collect()
 }
 

@@ -566,7 +566,7 @@ fn expected(d: Directive, e: &Effective) -> Option<Vec<String>> {
                     .iter()
                     .map(|(c, errno)| match errno {
                         Some(e) => format!("{c}:{e}"),
-                        None => c.clone(),
+                        None => c.to_string(),
                     })
                     .collect();
                 words.sort();
