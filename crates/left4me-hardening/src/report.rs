@@ -412,6 +412,7 @@ mod tests {
                 installed: true,
                 diff: UnifiedDiff::new("a", text, "b", text),
                 text_differs: false,
+                other_config: None,
             }],
             installed_diagnostics: Vec::new(),
             generated_diagnostics,

@@ -56,7 +56,7 @@ pub(crate) fn expected(d: Directive, e: &Effective) -> String {
         Directive::SystemCallLog => match e.get::<dropin::SyscallLog>(d).cloned().flatten() {
             None => "~".to_owned(),
             Some(Seccomp { allow_list, calls }) => {
-                let names: Vec<&str> = calls.keys().map(String::as_str).collect();
+                let names: Vec<&str> = calls.keys().copied().collect();
                 format!("{}{}", if allow_list { "" } else { "~" }, names.join(" "))
             }
         },
