@@ -470,6 +470,10 @@ pub mod key {
         EXEC_STOP_POST = "ExecStopPost", "Service";
         WORKING_DIRECTORY = "WorkingDirectory", "Service";
         RUNTIME_MAX_SEC = "RuntimeMaxSec", "Service";
+        TYPE = "Type", "Service";
+        BUS_NAME = "BusName", "Service";
+        REMAIN_AFTER_EXIT = "RemainAfterExit", "Service";
+        SUCCESS_ACTION = "SuccessAction", "Unit";
     }
 
     /// The command lines of a service, in the order systemd runs them.

@@ -400,21 +400,21 @@ pub(super) fn service_refusal(e: &Effective) -> Option<&'static str> {
     for a in e.untyped_log() {
         let v = a.value.as_str();
         match (a.section, a.key) {
-            ("Service", "ExecStart") if v.is_empty() => exec_start = 0,
-            ("Service", "ExecStart") => exec_start += 1,
-            ("Service", "ExecStop") => exec_stop = !v.is_empty(),
-            ("Service", "Type") => {
+            ("Service", key::EXEC_START) if v.is_empty() => exec_start = 0,
+            ("Service", key::EXEC_START) => exec_start += 1,
+            ("Service", key::EXEC_STOP) => exec_stop = !v.is_empty(),
+            ("Service", key::TYPE) => {
                 if let Some(t) = SERVICE_TYPES.iter().find(|t| **t == v) {
                     service_type = Some(t);
                 }
             }
-            ("Service", "BusName") if !v.is_empty() => bus_name = true,
-            ("Unit", "SuccessAction") => {
+            ("Service", key::BUS_NAME) if !v.is_empty() => bus_name = true,
+            ("Unit", key::SUCCESS_ACTION) => {
                 if let Some(x) = EMERGENCY_ACTIONS.iter().find(|x| **x == v) {
                     success_action = *x != "none";
                 }
             }
-            ("Service", "RemainAfterExit") => {
+            ("Service", key::REMAIN_AFTER_EXIT) => {
                 if let Some(b) = parse_boolean(v) {
                     remain_after_exit = b;
                 }
