@@ -46,8 +46,17 @@ impl UnifiedDiff {
     /// Diffs two texts line by line (patience algorithm, three lines of
     /// context).
     pub fn new(old_name: &str, old: &str, new_name: &str, new: &str) -> UnifiedDiff {
+        if old == new {
+            // What the line diff gives equal texts, without diffing them.
+            return UnifiedDiff {
+                old_name: old_name.to_owned(),
+                new_name: new_name.to_owned(),
+                hunks: Vec::new(),
+                too_large: None,
+            };
+        }
         let (old_lines, new_lines) = (old.lines().count(), new.lines().count());
-        if old != new && old_lines.max(new_lines) > Self::MAX_LINES {
+        if old_lines.max(new_lines) > Self::MAX_LINES {
             // A line diff of a huge (or hostile) file can take quadratic
             // time; a time limit would make the output depend on the
             // machine, so a size limit it is.
@@ -152,6 +161,19 @@ impl fmt::Display for UnifiedDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn equal_texts_have_no_hunks_as_the_line_diff_finds() {
+        let text = "[Service]\nPrivatePIDs=yes\n\n# x\nUMask=0027\n";
+        let d = UnifiedDiff::new("a", text, "b", text);
+        assert!(d.is_empty() && d.hunks.is_empty());
+        let diff = TextDiff::configure()
+            .algorithm(Algorithm::Patience)
+            .diff_lines(text, text);
+        assert!(diff.grouped_ops(3).is_empty());
+        // A control: one changed line makes a hunk.
+        assert!(!UnifiedDiff::new("a", text, "b", &text.replace("yes", "no")).is_empty());
+    }
     #[test]
     fn unified_text() {
         let d = UnifiedDiff::new("a", "x\ny\nz\n", "b", "x\nY\nz\n");

@@ -334,10 +334,20 @@ impl Directive {
 
     /// Looks a directive up by its unit-file name.
     pub fn from_name(name: &str) -> Option<Directive> {
-        REGISTRY
-            .iter()
-            .find(|s| s.name == name)
-            .map(|s| s.directive)
+        // Every line read asks: an index, made once per process (the first
+        // entry of a name wins, as a scan of the registry finds it).
+        static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, Directive>> =
+            std::sync::OnceLock::new();
+        INDEX
+            .get_or_init(|| {
+                let mut index = std::collections::HashMap::new();
+                for s in REGISTRY {
+                    index.entry(s.name).or_insert(s.directive);
+                }
+                index
+            })
+            .get(name)
+            .copied()
     }
 }
 

@@ -376,12 +376,9 @@ fn parse_syscall_filter(
         }
         let calls = group_calls(name);
         // Every call of the group gets the same treatment, so their order
-        // does not matter: a fresh list is built in one go.
-        if filter.calls.is_empty() && adds(filter, errno, invert) {
-            filter.calls = calls
-                .iter()
-                .map(|c| (*c, errno.map(str::to_owned)))
-                .collect();
+        // does not matter: added ones are merged in, in one go.
+        if adds(filter, errno, invert) {
+            merge(filter, calls, errno);
             return;
         }
         for m in calls {
@@ -444,6 +441,28 @@ fn static_name(name: &str) -> Option<&'static str> {
             .iter()
             .find_map(|(_, members)| found(members))
     })
+}
+
+/// Adds `calls` (sorted, each once) to the filter, each with `errno`, as
+/// adding them one by one does: merged with the calls already there and
+/// the map built in one go.
+fn merge(filter: &mut Seccomp, calls: &[&'static str], errno: Option<&str>) {
+    let old = std::mem::take(&mut filter.calls);
+    let mut merged: Vec<(&'static str, Option<String>)> =
+        Vec::with_capacity(old.len() + calls.len());
+    let mut new = calls.iter().copied().peekable();
+    for (k, v) in old {
+        while let Some(c) = new.next_if(|c| *c < k) {
+            merged.push((c, errno.map(str::to_owned)));
+        }
+        if new.next_if_eq(&k).is_some() {
+            merged.push((k, errno.map(str::to_owned)));
+        } else {
+            merged.push((k, v));
+        }
+    }
+    merged.extend(new.map(|c| (c, errno.map(str::to_owned))));
+    filter.calls = merged.into_iter().collect();
 }
 
 /// Whether a call named with this error number and inversion is added to
@@ -982,6 +1001,37 @@ impl crate::Effective {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_merged_in_is_its_calls_added_one_by_one() {
+        for (first, second, errno) in [
+            ("@default", "@system-service", None),
+            ("@file-system", "@io-event", Some("EPERM")),
+            ("@basic-io", "@basic-io", None),
+        ] {
+            let start = || {
+                let mut f = Seccomp {
+                    allow_list: true,
+                    calls: BTreeMap::new(),
+                };
+                parse_syscall_filter(&mut f, first, Some("EACCES"), false, None);
+                f
+            };
+            let mut merged = start();
+            parse_syscall_filter(&mut merged, second, errno, false, None);
+            let mut one_by_one = start();
+            let mut calls = Vec::new();
+            walk_group(second, &mut |m| calls.push(m), 0);
+            for m in calls
+                .into_iter()
+                .filter(|m| !m.starts_with('@') && resolvable(m))
+            {
+                add_or_remove(&mut one_by_one, m, errno, false);
+            }
+            assert!(!merged.calls.is_empty(), "{first} {second}");
+            assert_eq!(merged, one_by_one, "{first} {second}");
+        }
+    }
 
     #[test]
     fn filters_parse_and_render() {
