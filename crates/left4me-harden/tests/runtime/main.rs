@@ -885,18 +885,12 @@ fn runtime_profiles_hold() {
     let _ = writeln!(
         report,
         "\n== Test 3: the i386 stand-in as a service's main process (server profile)\n\
-         SystemCallArchitectures=native:     {}\n\
-         SystemCallArchitectures=native x86: {}",
-        format!(
-            "{} / {}",
-            test3_native.1,
-            test3_native.0.trim().replace('\n', " / ")
-        ),
-        format!(
-            "{} / {}",
-            test3_x86.1,
-            test3_x86.0.trim().replace('\n', " / ")
-        )
+         SystemCallArchitectures=native:     {} / {}\n\
+         SystemCallArchitectures=native x86: {} / {}",
+        test3_native.1,
+        test3_native.0.trim().replace('\n', " / "),
+        test3_x86.1,
+        test3_x86.0.trim().replace('\n', " / ")
     );
     let _ = writeln!(
         report,
