@@ -40,14 +40,21 @@ pub(crate) enum TriageFormat {
     Json,
 }
 
-/// Runs `triage`; `budget` bounds everything it reads: the records, the
-/// host configuration and the root.
+/// Runs `triage`; the records are read under a budget of their own
+/// (`triage::INPUT_MAX`), `budget` bounds the host configuration and root.
 pub(crate) fn run(args: &TriageArgs, budget: &Budget) -> Result<ExitCode> {
+    let max = left4me_hardening::triage::INPUT_MAX;
+    let records = Budget::new(rootfs::Limits {
+        file_bytes: max,
+        total_bytes: max,
+        ..rootfs::Limits::DEFAULT
+    });
     let input = match &args.input {
-        Some(p) if p.as_os_str() != "-" => {
-            rootfs::read_path(p, budget).with_context(|| format!("cannot read {}", p.display()))?
+        Some(p) if p.as_os_str() != "-" => rootfs::read_path(p, &records)
+            .with_context(|| format!("cannot read {}", p.display()))?,
+        _ => {
+            rootfs::read_stdin("standard input", &records).context("cannot read standard input")?
         }
-        _ => rootfs::read_stdin("standard input", budget).context("cannot read standard input")?,
     };
     // Journals and logs may hold bytes that are not UTF-8 (an untrusted
     // comm is hex in a record, but other lines are anything).

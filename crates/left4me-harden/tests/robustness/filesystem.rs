@@ -322,11 +322,11 @@ fn rows() -> Vec<Row> {
             "memory: triage of an audit log larger than a file may be",
             &["triage", "{aux}/audit.log"],
         )
-        .setup(|f| sparse(&f.aux.join("audit.log"), 2 * 1024 * 1024))
-        .fails(&["audit.log\" is larger than the 1048576 bytes"]),
+        .setup(|f| sparse(&f.aux.join("audit.log"), 17 * 1024 * 1024))
+        .fails(&["audit.log\" is larger than the 16777216 bytes"]),
         row("memory: triage fed by yes", &["triage", "-"])
             .stdin(Input::Yes)
-            .fails(&["\"standard input\" is larger than the 1048576 bytes"]),
+            .fails(&["\"standard input\" is larger than the 16777216 bytes"]),
         row("memory: triage of /dev/zero as standard input", &["triage"])
             .stdin(Input::Path("/dev/zero"))
             .fails(&["\"standard input\" is a character device"]),

@@ -220,3 +220,30 @@ fn exit_codes() {
     let r = run(&["--root", "/nonexistent-root"], Some(""));
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// A whole rotated audit log (auditd's default `max_log_file` is 8 MiB)
+/// is read, past the 1 MiB a unit file may have: the records have their
+/// own cap, `triage::INPUT_MAX`, which the robustness rows show refused.
+#[test]
+fn a_whole_audit_log_is_read() {
+    let records = fs::read_to_string(fixture("audit.log")).unwrap();
+    let filler = "type=SYSCALL msg=audit(1795892537.000:1): arch=c000003e syscall=0 success=yes\n";
+    let mut log = filler.repeat(8 * 1024 * 1024 / filler.len());
+    log.push_str(&records);
+    assert!(log.len() > 8 * 1024 * 1024);
+    let small = run(&["--format", "json", "-"], Some(&records));
+    let big = run(&["--format", "json", "-"], Some(&log));
+    assert_eq!(big.code, small.code, "{}", big.stderr);
+    // The same groups and findings; only the input line numbers differ.
+    let groups = |r: &Run| -> Vec<serde_json::Value> {
+        let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        doc["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| serde_json::json!([g["call"], g["count"], g["finding"]]))
+            .collect()
+    };
+    assert!(!groups(&small).is_empty());
+    assert_eq!(groups(&big), groups(&small));
+}

@@ -68,6 +68,13 @@ use crate::profiles::ProfileKind;
 pub use read::{Action, ExitLine, Form, InputError, Record, Stamp};
 pub use render::text;
 
+/// The most bytes of records one run reads (a file or standard input):
+/// 16 MiB, two whole `audit.log` files at auditd's default
+/// `max_log_file = 8` (MiB), so a rotated log is read whole, while a run
+/// stays within a few tens of MiB of memory. Feed larger logs through
+/// `ausearch -m SECCOMP` or `grep type=1326` first.
+pub const INPUT_MAX: u64 = 16 * 1024 * 1024;
+
 /// What [`triage`] judges records against.
 #[derive(Clone, Copy, Default)]
 pub struct Options<'a> {
