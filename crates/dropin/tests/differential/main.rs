@@ -1060,6 +1060,88 @@ fn the_booted_manager_shows_what_the_model_reads() {
             }
         }
     }
+    // The five's merge rules as the manager applies them: seeded
+    // sequences of their values and resets, written one line each, and
+    // composed by the library (one layer per step) and by deliberately
+    // wrong rules.
+    // "booted", so that the sequences draw apart from the corpus.
+    let mut rng = Rng(seed ^ 0x626f_6f74_6564);
+    let mut seq = merge::Batch::default();
+    let mut sequences = Vec::new();
+    for d in booted::SHOWN {
+        let choices = merge::choices(&[*d]);
+        for _ in 0..BOOTED_SEQUENCES {
+            let len = 1 + rng.below(6);
+            let steps: Vec<merge::Step> = (0..len).map(|_| rng.pick(&choices).clone()).collect();
+            let k = sequences.len();
+            let raw = seq.unit(format!("b{k}-raw.service"), &merge::raw(&steps));
+            let text = merge::composed(&steps);
+            let composed = seq.unit(format!("b{k}-composed.service"), &text);
+            let wrong: Vec<(merge::Wrong, String)> = merge::Wrong::ALL
+                .iter()
+                .filter(|w| w.compose(&steps) != text)
+                .map(|w| {
+                    let u = format!("b{k}-w{}.service", *w as u8);
+                    (*w, seq.unit(u, &w.compose(&steps)))
+                })
+                .collect();
+            sequences.push((*d, steps, raw, composed, wrong));
+        }
+    }
+    let names: Vec<&str> = seq.units.iter().map(String::as_str).collect();
+    let props: BTreeMap<&str, booted::Props> = names
+        .iter()
+        .copied()
+        .zip(manager.show(&seq.files, &names, ROOTS))
+        .collect();
+    let (_, seq_fs) = stage(&seq.files);
+    let mut seq_failures = Vec::new();
+    let mut wrong_caught = BTreeMap::<merge::Wrong, usize>::new();
+    for (d, steps, raw, composed, wrong) in &sequences {
+        let theirs = props[raw.as_str()]
+            .get(d.name())
+            .cloned()
+            .unwrap_or_default();
+        let ours = booted::expected(
+            *d,
+            &load::load(&seq_fs, raw, &LoadOptions::default()).effective,
+        );
+        let from_composed = props[composed.as_str()]
+            .get(d.name())
+            .cloned()
+            .unwrap_or_default();
+        if ours != theirs || from_composed != theirs {
+            seq_failures.push(format!(
+                "{steps:?}: the manager reads {theirs:?}, the model {ours:?}, the composition \
+                 {from_composed:?}"
+            ));
+        }
+        for (w, u) in wrong {
+            if props[u.as_str()].get(d.name()) != Some(&theirs) {
+                *wrong_caught.entry(*w).or_default() += 1;
+            }
+        }
+    }
+    eprintln!(
+        "booted manager, merge rules: {} sequences, {} disagreements; wrong rules caught: \
+         {wrong_caught:?}",
+        sequences.len(),
+        seq_failures.len()
+    );
+    assert!(seq_failures.is_empty(), "{}", seq_failures.join("\n"));
+    // Lists of the five (SystemCallLog=, RestrictAddressFamilies=) as
+    // last-wins, their resets ignored, booleans as first-wins: caught.
+    for w in [
+        merge::Wrong::ListLastWins,
+        merge::Wrong::NoReset,
+        merge::Wrong::SingleFirstWins,
+    ] {
+        assert!(
+            wrong_caught.get(&w).copied().unwrap_or(0) > 0,
+            "negative control: the wrong rule {w:?} was never caught by the manager"
+        );
+    }
+
     let mut report = Vec::new();
     for (unit, files, diffs) in failures.iter().take(SHOWN_FAILURES) {
         let first = class(&diffs[0]);
@@ -1114,6 +1196,9 @@ fn the_booted_manager_shows_what_the_model_reads() {
         );
     }
 }
+
+/// Sequences per directive of the five in the booted merge test.
+const BOOTED_SEQUENCES: usize = 16;
 
 /// How many reloads of the booted manager one minimisation may ask for.
 const BOOTED_MINIMISE_BUDGET: usize = 60;

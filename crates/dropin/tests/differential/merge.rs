@@ -28,7 +28,7 @@ use systemd_oracle::{Dump, Oracle};
 use super::{Rng, expected, shown, stage};
 
 /// One step of a sequence: a directive and its value (`""` the reset).
-type Step = (Directive, String);
+pub(crate) type Step = (Directive, String);
 
 /// The directives compared here: every one the test mode dump shows.
 fn compared() -> Vec<Directive> {
@@ -64,7 +64,7 @@ fn values(d: Directive) -> Vec<String> {
 }
 
 /// The drop-in that writes `steps` one line each.
-fn raw(steps: &[Step]) -> String {
+pub(crate) fn raw(steps: &[Step]) -> String {
     let mut out = "[Service]\n".to_owned();
     for (d, v) in steps {
         out.push_str(&format!("{}={v}\n", d.name()));
@@ -73,7 +73,7 @@ fn raw(steps: &[Step]) -> String {
 }
 
 /// The drop-in the library composes from `steps`, one layer per step.
-fn composed(steps: &[Step]) -> String {
+pub(crate) fn composed(steps: &[Step]) -> String {
     let p = Provenance::new("merge test", "one step");
     let layers: Vec<Layer> = steps
         .iter()
@@ -89,7 +89,7 @@ fn composed(steps: &[Step]) -> String {
 
 /// A deliberately wrong merge rule, for the negative controls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Wrong {
+pub(crate) enum Wrong {
     /// Lists keep only their last line.
     ListLastWins,
     /// Single values keep their first line.
@@ -101,7 +101,7 @@ enum Wrong {
 }
 
 impl Wrong {
-    const ALL: [Wrong; 4] = [
+    pub(crate) const ALL: [Wrong; 4] = [
         Wrong::ListLastWins,
         Wrong::SingleFirstWins,
         Wrong::Unshared,
@@ -111,7 +111,7 @@ impl Wrong {
     /// The drop-in composed from `steps` by this wrong rule: the lines of
     /// each directive in registry order, an empty assignment first where
     /// the rule keeps one.
-    fn compose(self, steps: &[Step]) -> String {
+    pub(crate) fn compose(self, steps: &[Step]) -> String {
         // Per directive: whether its lines start with a reset, and its values.
         let mut lines: BTreeMap<usize, (Directive, bool, Vec<String>)> = BTreeMap::new();
         let at = |d: Directive| Directive::ALL.iter().position(|o| *o == d).unwrap();
@@ -165,14 +165,14 @@ impl Wrong {
 
 /// Units to ask systemd about, each a drop-in over a plain fragment.
 #[derive(Default)]
-struct Batch {
-    files: Vec<super::minimise::File>,
-    units: Vec<String>,
+pub(crate) struct Batch {
+    pub(crate) files: Vec<super::minimise::File>,
+    pub(crate) units: Vec<String>,
 }
 
 impl Batch {
     /// Adds unit `name` whose drop-in is `text`; returns its name.
-    fn unit(&mut self, name: String, text: &str) -> String {
+    pub(crate) fn unit(&mut self, name: String, text: &str) -> String {
         let base = "/etc/systemd/system";
         self.files.push((
             format!("{base}/{name}"),
@@ -370,6 +370,21 @@ fn each_merge_rule_and_shared_storage_is_as_systemd_257_reads_them() {
     );
 }
 
+/// The steps a sequence over `members` draws from: each one's values,
+/// and its reset where systemd takes one.
+pub(crate) fn choices(members: &[Directive]) -> Vec<Step> {
+    members
+        .iter()
+        .flat_map(|m| {
+            let mut c: Vec<Step> = values(*m).into_iter().map(|v| (*m, v)).collect();
+            if m.spec().kind.accepts_empty() {
+                c.push((*m, String::new()));
+            }
+            c
+        })
+        .collect()
+}
+
 /// Sequences per storage in the composition test.
 const SEQUENCES: usize = 6;
 
@@ -392,16 +407,7 @@ fn compositions_by_the_merge_rules_read_as_the_assignments_they_compose() {
             .into_iter()
             .filter(|m| directives.contains(m))
             .collect();
-        let choices: Vec<Step> = members
-            .iter()
-            .flat_map(|m| {
-                let mut c: Vec<Step> = values(*m).into_iter().map(|v| (*m, v)).collect();
-                if m.spec().kind.accepts_empty() {
-                    c.push((*m, String::new()));
-                }
-                c
-            })
-            .collect();
+        let choices = choices(&members);
         if choices.is_empty() {
             continue;
         }
