@@ -118,6 +118,22 @@ fn has(candidates: &[String], want: &[&str]) -> bool {
     want.iter().all(|w| candidates.iter().any(|c| c == w))
 }
 
+/// A root as `write --no-config --instance 1` leaves it.
+fn written_root(tag: &str) -> TempDir {
+    let root = TempDir::new(tag);
+    let args = [
+        "write",
+        "-q",
+        "--no-config",
+        "--root",
+        root.arg(),
+        "--instance",
+        "1",
+    ];
+    assert_eq!(cmd(&args).status().unwrap().code(), Some(0));
+    root
+}
+
 #[test]
 fn bash_completes_subcommands_profiles_flag_values_and_explain_subjects() {
     let dir = TempDir::new("bash");
@@ -636,22 +652,7 @@ fn lint_reads_standard_input_and_refuses_a_unit_name_for_unit() {
 
 #[test]
 fn lint_of_unit_names_under_a_root() {
-    let root = TempDir::new("lint-root");
-    assert_eq!(
-        cmd(&[
-            "write",
-            "-q",
-            "--no-config",
-            "--root",
-            root.arg(),
-            "--instance",
-            "1"
-        ])
-        .status()
-        .unwrap()
-        .code(),
-        Some(0)
-    );
+    let root = written_root("lint-root");
     let all = stdout(&["lint", "--no-config", "--root", root.arg()]);
     assert!(
         all.starts_with("left4me-web.service: warning[hidepid-same-uid]"),
@@ -725,22 +726,7 @@ fn the_readme_opens_for_newcomers_then_operators_and_its_lint_example_runs() {
         );
     }
     // Every `lint` example of the README runs (against a written root).
-    let root = TempDir::new("readme");
-    assert_eq!(
-        cmd(&[
-            "write",
-            "-q",
-            "--no-config",
-            "--root",
-            root.arg(),
-            "--instance",
-            "1"
-        ])
-        .status()
-        .unwrap()
-        .code(),
-        Some(0)
-    );
+    let root = written_root("readme");
     let lints: Vec<&str> = readme
         .lines()
         .filter(|l| l.starts_with("left4me-harden lint --root / "))
