@@ -160,11 +160,16 @@ impl Loaders<'_> {
 /// Whether every generated file is installed as it is generated: a
 /// regular file, not a link, with the same bytes. An overlay of those
 /// files then answers every question as the tree itself does.
+///
+/// Asked in the order the file diff asks (what the path leads to, then
+/// its bytes), the link question only of a path that leads to a file of
+/// the generated size: a path the reader refuses is not asked more than
+/// the report asks it.
 fn installed_as_generated(fs: &dyn Fs, generated: &[Generated]) -> bool {
     generated.iter().all(|g| {
         let path = absolute(&g.path);
-        matches!(fs.read_link(&path), Ok(None))
-            && matches!(fs.target(&path), Ok(load::Target::File(_)))
+        matches!(fs.target(&path), Ok(load::Target::File(n)) if n == g.text.len() as u64)
+            && matches!(fs.read_link(&path), Ok(None))
             && fs.read(&path).is_ok_and(|b| b == g.text.as_bytes())
     })
 }
