@@ -38,7 +38,7 @@ pub fn escape_controls(text: &str) -> String {
 /// Appends [`escape_controls`]`(text)` to `out`.
 fn push_escaped(out: &mut String, text: &str) {
     let mut rest = text;
-    while let Some(at) = rest.find(|c: char| c.is_control() && c != '\t') {
+    while let Some(at) = first_control(rest) {
         let (plain, tail) = rest.split_at(at);
         out.push_str(plain);
         let mut chars = tail.chars();
@@ -48,6 +48,20 @@ fn push_escaped(out: &mut String, text: &str) {
         rest = chars.as_str();
     }
     out.push_str(rest);
+}
+
+/// Where the first control character but the tab is in `text`. Control
+/// characters (`char::is_control`) are U+0000 to U+001F and U+007F to
+/// U+009F: in UTF-8 a byte below 0x20, 0x7F, or 0xC2 (always a first
+/// byte) followed by 0x80 to 0x9F; so the bytes are scanned, not chars.
+fn first_control(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().find_map(|(i, &b)| {
+        let control = (b < 0x20 && b != b'\t')
+            || b == 0x7f
+            || (b == 0xc2 && bytes.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)));
+        control.then_some(i)
+    })
 }
 
 /// Writes a comment, one `# ` line per line of text, never a trailing
@@ -231,4 +245,27 @@ pub fn trace(composed: &Composed) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_found_as_char_is_control_finds_them() {
+        let by_char = |t: &str| t.find(|c: char| c.is_control() && c != '\t');
+        let mut texts: Vec<String> = (0u32..0x800)
+            .filter_map(char::from_u32)
+            .map(|c| format!("a\u{e9}{c}b"))
+            .collect();
+        texts.extend(["", "\t", "plain", "\u{85}", "\u{a0}\u{9f}", "é\u{7f}"].map(str::to_owned));
+        let mut found = 0;
+        for t in &texts {
+            assert_eq!(first_control(t), by_char(t), "{t:?}");
+            found += usize::from(first_control(t).is_some());
+        }
+        // A control: the C0 set but the tab, DEL and the C1 set.
+        assert_eq!(found, 31 + 1 + 32 + 3);
+        assert_eq!(escape_controls("a\u{1b}b\u{85}\tc"), "a\\u{1b}b\\u{85}\tc");
+    }
 }

@@ -323,6 +323,37 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_generates_what_generate_does() {
+        // Text, header, composition and warnings alike.
+        let host = Host::standard().unwrap();
+        let names = ["1", "2", "a-b", "web_7"];
+        let files = host
+            .files(&instances(&names), RenderOptions::default())
+            .unwrap();
+        assert_eq!(files.len(), 3 + names.len());
+        for (g, name) in files[3..].iter().zip(names) {
+            let one = host
+                .generate(
+                    ProfileKind::Server,
+                    Some(&Instance::new(name).unwrap()),
+                    RenderOptions::default(),
+                )
+                .unwrap();
+            assert_eq!(*g, one, "{name}");
+        }
+        assert!(
+            files[3]
+                .text
+                .contains("BindPaths=/var/lib/left4me/runtime/1\n")
+        );
+        assert!(
+            files[4]
+                .text
+                .contains("BindPaths=/var/lib/left4me/runtime/2\n")
+        );
+    }
+
+    #[test]
     fn repeated_instances_fold_in_order() {
         let (once, repeated) = fold_instances(&instances(&["2", "1", "2", "3", "2", "1"]));
         assert_eq!(once, instances(&["2", "1", "3"]));

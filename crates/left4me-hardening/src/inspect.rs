@@ -117,7 +117,7 @@ fn score_change(
     let (old, new) = if name == unit {
         loaded
     } else {
-        other = (loaders.installed.load(&name), loaders.wanted.load(&name));
+        other = loaders.both(&name);
         (&other.0, &other.1)
     };
     let (before, after) = (
@@ -145,7 +145,38 @@ fn score_change(
 /// as one manager does, not once per unit.
 struct Loaders<'a> {
     installed: load::Loader<'a>,
-    wanted: load::Loader<'a>,
+    /// `None` when every generated file is installed as it is generated:
+    /// the tree once written reads as the tree installed.
+    wanted: Option<load::Loader<'a>>,
+}
+
+impl Loaders<'_> {
+    /// `unit` as installed and as it will be.
+    fn both(&self, unit: &str) -> (load::Loaded, load::Loaded) {
+        let installed = self.installed.load(unit);
+        let wanted = match &self.wanted {
+            Some(l) => l.load(unit),
+            None => installed.clone(),
+        };
+        (installed, wanted)
+    }
+}
+
+/// Whether every generated file is installed as it is generated: a
+/// regular file, not a link, with the same bytes. An overlay of those
+/// files then answers every question as the tree itself does.
+///
+/// Asked in the order the file diff asks (what the path leads to, then
+/// its bytes), the link question only of a path that leads to a file of
+/// the generated size: a path the reader refuses is not asked more than
+/// the report asks it.
+fn installed_as_generated(fs: &dyn Fs, generated: &[Generated]) -> bool {
+    generated.iter().all(|g| {
+        let path = absolute(&g.path);
+        matches!(fs.target(&path), Ok(load::Target::File(n)) if n == g.text.len() as u64)
+            && matches!(fs.read_link(&path), Ok(None))
+            && fs.read(&path).is_ok_and(|b| b == g.text.as_bytes())
+    })
 }
 
 /// The report of `diff`.
@@ -299,8 +330,7 @@ fn unit_report(
     files: &[&Generated],
     own: &Generated,
 ) -> UnitReport {
-    let installed = loaders.installed.load(unit);
-    let wanted = loaders.wanted.load(unit);
+    let (installed, wanted) = loaders.both(unit);
     let (overridden, not_read) = overrides(overlay, unit, &wanted, &absolute(&own.path));
     let generated: BTreeSet<String> = files
         .iter()
@@ -489,7 +519,8 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
         };
         let loaders = loaders.get_or_init(|| Loaders {
             installed: load::Loader::new(fs, &options),
-            wanted: load::Loader::new(&overlay, &options),
+            wanted: (!installed_as_generated(fs, &generated))
+                .then(|| load::Loader::new(&overlay, &options)),
         });
         let mut report = unit_report((fs, &overlay), loaders, &unit, g.profile, &files, g);
         // The template's own file is reported with the template.
