@@ -65,7 +65,8 @@ pub struct Raw {
 pub struct Effective {
     specifiers: specifier::Context,
     typed: BTreeMap<&'static str, Slot>,
-    fresh: BTreeMap<&'static str, State>,
+    /// Every storage's state with nothing read (shared by every copy).
+    fresh: std::sync::Arc<BTreeMap<&'static str, State>>,
     raw: BTreeMap<(String, String), Raw>,
     untyped_log: Vec<UntypedAssignment>,
     fatal: Option<Diagnostic>,
@@ -85,6 +86,47 @@ pub struct UntypedAssignment {
     pub value: String,
     /// Where it was read.
     pub origin: Origin,
+}
+
+/// What reading lines did to settings, kept to read the same lines again
+/// at once ([`Effective::read_shared`]): the instance drop-ins of a
+/// template differ in their names, comments and a few lines only.
+///
+/// What is kept is, per typed storage, the lines of one file that set it
+/// (in order, with their line numbers) and the storage they left: kept when
+/// the storage was untouched before the file, no line of it holds a
+/// specifier (no value then depends on the unit read), no line of the file
+/// is fatal, and none of its lines logged anything or cleared another
+/// directive's lines. A line changes its own storage only, so the same
+/// lines read onto another unit's untouched storage leave the same storage
+/// (the origins naming the other file) and log nothing; every other line
+/// of that file is read as `read` reads it, in order.
+#[derive(Clone, Debug, Default)]
+pub struct Replays {
+    seen: std::collections::HashMap<&'static str, Vec<(Vec<lexer::Assignment>, Slot)>>,
+}
+
+impl Replays {
+    /// How many different line sets are kept per storage (a storage set
+    /// differently in every instance is not worth keeping).
+    const PER_STORAGE: usize = 8;
+
+    /// Nothing kept yet.
+    pub fn new() -> Replays {
+        Replays::default()
+    }
+}
+
+/// The lines of one storage in a file being read.
+struct Group {
+    storage: &'static str,
+    lines: Vec<usize>,
+    /// Untouched before and with no specifier: may be replayed or kept.
+    shared: bool,
+    /// Set from what was kept, its lines not applied.
+    replayed: bool,
+    /// Its lines, applied, logged nothing.
+    quiet: bool,
 }
 
 /// An empty assignment that emptied what another directive had put in the
@@ -217,7 +259,7 @@ impl Effective {
         Effective {
             specifiers,
             typed,
-            fresh,
+            fresh: std::sync::Arc::new(fresh),
             raw: BTreeMap::new(),
             untyped_log: Vec::new(),
             fatal: None,
@@ -268,6 +310,117 @@ impl Effective {
             }
         }
         lexed.stopped
+    }
+
+    /// [`Effective::read`], with what reading the same lines did before
+    /// kept in `replays` and replayed where that is provably the same (see
+    /// [`Replays`]). The result, origins and logs included, is exactly
+    /// what [`Effective::read`] gives.
+    pub fn read_shared(&mut self, file: &str, bytes: &[u8], replays: &mut Replays) -> bool {
+        let lexed = lexer::lex(file, bytes, SERVICE_SECTIONS);
+        self.diagnostics.extend(lexed.diagnostics);
+        let assignments = &lexed.assignments;
+        // A fatal line stops the file there: such a file is read line by
+        // line, as `read` does.
+        if assignments.iter().any(|a| self.fatal_error(a).is_some()) {
+            for a in assignments {
+                if self.apply_checked(file, a) {
+                    return true;
+                }
+            }
+            return lexed.stopped;
+        }
+        // The lines of each typed storage, in order.
+        let mut groups: Vec<Group> = Vec::new();
+        let mut of_line: Vec<Option<usize>> = Vec::with_capacity(assignments.len());
+        for (i, a) in assignments.iter().enumerate() {
+            let storage = Self::directive_of(a)
+                .map(Directive::storage)
+                .filter(|k| self.typed.contains_key(k));
+            of_line.push(storage.map(|k| match groups.iter().position(|g| g.storage == k) {
+                Some(g) => {
+                    groups[g].lines.push(i);
+                    g
+                }
+                None => {
+                    groups.push(Group {
+                        storage: k,
+                        lines: vec![i],
+                        shared: false,
+                        replayed: false,
+                        quiet: true,
+                    });
+                    groups.len() - 1
+                }
+            }));
+        }
+        for g in &mut groups {
+            g.shared = self.untouched(g.storage)
+                && !g.lines.iter().any(|i| assignments[*i].value.contains('%'));
+            if !g.shared {
+                continue;
+            }
+            let same = |kept: &[lexer::Assignment]| {
+                kept.len() == g.lines.len()
+                    && kept.iter().zip(&g.lines).all(|(k, i)| *k == assignments[*i])
+            };
+            let Some((_, slot)) = replays
+                .seen
+                .get(g.storage)
+                .and_then(|kept| kept.iter().find(|(k, _)| same(k)))
+            else {
+                continue;
+            };
+            let mut slot = slot.clone();
+            for o in &mut slot.origins {
+                o.file = file.to_owned();
+            }
+            self.typed.insert(g.storage, slot);
+            g.replayed = true;
+        }
+        for (a, g) in assignments.iter().zip(&of_line) {
+            match g.map(|g| &mut groups[g]) {
+                Some(g) if g.replayed => {}
+                Some(g) => {
+                    let logged = (self.diagnostics.len(), self.shared_resets.len());
+                    self.apply(file, a);
+                    g.quiet &= logged == (self.diagnostics.len(), self.shared_resets.len());
+                }
+                None => self.apply(file, a),
+            }
+        }
+        for g in groups.iter().filter(|g| g.shared && g.quiet && !g.replayed) {
+            let kept = replays.seen.entry(g.storage).or_default();
+            if kept.len() >= Replays::PER_STORAGE {
+                continue;
+            }
+            if let Some(slot) = self.typed.get(g.storage) {
+                let lines = g.lines.iter().map(|i| assignments[*i].clone()).collect();
+                kept.push((lines, slot.clone()));
+            }
+        }
+        lexed.stopped
+    }
+
+    /// The directive [`Effective::apply`] reads `a` as.
+    fn directive_of(a: &lexer::Assignment) -> Option<Directive> {
+        Directive::from_name(&a.key)
+            .filter(|d| d.spec().section == a.section.as_str())
+            .or_else(|| alias_directive(&a.section, &a.key))
+    }
+
+    /// Whether `storage` is as nothing read left it.
+    fn untouched(&self, storage: &'static str) -> bool {
+        match (self.typed.get(storage), self.fresh.get(storage)) {
+            (Some(slot), Some(fresh)) => {
+                slot.origins.is_empty()
+                    && slot.values.is_empty()
+                    && slot.keys.is_empty()
+                    && !slot.reset
+                    && slot.state == *fresh
+            }
+            _ => false,
+        }
     }
 
     /// Applies one assignment; `true` when its parser fails fatally

@@ -26,7 +26,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use crate::effective::Effective;
+use crate::effective::{Effective, Replays};
 use crate::lexer::{Diagnostic, Level};
 use crate::systemd::specifier;
 
@@ -944,6 +944,28 @@ fn alias_is_valid(alias: &str, target: &str) -> bool {
 /// `unit_file_find_dirs()`: the drop-in directories of `name` (and its
 /// template, and its dash prefixes) under `unit_path`, in order.
 fn find_dirs(map: &NameMap, fs: &dyn Fs, unit_path: &str, name: &str, out: &mut Vec<String>) {
+    // Every directory looked for is directly under `unit_path`: where the
+    // search found none, there is nothing to find for any name.
+    let under = format!("{}/", unit_path.trim_end_matches('/'));
+    if !map
+        .paths
+        .range::<str, _>((std::ops::Bound::Included(under.as_str()), std::ops::Bound::Unbounded))
+        .next()
+        .is_some_and(|p| p.starts_with(&under))
+    {
+        return;
+    }
+    find_dirs_under(map, fs, unit_path, name, out);
+}
+
+/// [`find_dirs`] under a directory the search found some directory in.
+fn find_dirs_under(
+    map: &NameMap,
+    fs: &dyn Fs,
+    unit_path: &str,
+    name: &str,
+    out: &mut Vec<String>,
+) {
     let path = format!("{}/{name}.d", unit_path.trim_end_matches('/'));
     // unit_file_add_dir(): the directory is recorded as chase() resolves
     // it, so a linked directory's files are named by their real path.
@@ -957,7 +979,7 @@ fn find_dirs(map: &NameMap, fs: &dyn Fs, unit_path: &str, name: &str, out: &mut 
     if kind == Some(NameKind::Instance)
         && let Some(t) = template_of(name)
     {
-        find_dirs(map, fs, unit_path, &t, out);
+        find_dirs_under(map, fs, unit_path, &t, out);
     }
     if UNIT_TYPES.contains(&name) {
         return;
@@ -985,7 +1007,7 @@ fn find_dirs(map: &NameMap, fs: &dyn Fs, unit_path: &str, name: &str, out: &mut 
         Some(i) if kind == Some(NameKind::Instance) => format!("{prefix}@{i}.{}", unit_type(name)),
         _ => format!("{prefix}.{}", unit_type(name)),
     };
-    find_dirs(map, fs, unit_path, &built, out);
+    find_dirs_under(map, fs, unit_path, &built, out);
 }
 
 /// Options for [`load`].
@@ -1005,7 +1027,10 @@ impl Default for LoadOptions {
 
 /// Loads unit `name` from `fs` as systemd 257's system manager does.
 pub fn load(fs: &dyn Fs, name: &str, options: &LoadOptions) -> Loaded {
-    Loader::new(fs, options).load(name)
+    let fs = Memo::new(fs);
+    let mut diagnostics = Vec::new();
+    let map = NameMap::build(&fs, &options.search_path, &mut diagnostics);
+    load_with(&fs, name, options, &map, diagnostics, None)
 }
 
 /// Loads many units of one file system, as one manager does: the map of
@@ -1016,11 +1041,16 @@ pub fn load(fs: &dyn Fs, name: &str, options: &LoadOptions) -> Loaded {
 /// unit file, its drop-in directories and every link on the way are read
 /// once for all its instances. The file system must not change while the
 /// loader is in use (as for the name map).
+///
+/// A file whose assignments were read before is not parsed again where
+/// that provably gives the same settings ([`Replays`]): the instances'
+/// drop-ins of a template differ only in their names and comments.
 pub struct Loader<'a> {
     fs: Memo<'a>,
     options: &'a LoadOptions,
     map: NameMap,
     diagnostics: Vec<Diagnostic>,
+    replays: std::cell::RefCell<Replays>,
 }
 
 impl<'a> Loader<'a> {
@@ -1034,6 +1064,7 @@ impl<'a> Loader<'a> {
             options,
             map,
             diagnostics,
+            replays: Default::default(),
         }
     }
 
@@ -1045,6 +1076,7 @@ impl<'a> Loader<'a> {
             self.options,
             &self.map,
             self.diagnostics.clone(),
+            Some(&mut self.replays.borrow_mut()),
         )
     }
 }
@@ -1118,7 +1150,12 @@ fn load_with(
     options: &LoadOptions,
     map: &NameMap,
     mut diagnostics: Vec<Diagnostic>,
+    mut replays: Option<&mut Replays>,
 ) -> Loaded {
+    let mut read = |e: &mut Effective, file: &str, bytes: &[u8]| match replays.as_deref_mut() {
+        Some(r) => e.read_shared(file, bytes, r),
+        None => e.read(file, bytes),
+    };
     let mut fragment = map.get(name).map(str::to_owned);
     if fragment.is_none()
         && unit_name_kind(name) == Some(NameKind::Instance)
@@ -1138,7 +1175,7 @@ fn load_with(
             Ok(Target::Null | Target::File(0)) => state = LoadState::Masked,
             Ok(Target::File(_)) => match fs.read(f) {
                 Ok(bytes) => {
-                    if effective.read(&fs.display(f), &bytes) {
+                    if read(&mut effective, &fs.display(f), &bytes) {
                         state = LoadState::Error;
                     }
                 }
@@ -1189,7 +1226,7 @@ fn load_with(
                 Ok(Target::Null) => masked_dropins.push(path.clone()),
                 Ok(Target::File(_)) => match fs.read(path) {
                     Ok(bytes) => {
-                        effective.read(&fs.display(path), &bytes);
+                        read(&mut effective, &fs.display(path), &bytes);
                         dropins.push(path.clone());
                     }
                     Err(e) => diagnostics.push(Diagnostic::new(
