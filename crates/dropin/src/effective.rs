@@ -104,6 +104,7 @@ pub struct UntypedAssignment {
 #[derive(Clone, Debug, Default)]
 pub struct Replays {
     seen: std::collections::HashMap<&'static str, Vec<(Vec<lexer::Assignment>, Slot)>>,
+    replayed: usize,
 }
 
 impl Replays {
@@ -114,6 +115,11 @@ impl Replays {
     /// Nothing kept yet.
     pub fn new() -> Replays {
         Replays::default()
+    }
+
+    /// How many storages were set from what was kept, not by reading.
+    pub fn replayed(&self) -> usize {
+        self.replayed
     }
 }
 
@@ -337,22 +343,24 @@ impl Effective {
             let storage = Self::directive_of(a)
                 .map(Directive::storage)
                 .filter(|k| self.typed.contains_key(k));
-            of_line.push(storage.map(|k| match groups.iter().position(|g| g.storage == k) {
-                Some(g) => {
-                    groups[g].lines.push(i);
-                    g
-                }
-                None => {
-                    groups.push(Group {
-                        storage: k,
-                        lines: vec![i],
-                        shared: false,
-                        replayed: false,
-                        quiet: true,
-                    });
-                    groups.len() - 1
-                }
-            }));
+            of_line.push(
+                storage.map(|k| match groups.iter().position(|g| g.storage == k) {
+                    Some(g) => {
+                        groups[g].lines.push(i);
+                        g
+                    }
+                    None => {
+                        groups.push(Group {
+                            storage: k,
+                            lines: vec![i],
+                            shared: false,
+                            replayed: false,
+                            quiet: true,
+                        });
+                        groups.len() - 1
+                    }
+                }),
+            );
         }
         for g in &mut groups {
             g.shared = self.untouched(g.storage)
@@ -362,7 +370,10 @@ impl Effective {
             }
             let same = |kept: &[lexer::Assignment]| {
                 kept.len() == g.lines.len()
-                    && kept.iter().zip(&g.lines).all(|(k, i)| *k == assignments[*i])
+                    && kept
+                        .iter()
+                        .zip(&g.lines)
+                        .all(|(k, i)| *k == assignments[*i])
             };
             let Some((_, slot)) = replays
                 .seen
@@ -377,6 +388,7 @@ impl Effective {
             }
             self.typed.insert(g.storage, slot);
             g.replayed = true;
+            replays.replayed += 1;
         }
         for (a, g) in assignments.iter().zip(&of_line) {
             match g.map(|g| &mut groups[g]) {

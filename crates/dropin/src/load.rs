@@ -949,7 +949,10 @@ fn find_dirs(map: &NameMap, fs: &dyn Fs, unit_path: &str, name: &str, out: &mut 
     let under = format!("{}/", unit_path.trim_end_matches('/'));
     if !map
         .paths
-        .range::<str, _>((std::ops::Bound::Included(under.as_str()), std::ops::Bound::Unbounded))
+        .range::<str, _>((
+            std::ops::Bound::Included(under.as_str()),
+            std::ops::Bound::Unbounded,
+        ))
         .next()
         .is_some_and(|p| p.starts_with(&under))
     {
@@ -959,13 +962,7 @@ fn find_dirs(map: &NameMap, fs: &dyn Fs, unit_path: &str, name: &str, out: &mut 
 }
 
 /// [`find_dirs`] under a directory the search found some directory in.
-fn find_dirs_under(
-    map: &NameMap,
-    fs: &dyn Fs,
-    unit_path: &str,
-    name: &str,
-    out: &mut Vec<String>,
-) {
+fn find_dirs_under(map: &NameMap, fs: &dyn Fs, unit_path: &str, name: &str, out: &mut Vec<String>) {
     let path = format!("{}/{name}.d", unit_path.trim_end_matches('/'));
     // unit_file_add_dir(): the directory is recorded as chase() resolves
     // it, so a linked directory's files are named by their real path.
@@ -1078,6 +1075,12 @@ impl<'a> Loader<'a> {
             self.diagnostics.clone(),
             Some(&mut self.replays.borrow_mut()),
         )
+    }
+
+    /// How many storages were set from lines read before rather than by
+    /// reading them again ([`Replays::replayed`]).
+    pub fn replayed(&self) -> usize {
+        self.replays.borrow().replayed()
     }
 }
 
@@ -1388,6 +1391,159 @@ mod tests {
 
     fn server(fs: &mut MemFs) {
         fs.file("/etc/systemd/system/left4me-server@.service", BASE);
+    }
+
+    /// Instances of one template with every kind of drop-in a shared read
+    /// must get right: the template's drop-in alone, an instance drop-in
+    /// of the same name (shadowing it) that differs from the others in
+    /// one line, resets (one clearing another directive's lines), a fatal
+    /// line, a specifier, an unknown key, the same lines twice in one
+    /// unit, the same lines at other line numbers, a masked drop-in, a
+    /// masked instance, and a drop-in some instances have only.
+    fn varied(fs: &mut MemFs) -> Vec<String> {
+        let dir = "/etc/systemd/system";
+        fs.file("/dev/null", "");
+        fs.file(
+            &format!("{dir}/t@.service"),
+            "[Unit]\nDescription=t %i\n[Service]\nExecStart=/bin/true %i\nUser=app\n\
+             ProtectSystem=strict\nBindPaths=/srv/%i\nSystemCallFilter=@system-service\n\
+             Environment=A=1\n",
+        );
+        fs.file(
+            &format!("{dir}/t@.service.d/10-a.conf"),
+            "[Service]\nNoNewPrivileges=yes\nReadWritePaths=/var/lib/t\nCapabilityBoundingSet=\n",
+        );
+        let mut names = Vec::new();
+        for k in 0..40 {
+            let name = format!("t@{k}.service");
+            let d = format!("{dir}/{name}.d");
+            let common = "PrivateTmp=yes\nSystemCallFilter=~@mount\nRestrictSUIDSGID=yes\n\
+                          CapabilityBoundingSet=CAP_NET_BIND_SERVICE\nProtectHome=yes\n";
+            match k % 10 {
+                // The template's drop-in only.
+                0 => {}
+                // Shadows the template's drop-in; one line differs.
+                1 | 2 => {
+                    fs.file(
+                        &format!("{d}/10-a.conf"),
+                        format!("# for {name}\n[Service]\n{common}BindReadOnlyPaths=/run/{k}\n"),
+                    );
+                }
+                // Resets, and an empty BindPaths= clearing BindReadOnlyPaths=.
+                3 => {
+                    fs.file(
+                        &format!("{d}/10-a.conf"),
+                        format!(
+                            "[Service]\n{common}BindReadOnlyPaths=/ro\nBindPaths=\n\
+                             SystemCallFilter=\nSystemCallFilter=@basic-io\n"
+                        ),
+                    );
+                }
+                // A fatal line: the rest of the file is not read.
+                4 => {
+                    fs.file(
+                        &format!("{d}/10-a.conf"),
+                        format!("[Service]\nPrivateTmp=yes\nUser=a:b\n{common}"),
+                    );
+                }
+                // A specifier, and an unknown key.
+                5 => {
+                    fs.file(
+                        &format!("{d}/10-a.conf"),
+                        format!("[Service]\n{common}ReadWritePaths=/var/%i\nNoSuchKey=1\n"),
+                    );
+                }
+                // The same lines twice in one unit (the second onto storages
+                // the first set), and a drop-in of its own.
+                6 => {
+                    let text = format!("[Service]\n{common}");
+                    fs.file(&format!("{d}/10-a.conf"), text.clone());
+                    fs.file(&format!("{d}/20-b.conf"), text);
+                }
+                // The same lines at other line numbers.
+                7 => {
+                    fs.file(
+                        &format!("{d}/10-a.conf"),
+                        format!("# one\n# two\n[Service]\n{common}"),
+                    );
+                }
+                // A masked drop-in and a later one.
+                8 => {
+                    fs.symlink(&format!("{d}/10-a.conf"), "/dev/null");
+                    fs.file(&format!("{d}/30-c.conf"), format!("[Service]\n{common}"));
+                }
+                // A masked instance.
+                _ => {
+                    fs.symlink(&format!("{dir}/{name}"), "/dev/null");
+                    fs.file(&format!("{d}/10-a.conf"), format!("[Service]\n{common}"));
+                }
+            }
+            names.push(name);
+        }
+        names
+    }
+
+    /// Everything a load gives, origins and logs included.
+    fn all_of(l: &Loaded) -> String {
+        format!("{l:#?}")
+    }
+
+    #[test]
+    fn a_shared_load_is_the_load_of_the_unit_alone() {
+        let mut fs = MemFs::new();
+        let names = varied(&mut fs);
+        let options = LoadOptions::default();
+        let loader = Loader::new(&fs, &options);
+        for name in &names {
+            let shared = loader.load(name);
+            let alone = load(&fs, name, &options);
+            assert_eq!(all_of(&shared), all_of(&alone), "{name}");
+            assert_eq!(shared.effective, alone.effective, "{name}");
+        }
+        // Each again, in another order: what was kept is used again.
+        for name in names.iter().rev() {
+            assert_eq!(
+                all_of(&loader.load(name)),
+                all_of(&load(&fs, name, &options)),
+                "{name}"
+            );
+        }
+        // The cases are what they say.
+        let l = |n: &str| load(&fs, n, &options);
+        let logged =
+            |n: &str, what: &str| l(n).diagnostics.iter().any(|d| d.message.contains(what));
+        assert!(logged("t@4.service", "Invalid user/group name"));
+        assert!(logged("t@5.service", "Unknown key 'NoSuchKey'"));
+        assert!(!l("t@3.service").effective.shared_resets().is_empty());
+        assert_eq!(l("t@9.service").state, LoadState::Masked);
+        assert_eq!(l("t@8.service").masked_dropins.len(), 1);
+        assert_eq!(l("t@6.service").dropins.len(), 2);
+        assert!(
+            l("t@5.service")
+                .effective
+                .origin_values(Directive::ReadWritePaths)
+                .iter()
+                .any(|v| v == "/var/%i")
+        );
+        // The shared path was taken, not just the plain one.
+        assert!(loader.replayed() > 100, "{}", loader.replayed());
+        // Negative controls: the comparison sees what a replay could get
+        // wrong. Another instance with the same drop-in lines differs (its
+        // origins and its specifiers); the same lines read under another
+        // file name differ in their origins only.
+        assert_ne!(
+            all_of(&loader.load("t@1.service")),
+            all_of(&load(&fs, "t@11.service", &options))
+        );
+        let one = load(&fs, "t@7.service", &options);
+        let mut renamed = fs.clone();
+        let d = "/etc/systemd/system/t@7.service.d";
+        let bytes = fs.read(&format!("{d}/10-a.conf")).unwrap();
+        renamed.file(&format!("{d}/10-a.conf"), "");
+        renamed.file(&format!("{d}/11-a.conf"), bytes);
+        let other = load(&renamed, "t@7.service", &options);
+        assert_eq!(one.effective, other.effective);
+        assert_ne!(all_of(&one), all_of(&other));
     }
 
     #[test]
