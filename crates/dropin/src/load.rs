@@ -684,6 +684,9 @@ struct NameMap {
     ids: BTreeMap<String, String>,
     /// Every `.d` (and `.wants` …) directory path found in the search path.
     paths: BTreeSet<String>,
+    /// The same, to look paths up by (they share long prefixes, which an
+    /// ordered lookup compares again and again).
+    path_set: std::collections::HashSet<String>,
     /// The names by the file name of the path they resolve to, sorted
     /// (built when first asked, for [`NameMap::aliases`]).
     by_file: std::sync::OnceLock<BTreeMap<String, Vec<String>>>,
@@ -865,6 +868,7 @@ impl NameMap {
         }
         NameMap {
             ids,
+            path_set: paths.iter().cloned().collect(),
             paths,
             by_file: std::sync::OnceLock::new(),
         }
@@ -966,7 +970,7 @@ fn find_dirs_under(map: &NameMap, fs: &dyn Fs, unit_path: &str, name: &str, out:
     let path = format!("{}/{name}.d", unit_path.trim_end_matches('/'));
     // unit_file_add_dir(): the directory is recorded as chase() resolves
     // it, so a linked directory's files are named by their real path.
-    if map.paths.contains(&path)
+    if map.path_set.contains(&path)
         && fs.target(&path) == Ok(Target::Dir)
         && let Some(real) = chase(fs, &path)
     {

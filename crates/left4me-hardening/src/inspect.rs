@@ -120,10 +120,14 @@ fn score_change(
         other = loaders.both(&name);
         (&other.0, &other.1)
     };
-    let (before, after) = (
-        dropin::score::score(old).ok(),
-        dropin::score::score(new).ok(),
-    );
+    // With nothing to write, the unit as it will be is a copy of the unit
+    // as installed: the same load scores the same.
+    let before = dropin::score::score(old).ok();
+    let after = if loaders.wanted.is_none() {
+        before.clone()
+    } else {
+        dropin::score::score(new).ok()
+    };
     let moves = match (&before, &after) {
         (Some(b), Some(a)) => dropin::score::compare(b, &old.effective, a, &new.effective)
             .changed()
