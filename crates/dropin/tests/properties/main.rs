@@ -263,3 +263,57 @@ proptest! {
         prop_assert!(!first.lines().any(|l| l.ends_with(' ')));
     }
 }
+
+/// A line of a file read for [`shared_reads_are_plain_reads`]: a
+/// generated assignment, or one of the lines a shared read must take
+/// care with (a fatal one, an unknown key, an untyped key, a specifier).
+fn file_line() -> impl Strategy<Value = String> {
+    prop_oneof![
+        8 => assignment().prop_map(|a| dropin::render::assignment_line(&a)),
+        1 => prop::sample::select(vec![
+            "User=a:b",
+            "NoSuchKey=1",
+            "Environment=A=1",
+            "Environment=",
+            "BindPaths=",
+            "ReadWritePaths=/var/%i",
+            "# a comment",
+            "[Unit]",
+            "Description=x %i",
+            "[Service]",
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+
+    /// Reading files with what reading the same lines did before kept
+    /// ([`Effective::read_shared`]) gives what reading them plainly gives,
+    /// origins and logs included, for every unit of a template: a pool of
+    /// few files, so that units read the same lines again.
+    #[test]
+    fn shared_reads_are_plain_reads(
+        pool in prop::collection::vec(prop::collection::vec(file_line(), 0..12), 1..4),
+        units in prop::collection::vec(
+            ("[a-z0-9]{1,3}", prop::collection::vec(0usize..4, 0..4)), 1..6),
+    ) {
+        let mut replays = dropin::effective::Replays::new();
+        for (instance, files) in &units {
+            let unit = format!("x@{instance}.service");
+            let mut plain = Effective::new(&unit);
+            let mut shared = Effective::new(&unit);
+            for (n, i) in files.iter().enumerate() {
+                let text = format!("[Service]\n{}\n", pool[i % pool.len()].join("\n"));
+                let file = format!("/etc/systemd/system/{unit}.d/{n}-{i}.conf");
+                let a = plain.read(&file, text.as_bytes());
+                let b = shared.read_shared(&file, text.as_bytes(), &mut replays);
+                prop_assert_eq!(a, b, "{}", text);
+            }
+            plain.finish();
+            shared.finish();
+            prop_assert_eq!(format!("{plain:?}"), format!("{shared:?}"));
+        }
+    }
+}
