@@ -682,11 +682,13 @@ struct NameMap {
     /// Unit name to what it points at: an absolute path (a file or linked
     /// file) or another unit name (an alias).
     ids: BTreeMap<String, String>,
-    /// Every `.d` (and `.wants` …) directory path found in the search path.
-    paths: BTreeSet<String>,
-    /// The same, to look paths up by (they share long prefixes, which an
-    /// ordered lookup compares again and again).
-    path_set: std::collections::HashSet<String>,
+    /// Every `.d` (and `.wants` …) directory path found in the search path
+    /// (hashed: the paths share long prefixes, which an ordered lookup
+    /// compares again and again).
+    paths: std::collections::HashSet<String>,
+    /// The search path directories some path of `paths` is directly under
+    /// (no other has a drop-in directory to find).
+    live: std::collections::HashSet<String>,
     /// The names by the file name of the path they resolve to, sorted
     /// (built when first asked, for [`NameMap::aliases`]).
     by_file: std::sync::OnceLock<BTreeMap<String, Vec<String>>>,
@@ -866,10 +868,24 @@ impl NameMap {
                 ids.insert(entry.name.clone(), dst);
             }
         }
+        let live = search
+            .iter()
+            .filter(|dir| {
+                let under = format!("{}/", dir.trim_end_matches('/'));
+                paths
+                    .range::<str, _>((
+                        std::ops::Bound::Included(under.as_str()),
+                        std::ops::Bound::Unbounded,
+                    ))
+                    .next()
+                    .is_some_and(|p| p.starts_with(&under))
+            })
+            .cloned()
+            .collect();
         NameMap {
             ids,
-            path_set: paths.iter().cloned().collect(),
-            paths,
+            live,
+            paths: paths.into_iter().collect(),
             by_file: std::sync::OnceLock::new(),
         }
     }
@@ -947,32 +963,29 @@ fn alias_is_valid(alias: &str, target: &str) -> bool {
 
 /// `unit_file_find_dirs()`: the drop-in directories of `name` (and its
 /// template, and its dash prefixes) under `unit_path`, in order.
-fn find_dirs(map: &NameMap, fs: &dyn Fs, unit_path: &str, name: &str, out: &mut Vec<String>) {
+fn find_dirs(map: &NameMap, fs: &Memo<'_>, unit_path: &str, name: &str, out: &mut Vec<String>) {
     // Every directory looked for is directly under `unit_path`: where the
     // search found none, there is nothing to find for any name.
-    let under = format!("{}/", unit_path.trim_end_matches('/'));
-    if !map
-        .paths
-        .range::<str, _>((
-            std::ops::Bound::Included(under.as_str()),
-            std::ops::Bound::Unbounded,
-        ))
-        .next()
-        .is_some_and(|p| p.starts_with(&under))
-    {
+    if !map.live.contains(unit_path) {
         return;
     }
     find_dirs_under(map, fs, unit_path, name, out);
 }
 
 /// [`find_dirs`] under a directory the search found some directory in.
-fn find_dirs_under(map: &NameMap, fs: &dyn Fs, unit_path: &str, name: &str, out: &mut Vec<String>) {
+fn find_dirs_under(
+    map: &NameMap,
+    fs: &Memo<'_>,
+    unit_path: &str,
+    name: &str,
+    out: &mut Vec<String>,
+) {
     let path = format!("{}/{name}.d", unit_path.trim_end_matches('/'));
     // unit_file_add_dir(): the directory is recorded as chase() resolves
     // it, so a linked directory's files are named by their real path.
-    if map.path_set.contains(&path)
+    if map.paths.contains(&path)
         && fs.target(&path) == Ok(Target::Dir)
-        && let Some(real) = chase(fs, &path)
+        && let Some(real) = fs.chase(&path)
     {
         out.push(real);
     }
@@ -1098,6 +1111,7 @@ struct Memo<'a> {
     links: Cache<Result<Option<String>, FsError>>,
     targets: Cache<Result<Target, FsError>>,
     files: Cache<Result<Vec<u8>, FsError>>,
+    chased: Cache<Option<String>>,
 }
 
 /// Answers by path.
@@ -1111,7 +1125,13 @@ impl<'a> Memo<'a> {
             links: Default::default(),
             targets: Default::default(),
             files: Default::default(),
+            chased: Default::default(),
         }
+    }
+
+    /// [`chase`], each path resolved once.
+    fn chase(&self, path: &str) -> Option<String> {
+        remembered(&self.chased, path, || chase(self, path))
     }
 }
 
@@ -1152,7 +1172,7 @@ impl Fs for Memo<'_> {
 }
 
 fn load_with(
-    fs: &dyn Fs,
+    fs: &Memo<'_>,
     name: &str,
     options: &LoadOptions,
     map: &NameMap,
