@@ -207,25 +207,30 @@ pub fn load(path: &Path) -> Result<Host> {
 /// read budget: a regular file on a regular file system (never a FIFO, a
 /// device or a file under `/proc`), at most [`MAX_BYTES`], valid UTF-8.
 pub fn load_within(path: &Path, budget: &rootfs::Budget) -> Result<Host> {
-    let file = path.display().to_string();
-    let bytes = match rootfs::read_path(path, budget) {
+    from_read(&path.display().to_string(), rootfs::read_path(path, budget))
+}
+
+/// Applies the host configuration `file` whose read gave `read`: at most
+/// [`MAX_BYTES`], valid UTF-8.
+fn from_read(file: &str, read: rootfs::Result<Vec<u8>>) -> Result<Host> {
+    let bytes = match read {
         Ok(bytes) => bytes,
-        Err(rootfs::Error::TooLarge { .. }) => return Err(too_big(&file)),
+        Err(rootfs::Error::TooLarge { .. }) => return Err(too_big(file)),
         Err(e) => {
             return Err(Error::Config {
-                file,
+                file: file.to_owned(),
                 message: format!("cannot read it: {e}"),
             });
         }
     };
     if bytes.len() > MAX_BYTES {
-        return Err(too_big(&file));
+        return Err(too_big(file));
     }
     let text = String::from_utf8(bytes).map_err(|e| Error::Config {
-        file: file.clone(),
+        file: file.to_owned(),
         message: format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
     })?;
-    parse(&file, &text)?.apply()
+    parse(file, &text)?.apply()
 }
 
 /// Which host configuration a file was generated from: its path as
@@ -271,6 +276,35 @@ impl ConfigId {
             || "Host config: none (the standard profiles).".to_owned(),
             ConfigId::header,
         )
+    }
+
+    /// The header line a generated file's `text` names its configuration
+    /// in ([`ConfigId::header_of`], after `# `), if any.
+    pub fn named_in(text: &str) -> Option<&str> {
+        text.lines()
+            .take_while(|l| l.starts_with('#'))
+            .filter_map(|l| l.strip_prefix("# "))
+            .find(|l| l.starts_with("Host config: "))
+    }
+
+    /// Whether two header lines name the same configuration: the same
+    /// content hash (or both none), whatever path it was read from.
+    ///
+    /// ```
+    /// use left4me_hardening::config::ConfigId;
+    ///
+    /// let a = ConfigId::of("/etc/left4me-harden/host.toml", "x").header();
+    /// let b = ConfigId::of("./host.toml", "x").header();
+    /// let c = ConfigId::of("/etc/left4me-harden/host.toml", "y").header();
+    /// let none = ConfigId::header_of(None);
+    /// assert!(ConfigId::same_config(&a, &b));
+    /// assert!(!ConfigId::same_config(&a, &c));
+    /// assert!(!ConfigId::same_config(&a, &none));
+    /// assert!(ConfigId::same_config(&none, &none));
+    /// ```
+    pub fn same_config(a: &str, b: &str) -> bool {
+        // The path may hold " (": the hash is the last parenthesis.
+        a.rsplit_once(" (").map(|(_, h)| h) == b.rsplit_once(" (").map(|(_, h)| h)
     }
 }
 
@@ -339,15 +373,7 @@ pub fn discover(flag: Option<&Path>, no_config: bool, budget: &rootfs::Budget) -
         Chosen::File(path) => load_within(&path, budget),
         Chosen::Stdin => {
             let file = "standard input";
-            let bytes = rootfs::read_stdin(file, budget).map_err(|e| Error::Config {
-                file: file.to_owned(),
-                message: format!("cannot read it: {e}"),
-            })?;
-            let text = String::from_utf8(bytes).map_err(|e| Error::Config {
-                file: file.to_owned(),
-                message: format!("not valid UTF-8 (at byte {})", e.utf8_error().valid_up_to()),
-            })?;
-            parse(file, &text)?.apply()
+            from_read(file, rootfs::read_stdin(file, budget))
         }
     }
 }
