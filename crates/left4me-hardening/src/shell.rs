@@ -106,8 +106,7 @@ pub fn man_page(cmd: &clap::Command, sub: Option<&str>) -> crate::Result<Vec<u8>
                 .get_subcommands()
                 .find(|c| c.get_name() == s && !c.is_hide_set());
             let Some(c) = found else {
-                let known = subcommands(&cmd);
-                let hint = crate::suggest::hint(s, known.iter().map(String::as_str));
+                let hint = crate::suggest::hint(s, subs.iter().map(String::as_str));
                 return Err(crate::Error::Input(format!("no subcommand {s:?}{hint}")));
             };
             let name = format!("{bin}-{s}");
