@@ -15,6 +15,7 @@ use crate::compose::Composed;
 use crate::directive::{Directive, Merge};
 use crate::kind::{Apply, Delta, State, StateOf};
 use crate::lexer::{self, Diagnostic};
+use crate::reads::{self, Reads};
 use crate::systemd::specifier;
 
 /// Where an assignment was read.
@@ -452,7 +453,40 @@ impl Effective {
     /// `-ENOEXEC`: in a fragment the unit then fails to load with
     /// "bad-setting"; in a drop-in the rest of that file is not read).
     pub fn fatal(&self) -> Option<&Diagnostic> {
+        reads::note(|r| r.fatal = true);
         self.fatal.as_ref()
+    }
+
+    /// Whether an assignment of `directive` can make systemd's parser fail
+    /// fatally (see [`Effective::fatal`]), by the same parser and `ltype`
+    /// rule that decides it for a value.
+    pub fn may_fail_fatally(directive: Directive) -> bool {
+        unit_key(directive.spec().section, directive.name()).is_some_and(|key| {
+            let fatal_ltype = key.ltype == "true";
+            match key.parser {
+                Some("config_parse_user_group_compat" | "config_parse_user_group_strv_compat") => {
+                    true
+                }
+                Some("config_parse_bool" | "config_parse_unit_path_printf") => fatal_ltype,
+                _ => false,
+            }
+        })
+    }
+
+    /// Whether the model types `directive`'s storage (an untyped key is
+    /// kept as text, see [`Effective::raw`]).
+    pub fn types(&self, directive: Directive) -> bool {
+        self.fresh.contains_key(directive.storage())
+    }
+
+    /// The typed storages a value that counts was written for with a
+    /// specifier in it: their state depends on the unit's name.
+    pub fn specified_storages(&self) -> std::collections::BTreeSet<&'static str> {
+        self.typed
+            .iter()
+            .filter(|(_, slot)| slot.values.iter().any(|v| v.contains('%')))
+            .map(|(storage, _)| *storage)
+            .collect()
     }
 
     /// systemd's message when `a` makes its parser fail fatally, chosen by
@@ -579,6 +613,7 @@ impl Effective {
 
     /// The values assigned to `directive`'s storage that count, as written.
     pub fn origin_values(&self, directive: Directive) -> &[String] {
+        reads::storage(directive.storage());
         self.typed
             .get(directive.storage())
             .map_or(&[], |s| s.values.as_slice())
@@ -587,6 +622,7 @@ impl Effective {
     /// Whether `directive`'s storage was reset by an empty assignment
     /// before the values that count.
     pub fn was_reset(&self, directive: Directive) -> bool {
+        reads::storage(directive.storage());
         self.typed.get(directive.storage()).is_some_and(|s| s.reset)
     }
 
@@ -718,6 +754,7 @@ impl Effective {
 
     /// What systemd holds for `directive`'s storage.
     pub fn state(&self, directive: Directive) -> Option<&State> {
+        reads::storage(directive.storage());
         self.typed.get(directive.storage()).map(|s| &s.state)
     }
 
@@ -745,6 +782,7 @@ impl Effective {
     /// from where systemd starts.
     pub fn is_set(&self, directive: Directive) -> bool {
         let storage = directive.storage();
+        reads::storage(storage);
         match (self.typed.get(storage), self.fresh.get(storage)) {
             (Some(slot), Some(fresh)) => {
                 !slot.origins.is_empty() || slot.state.lines(directive) != fresh.lines(directive)
@@ -755,6 +793,7 @@ impl Effective {
 
     /// Where the assignments that count for `directive`'s storage came from.
     pub fn origins(&self, directive: Directive) -> &[Origin] {
+        reads::note(|r| r.origins = true);
         self.typed
             .get(directive.storage())
             .map_or(&[], |s| s.origins.as_slice())
@@ -765,6 +804,7 @@ impl Effective {
     /// that counts applied alone, as systemd's parser does. All of the
     /// directive's origins where no value alone gives `item`.
     pub fn item_origins(&self, directive: Directive, item: &str) -> Vec<Origin> {
+        reads::note(|r| r.origins = true);
         let Some(slot) = self.typed.get(directive.storage()) else {
             return Vec::new();
         };
@@ -821,6 +861,7 @@ impl Effective {
     /// `text` with specifiers expanded for this unit (`unit_full_printf()`),
     /// or `None` where systemd would refuse it.
     pub fn expand(&self, text: &str) -> Option<String> {
+        Self::note_specifiers(text);
         match self.specifiers.expand(text, lexer::LONG_LINE_MAX).ok()? {
             specifier::Expansion::Done(s) | specifier::Expansion::HostDependent(s) => Some(s),
         }
@@ -829,6 +870,7 @@ impl Effective {
     /// `text` with specifiers expanded as `unit_path_printf()` does (at
     /// most `PATH_MAX - 1` bytes), or `None` where systemd would refuse it.
     pub fn expand_path(&self, text: &str) -> Option<String> {
+        Self::note_specifiers(text);
         match self
             .specifiers
             .expand(text, crate::systemd::path::PATH_MAX - 1)
@@ -838,21 +880,32 @@ impl Effective {
         }
     }
 
+    /// An expansion reads the unit's name when there is a specifier to
+    /// expand.
+    fn note_specifiers(text: &str) {
+        if text.contains('%') {
+            reads::note(|r| r.name = true);
+        }
+    }
+
     /// Every assignment of a key the model does not type (and that
     /// systemd parses), in the order read, empty ones included: for
     /// emulating that key's own parser, including the values it refuses
     /// and keeps the earlier one for.
     pub fn untyped_log(&self) -> &[UntypedAssignment] {
+        reads::note(|r| r.untyped = true);
         &self.untyped_log
     }
 
     /// The unit these settings are for.
     pub fn unit(&self) -> &str {
+        reads::note(|r| r.name = true);
         &self.specifiers.id
     }
 
     /// A key the model does not type.
     pub fn raw(&self, section: &str, key: &str) -> Option<&Raw> {
+        reads::note(|r| r.untyped = true);
         self.raw.get(&(section.to_owned(), key.to_owned()))
     }
 
@@ -864,23 +917,27 @@ impl Effective {
 
     /// Every untyped key.
     pub fn raw_keys(&self) -> impl Iterator<Item = (&(String, String), &Raw)> {
+        reads::note(|r| r.untyped = true);
         self.raw.iter()
     }
 
     /// Empty assignments that cleared another directive's lines from the
     /// storage they share.
     pub fn shared_resets(&self) -> &[SharedReset] {
+        reads::note(|r| r.diagnostics = true);
         &self.shared_resets
     }
 
     /// What systemd would have logged while reading.
     pub fn diagnostics(&self) -> &[Diagnostic] {
+        reads::note(|r| r.diagnostics = true);
         &self.diagnostics
     }
 
     /// The semantic differences from `self` to `new`, in registry order,
     /// then untyped keys by section and name.
     pub fn changes(&self, new: &Effective) -> Vec<Change> {
+        reads::note(Reads::everything);
         let mut out = Vec::new();
         for d in Directive::ALL {
             let (Some(old), Some(n), Some(fresh)) =

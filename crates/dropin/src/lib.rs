@@ -72,6 +72,7 @@ pub mod namespace;
 pub mod network;
 pub mod parse;
 pub mod path;
+pub mod reads;
 pub mod render;
 pub mod score;
 pub mod show;

@@ -1094,6 +1094,12 @@ impl<'a> Loader<'a> {
         )
     }
 
+    /// The files a [`Loader::load`] of `name` reads, found without reading
+    /// any: two units located alike whose files read alike load alike.
+    pub fn locate(&self, name: &str) -> Located {
+        locate(&self.fs, name, self.options, &self.map)
+    }
+
     /// How many storages were set from lines read before rather than by
     /// reading them again ([`Replays::replayed`]).
     pub fn replayed(&self) -> usize {
@@ -1171,6 +1177,52 @@ impl Fs for Memo<'_> {
     }
 }
 
+/// The files a load of a unit reads, found before any is read.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Located {
+    /// The unit file (for an instance without one, its template's).
+    pub fragment: Option<String>,
+    /// The unit's other names.
+    pub aliases: BTreeSet<String>,
+    /// The drop-in directories, in order.
+    pub dirs: Vec<String>,
+    /// The drop-ins in them, and those shadowed by one of the same name.
+    pub files: ConfFiles,
+}
+
+/// Finds the files of unit `name`: its fragment, its names, its drop-in
+/// directories (the unit's names on every search path directory, then the
+/// type-wide directory on each) and the drop-ins in them.
+fn locate(fs: &Memo<'_>, name: &str, options: &LoadOptions, map: &NameMap) -> Located {
+    let mut fragment = map.get(name).map(str::to_owned);
+    if fragment.is_none()
+        && unit_name_kind(name) == Some(NameKind::Instance)
+        && let Some(t) = template_of(name)
+    {
+        fragment = map.get(&t).map(str::to_owned);
+    }
+    let aliases = map.aliases(fs, name, fragment.as_deref());
+    let mut dirs = Vec::new();
+    for n in std::iter::once(name.to_owned()).chain(aliases.iter().cloned()) {
+        for p in &options.search_path {
+            find_dirs(map, fs, p, &n, &mut dirs);
+        }
+    }
+    let ty = unit_type(name).to_owned();
+    for p in &options.search_path {
+        find_dirs(map, fs, p, &ty, &mut dirs);
+    }
+    let mut seen_dirs = BTreeSet::new();
+    dirs.retain(|d| seen_dirs.insert(d.clone()));
+    let files = conf_files(fs, &dirs, ".conf");
+    Located {
+        fragment,
+        aliases,
+        dirs,
+        files,
+    }
+}
+
 fn load_with(
     fs: &Memo<'_>,
     name: &str,
@@ -1183,14 +1235,12 @@ fn load_with(
         Some(r) => e.read_shared(file, bytes, r),
         None => e.read(file, bytes),
     };
-    let mut fragment = map.get(name).map(str::to_owned);
-    if fragment.is_none()
-        && unit_name_kind(name) == Some(NameKind::Instance)
-        && let Some(t) = template_of(name)
-    {
-        fragment = map.get(&t).map(str::to_owned);
-    }
-    let aliases = map.aliases(fs, name, fragment.as_deref());
+    let Located {
+        fragment,
+        aliases,
+        dirs,
+        files: ConfFiles { files, shadowed },
+    } = locate(fs, name, options, map);
     let mut state = match &fragment {
         None => LoadState::NotFound,
         Some(_) => LoadState::Loaded,
@@ -1226,21 +1276,6 @@ fn load_with(
             }
         }
     }
-    // Drop-in directories: the unit's names on every search path
-    // directory, then the type-wide directory on each.
-    let mut dirs = Vec::new();
-    for n in std::iter::once(name.to_owned()).chain(aliases.iter().cloned()) {
-        for p in &options.search_path {
-            find_dirs(map, fs, p, &n, &mut dirs);
-        }
-    }
-    let ty = unit_type(name).to_owned();
-    for p in &options.search_path {
-        find_dirs(map, fs, p, &ty, &mut dirs);
-    }
-    let mut seen_dirs = BTreeSet::new();
-    dirs.retain(|d| seen_dirs.insert(d.clone()));
-    let ConfFiles { files, shadowed } = conf_files(fs, &dirs, ".conf");
     let mut dropins = Vec::new();
     let mut masked_dropins = Vec::new();
     if state != LoadState::Masked {
@@ -1310,7 +1345,7 @@ fn load_with(
 }
 
 /// What [`conf_files`] found.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ConfFiles {
     /// The files to read, sorted by file name.
     pub files: Vec<String>,

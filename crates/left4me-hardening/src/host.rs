@@ -110,6 +110,8 @@ impl Host {
             host: self,
             kind,
             prepared: profile.composed().map(dropin::effective::Prepared::new),
+            differs: profile.composed().and_then(dropin::score::instance_differs),
+            linted: Default::default(),
         })
     }
 
@@ -201,6 +203,11 @@ pub struct Batch<'h> {
     host: &'h Host,
     kind: ProfileKind,
     prepared: Option<dropin::effective::Prepared>,
+    /// What two instances' settings may differ in (the storages of the
+    /// settings that use `%i`); `None` where instances are not compared.
+    differs: Option<dropin::reads::Reads>,
+    /// The first instance's findings and what its lints read.
+    linted: std::cell::RefCell<Option<(Vec<Finding>, dropin::reads::Reads)>>,
 }
 
 impl Batch<'_> {
@@ -255,11 +262,38 @@ impl Batch<'_> {
         let (Some(composed), Some(prepared)) = (profile.composed(), &self.prepared) else {
             return Ok(Vec::new());
         };
-        let effective = prepared.of(&profile.unit_for(instance)?);
-        Ok(lint::check(&lint::Subject {
-            composed: Some(composed),
-            ..lint::Subject::new(&effective, &profile.traits)
-        }))
+        let unit = profile.unit_for(instance)?;
+        // An instance's settings differ from another's only in `differs`
+        // and its name: where the other's lints read none of that, they
+        // find here what they found there (the lints read the settings
+        // through their accessors only, see `dropin::reads`).
+        let differs = self.differs.as_ref().filter(|_| instance.is_some());
+        if let (Some(differs), Some((findings, reads))) = (differs, &*self.linted.borrow()) {
+            let differs = dropin::reads::Reads {
+                name: true,
+                origins: true,
+                diagnostics: true,
+                ..differs.clone()
+            };
+            if !reads.touches(&differs) {
+                return Ok(findings.clone());
+            }
+        }
+        let effective = prepared.of(&unit);
+        let (findings, mut reads) = dropin::reads::tracked(|| {
+            lint::check(&lint::Subject {
+                composed: Some(composed),
+                ..lint::Subject::new(&effective, &profile.traits)
+            })
+        });
+        if differs.is_some() && self.linted.borrow().is_none() {
+            let specified = effective.specified_storages();
+            if reads.storages.iter().any(|s| specified.contains(s)) {
+                reads.name = true;
+            }
+            *self.linted.borrow_mut() = Some((findings.clone(), reads));
+        }
+        Ok(findings)
     }
 }
 

@@ -196,11 +196,12 @@ pub fn lines(host: &Host, files: &[Generated], base: Option<&dyn Fs>) -> Vec<Str
         search_path: search_path(&[], None),
     };
     let loader = Loader::new(fs.as_ref(), &options);
+    let scores = Instances::new(host, &loader);
     files
         .iter()
-        .filter_map(|f| f.unit())
+        .filter_map(|f| Some((f, f.unit()?)))
         .map(
-            |unit| match score::score(&loader.load(&unit_to_load(&unit.to_string()))) {
+            |(f, unit)| match scores.score(f, &unit_to_load(&unit.to_string())) {
                 Ok(s) => format!("score: {unit} {} ({over})", short(&s)),
                 Err(dropin::Error::Unscorable { reason, .. }) => {
                     format!("score: {unit} not scored: {reason}")
@@ -209,6 +210,55 @@ pub fn lines(host: &Host, files: &[Generated], base: Option<&dyn Fs>) -> Vec<Str
             },
         )
         .collect()
+}
+
+/// The scores of the units of generated drop-ins: an instance's drop-in
+/// differs from its siblings' only in the settings that use `%i`, so an
+/// instance whose files load as a sibling's (apart from its own drop-in,
+/// as generated) takes the sibling's score when that score read none of
+/// those settings ([`score::Scores`]); any other unit is loaded and scored.
+pub struct Instances<'l> {
+    scores: score::Scores<'l>,
+    differs: Vec<(ProfileKind, dropin::reads::Reads)>,
+}
+
+impl<'l> Instances<'l> {
+    /// Scores units of `loader`, whose file system holds the generated
+    /// drop-ins as generated from `host`.
+    pub fn new(host: &Host, loader: &'l Loader<'l>) -> Instances<'l> {
+        let differs = ProfileKind::ALL
+            .iter()
+            .filter_map(|k| {
+                let composed = host.profile(*k).composed()?;
+                Some((*k, score::instance_differs(composed)?))
+            })
+            .collect();
+        Instances {
+            scores: score::Scores::new(loader),
+            differs,
+        }
+    }
+
+    /// The score of `name`, the unit of `generated` or the unit scored
+    /// for it (a template's `test_instance`).
+    pub fn score(&self, generated: &Generated, name: &str) -> dropin::Result<Score> {
+        let own = format!("/{}", generated.path);
+        let alike = generated
+            .instance
+            .as_ref()
+            .and_then(|_| self.differs.iter().find(|(k, _)| *k == generated.profile))
+            .map(|(k, differs)| score::Alike {
+                class: k.name(),
+                own: &own,
+                differs,
+            });
+        self.scores.score(name, alike.as_ref())
+    }
+
+    /// How many scores were a sibling's.
+    pub fn reused(&self) -> usize {
+        self.scores.reused()
+    }
 }
 
 /// The score of a generated drop-in's unit over the test plan's base unit,

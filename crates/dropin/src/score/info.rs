@@ -836,6 +836,8 @@ pub(crate) fn read<'a>(id: &str, e: &'a Effective) -> Info<'a> {
     // Effective::finish(); DynamicUser= implies a strict sandbox.
     if u.dynamic_user {
         if user.is_none() {
+            // The user's name comes from the unit's.
+            crate::reads::note(|r| r.name = true);
             user = Some(dynamic_user_name(id));
         }
         private_tmp = true;

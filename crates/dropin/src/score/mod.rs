@@ -50,6 +50,7 @@
 //! - The text output is what systemd prints to a pipe or a file: no
 //!   colours, links or shrinking to a terminal's width.
 
+mod alike;
 mod assess;
 mod diff;
 mod info;
@@ -62,6 +63,7 @@ use crate::error::{Error, Result};
 use crate::generated::exposure::{EXPOSURE_CHECKS, EXPOSURE_LEVELS, ExposureCheck};
 use crate::load::{LoadState, Loaded};
 
+pub use alike::{Alike, Scores, instance_differs};
 pub use assess::exists_natively;
 pub use diff::{CheckMove, ScoreDiff, compare};
 pub use render::{Format, Glyphs};
@@ -333,6 +335,14 @@ impl Score {
             .collect();
         Score::of_checks(&self.unit, checks)
     }
+}
+
+/// [`score`], with everything it read of the unit's settings
+/// ([`crate::reads`]): another unit whose settings answer all of it the
+/// same way, and that loads as this one does (the same files found, read
+/// alike), scores the same, under its own name ([`Score::unit`]).
+pub fn score_tracked(unit: &Loaded) -> (Result<Score>, crate::reads::Reads) {
+    crate::reads::tracked(|| score(unit))
 }
 
 /// Scores a loaded service unit as `systemd-analyze security

@@ -1,0 +1,184 @@
+//! Scoring many instances of one template without loading each: an
+//! instance whose files are found and read as a sibling's were, except
+//! for settings the sibling's score never read, scores as the sibling.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::{Score, info, score_tracked};
+use crate::error::Result;
+use crate::load::{Loader, Located};
+use crate::reads::Reads;
+
+/// What the caller knows of one unit's own drop-in: the file the caller
+/// generated for it, and what it reads differently from a sibling's.
+///
+/// The caller promises: two units given one `class` have own files whose
+/// texts systemd reads alike except in `differs` (for generated instance
+/// drop-ins: the same composition, with only the settings that use `%i`
+/// resolved differently, each such line a line of its own). Everything
+/// else the load reads is found by the loader and compared as paths: the
+/// same path reads the same within one loader.
+#[derive(Clone, Debug)]
+pub struct Alike<'a> {
+    /// Which units may share a score (a template's drop-ins from one
+    /// composition).
+    pub class: &'a str,
+    /// The unit's own drop-in, as the loader names it.
+    pub own: &'a str,
+    /// What the own drop-ins of two units of the class may read
+    /// differently; the unit's name always differs.
+    pub differs: &'a Reads,
+}
+
+/// The scores of the units of one [`Loader`], each instance loaded and
+/// scored in full only when no sibling's score provably holds for it.
+pub struct Scores<'l> {
+    loader: &'l Loader<'l>,
+    seen: RefCell<HashMap<(String, Located), (Score, Reads)>>,
+    reused: std::cell::Cell<usize>,
+}
+
+impl<'l> Scores<'l> {
+    /// Scores units of `loader`.
+    pub fn new(loader: &'l Loader<'l>) -> Scores<'l> {
+        Scores {
+            loader,
+            seen: RefCell::default(),
+            reused: std::cell::Cell::new(0),
+        }
+    }
+
+    /// The score of unit `name`, as [`super::score`] gives it for
+    /// `loader.load(name)`.
+    pub fn score(&self, name: &str, alike: Option<&Alike<'_>>) -> Result<Score> {
+        let Some(alike) = alike else {
+            return super::score(&self.loader.load(name));
+        };
+        let located = self.loader.locate(name);
+        // The own drop-in must be read, by the path given.
+        if !located.files.files.iter().any(|f| f == alike.own) {
+            return super::score(&self.loader.load(name));
+        }
+        let key = (alike.class.to_owned(), masked(&located, alike.own));
+        let mut differs = alike.differs.clone();
+        differs.name = true;
+        differs.origins = true;
+        differs.diagnostics = true;
+        if let Some((score, reads)) = self.seen.borrow().get(&key)
+            && !reads.touches(&differs)
+        {
+            self.reused.set(self.reused.get() + 1);
+            return Ok(Score {
+                unit: info::unit_id(name, located.fragment.as_deref()),
+                ..score.clone()
+            });
+        }
+        let loaded = self.loader.load(name);
+        let (score, mut reads) = score_tracked(&loaded);
+        // A setting whose value has a specifier reads as the unit's name
+        // makes it: it differs between two units.
+        let specified = loaded.effective.specified_storages();
+        if reads.storages.iter().any(|s| specified.contains(s)) {
+            reads.name = true;
+        }
+        if let Ok(s) = &score {
+            self.seen
+                .borrow_mut()
+                .entry(key)
+                .or_insert_with(|| (s.clone(), reads));
+        }
+        score
+    }
+
+    /// How many scores were a sibling's rather than a load's.
+    pub fn reused(&self) -> usize {
+        self.reused.get()
+    }
+}
+
+/// `located` with the own drop-in and its directory named by a mark: what
+/// two siblings' locations share.
+fn masked(located: &Located, own: &str) -> Located {
+    const MARK: &str = "\0own";
+    let own_dir = own.rsplit_once('/').map_or("", |(d, _)| d);
+    let mark = |p: &String| {
+        if p == own {
+            format!("{MARK}/file")
+        } else if p == own_dir {
+            format!("{MARK}/dir")
+        } else {
+            p.clone()
+        }
+    };
+    let mut out = located.clone();
+    out.dirs = located.dirs.iter().map(mark).collect();
+    out.files.files = located.files.files.iter().map(mark).collect();
+    out.files.shadowed = located
+        .files
+        .shadowed
+        .iter()
+        .map(|(a, b)| (mark(a), mark(b)))
+        .collect();
+    out
+}
+
+/// What the own drop-ins of two instances of `template` may read
+/// differently: the storages of the settings that use `%i` (the rest of
+/// the composition is shared, see [`crate::Composed::for_instance`]).
+/// `None` where one of them could make systemd's parser fail fatally,
+/// which would leave the rest of one instance's file unread.
+pub fn instance_differs(template: &crate::Composed) -> Option<Reads> {
+    let fresh = crate::Effective::new("template@.service");
+    let mut differs = Reads::default();
+    for (d, setting) in template.settings() {
+        let uses = setting
+            .assignments()
+            .iter()
+            .any(|(a, _)| a.value.as_ref().is_some_and(crate::Value::uses_instance));
+        if !uses {
+            continue;
+        }
+        if crate::Effective::may_fail_fatally(d) {
+            return None;
+        }
+        if fresh.types(d) {
+            differs.storages.insert(d.storage());
+        } else {
+            differs.untyped = true;
+        }
+    }
+    Some(differs)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::load::{LoadOptions, MemFs, load};
+
+    fn reads_of(unit: &str) -> crate::reads::Reads {
+        let mut fs = MemFs::new();
+        fs.file("/u/a@.service", unit.as_bytes().to_vec());
+        let options = LoadOptions {
+            search_path: vec!["/u".to_owned()],
+        };
+        super::score_tracked(&load(&fs, "a@1.service", &options)).1
+    }
+
+    #[test]
+    fn a_score_reads_the_name_through_a_specifier_or_a_dynamic_user() {
+        let plain = reads_of("[Service]\nExecStart=/bin/true\nUser=x\n");
+        assert!(!plain.name && plain.untyped && !plain.origins && !plain.diagnostics);
+        assert!(
+            plain
+                .storages
+                .contains(crate::Directive::ProtectSystem.storage())
+        );
+        assert!(
+            !plain
+                .storages
+                .contains(crate::Directive::BindPaths.storage())
+        );
+        assert!(reads_of("[Service]\nExecStart=/bin/true\nUser=%i\nUser=x\n").name);
+        assert!(reads_of("[Service]\nExecStart=/bin/true\nDynamicUser=yes\n").name);
+    }
+}
