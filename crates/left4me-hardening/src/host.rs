@@ -206,9 +206,13 @@ pub struct Batch<'h> {
     /// What two instances' settings may differ in (the storages of the
     /// settings that use `%i`); `None` where instances are not compared.
     differs: Option<dropin::reads::Reads>,
-    /// The first instance's findings and what its lints read.
-    linted: std::cell::RefCell<Option<(Vec<Finding>, dropin::reads::Reads)>>,
+    /// The first instance's findings and what each lint read, in
+    /// [`lint::LINTS`] order.
+    linted: std::cell::RefCell<Option<Vec<Linted>>>,
 }
+
+/// One lint's findings for an instance, and what it read.
+type Linted = (Vec<Finding>, dropin::reads::Reads);
 
 impl Batch<'_> {
     /// What [`Host::generate`] gives for this profile.
@@ -263,35 +267,66 @@ impl Batch<'_> {
             return Ok(Vec::new());
         };
         let unit = profile.unit_for(instance)?;
+        let one = |l: &dyn lint::Lint, effective: &dropin::Effective, out: &mut Vec<Finding>| {
+            l.check(
+                &lint::Subject {
+                    composed: Some(composed),
+                    ..lint::Subject::new(effective, &profile.traits)
+                },
+                out,
+            );
+        };
         // An instance's settings differ from another's only in `differs`
-        // and its name: where the other's lints read none of that, they
-        // find here what they found there (the lints read the settings
-        // through their accessors only, see `dropin::reads`).
-        let differs = self.differs.as_ref().filter(|_| instance.is_some());
-        if let (Some(differs), Some((findings, reads))) = (differs, &*self.linted.borrow()) {
-            let differs = dropin::reads::Reads {
-                name: true,
-                origins: true,
-                diagnostics: true,
-                ..differs.clone()
-            };
-            if !reads.touches(&differs) {
-                return Ok(findings.clone());
+        // and its name: a lint that read none of that for the first
+        // instance finds here what it found there (the lints read the
+        // settings through their accessors only, see `dropin::reads`);
+        // the others run again, on this instance's settings.
+        let Some(differs) = self.differs.as_ref().filter(|_| instance.is_some()) else {
+            let effective = prepared.of(&unit);
+            let mut findings = Vec::new();
+            for l in lint::LINTS {
+                one(*l, &effective, &mut findings);
             }
-        }
-        let effective = prepared.of(&unit);
-        let (findings, mut reads) = dropin::reads::tracked(|| {
-            lint::check(&lint::Subject {
-                composed: Some(composed),
-                ..lint::Subject::new(&effective, &profile.traits)
-            })
-        });
-        if differs.is_some() && self.linted.borrow().is_none() {
+            return Ok(findings);
+        };
+        let differs = dropin::reads::Reads {
+            name: true,
+            origins: true,
+            diagnostics: true,
+            ..differs.clone()
+        };
+        let mut linted = self.linted.borrow_mut();
+        let Some(per_lint) = linted.as_ref() else {
+            let effective = prepared.of(&unit);
             let specified = effective.specified_storages();
-            if reads.storages.iter().any(|s| specified.contains(s)) {
-                reads.name = true;
+            let per_lint: Vec<Linted> = lint::LINTS
+                .iter()
+                .map(|l| {
+                    let mut found = Vec::new();
+                    let ((), mut reads) =
+                        dropin::reads::tracked(|| one(*l, &effective, &mut found));
+                    if reads.storages.iter().any(|s| specified.contains(s)) {
+                        reads.name = true;
+                    }
+                    (found, reads)
+                })
+                .collect();
+            let findings = per_lint
+                .iter()
+                .flat_map(|(f, _)| f.iter().cloned())
+                .collect();
+            *linted = Some(per_lint);
+            return Ok(findings);
+        };
+        let mut effective = None;
+        let mut findings = Vec::new();
+        for (l, (found, reads)) in lint::LINTS.iter().zip(per_lint) {
+            if reads.touches(&differs) {
+                let e = effective.get_or_insert_with(|| prepared.of(&unit));
+                one(*l, e, &mut findings);
+            } else {
+                findings.extend(found.iter().cloned());
             }
-            *self.linted.borrow_mut() = Some((findings.clone(), reads));
         }
         Ok(findings)
     }

@@ -264,15 +264,46 @@ fn instance_scores_are_systemds_and_reused_only_where_they_hold() {
     assert_eq!(caught, ["user-from-instance"]);
 }
 
+/// A host that adds each instance's runtime bind a second time: a finding
+/// that names each instance's own path.
+fn host_with_a_repeated_bind() -> Host {
+    let dir = std::env::temp_dir().join(format!("instance-lints-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("host.toml");
+    std::fs::write(
+        &path,
+        "[[server.add]]\ndirective = \"BindPaths\"\nvalue = \"/var/lib/left4me/runtime/%i\"\nreason = \"the runtime bind again\"\n",
+    )
+    .unwrap();
+    let host = left4me_hardening::config::load(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    host
+}
+
 #[test]
 fn instance_lints_are_each_instances_own() {
-    let host = Host::standard().unwrap();
-    let batch = host.batch(ProfileKind::Server).unwrap();
-    for i in instances() {
-        assert_eq!(
-            batch.lint(Some(&i)).unwrap(),
-            host.lint(ProfileKind::Server, Some(&i)).unwrap(),
-            "instance {i}"
-        );
+    for host in [Host::standard().unwrap(), host_with_a_repeated_bind()] {
+        let batch = host.batch(ProfileKind::Server).unwrap();
+        for i in instances() {
+            assert_eq!(
+                batch.lint(Some(&i)).unwrap(),
+                host.lint(ProfileKind::Server, Some(&i)).unwrap(),
+                "instance {i}"
+            );
+        }
     }
+    // The control: here the findings differ between instances, so a
+    // batch that gave every instance the first one's would fail above.
+    let host = host_with_a_repeated_bind();
+    let one = host
+        .lint(ProfileKind::Server, Some(&"1".parse().unwrap()))
+        .unwrap();
+    let two = host
+        .lint(ProfileKind::Server, Some(&"2".parse().unwrap()))
+        .unwrap();
+    assert_ne!(one, two);
+    assert!(
+        format!("{one:?}").contains("/var/lib/left4me/runtime/1 "),
+        "{one:?}"
+    );
 }
