@@ -1177,6 +1177,67 @@ impl Fs for Memo<'_> {
     }
 }
 
+/// A file system whose answers are kept: each question is asked of the
+/// one below once. File contents are kept up to [`Cached::HOLD`] bytes in
+/// all (a larger file, or one past that, is read again when asked again),
+/// so that holding them never doubles what a run may read. The file
+/// system must not change while it is in use.
+pub struct Cached<'a> {
+    memo: Memo<'a>,
+    held: std::cell::Cell<usize>,
+}
+
+impl<'a> Cached<'a> {
+    /// The file contents kept, in bytes at most.
+    pub const HOLD: usize = 8 << 20;
+
+    /// Answers from `fs`, each once.
+    pub fn new(fs: &'a dyn Fs) -> Cached<'a> {
+        Cached {
+            memo: Memo::new(fs),
+            held: std::cell::Cell::new(0),
+        }
+    }
+}
+
+impl Fs for Cached<'_> {
+    fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError> {
+        self.memo.read_dir(path)
+    }
+
+    fn read_link(&self, path: &str) -> Result<Option<String>, FsError> {
+        self.memo.read_link(path)
+    }
+
+    fn target(&self, path: &str) -> Result<Target, FsError> {
+        self.memo.target(path)
+    }
+
+    fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        if let Some(kept) = self.memo.files.borrow().get(path) {
+            return kept.clone();
+        }
+        let read = self.memo.base.read(path);
+        let size = read.as_ref().map_or(0, Vec::len);
+        if self.held.get() + size <= Self::HOLD {
+            self.held.set(self.held.get() + size);
+            self.memo
+                .files
+                .borrow_mut()
+                .insert(path.to_owned(), read.clone());
+        }
+        read
+    }
+
+    fn display(&self, path: &str) -> String {
+        self.memo.display(path)
+    }
+
+    fn refused(&self) -> Vec<String> {
+        self.memo.refused()
+    }
+}
+
 /// The files a load of a unit reads, found before any is read.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Located {

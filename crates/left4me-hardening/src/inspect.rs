@@ -118,7 +118,7 @@ fn score_change(
         loaded
     } else {
         other = loaders.both(&name);
-        (&other.0, &other.1)
+        (&other.0, other.1.as_ref().unwrap_or(&other.0))
     };
     // With nothing to write, the unit as it will be is a copy of the unit
     // as installed: the same load scores the same.
@@ -155,13 +155,10 @@ struct Loaders<'a> {
 }
 
 impl Loaders<'_> {
-    /// `unit` as installed and as it will be.
-    fn both(&self, unit: &str) -> (load::Loaded, load::Loaded) {
+    /// `unit` as installed and as it will be (`None`: as installed).
+    fn both(&self, unit: &str) -> (load::Loaded, Option<load::Loaded>) {
         let installed = self.installed.load(unit);
-        let wanted = match &self.wanted {
-            Some(l) => l.load(unit),
-            None => installed.clone(),
-        };
+        let wanted = self.wanted.as_ref().map(|l| l.load(unit));
         (installed, wanted)
     }
 }
@@ -328,8 +325,9 @@ fn unit_report(
     files: &[&Generated],
     own: &Generated,
 ) -> UnitReport {
-    let (installed, wanted) = loaders.both(unit);
-    let (overridden, not_read) = overrides(overlay, unit, &wanted, &absolute(&own.path));
+    let (installed, will_be) = loaders.both(unit);
+    let wanted = will_be.as_ref().unwrap_or(&installed);
+    let (overridden, not_read) = overrides(overlay, unit, wanted, &absolute(&own.path));
     let generated: BTreeSet<String> = files
         .iter()
         .map(|g| overlay.display(&absolute(&g.path)))
@@ -350,10 +348,14 @@ fn unit_report(
             .chain(&installed.dropins)
             .map(|p| fs.display(p))
             .collect(),
-        changes: installed.effective.changes(&wanted.effective),
+        // Nothing to write: the unit as it will be is the unit as installed.
+        changes: match &will_be {
+            Some(w) => installed.effective.changes(&w.effective),
+            None => Vec::new(),
+        },
         overridden,
         not_read,
-        score: score_change(loaders, unit, (&installed, &wanted)),
+        score: score_change(loaders, unit, (&installed, wanted)),
         files: files.iter().map(|g| file_diff(fs, g)).collect(),
         installed_diagnostics: installed.diagnostics,
         generated_diagnostics,
@@ -466,6 +468,9 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
             instance: i.as_str().to_owned(),
         });
     }
+    // Each file is read once for the report, the view and both loads.
+    let cached = load::Cached::new(fs);
+    let fs: &dyn Fs = &cached;
     let template = host.layout.server_unit.to_string();
     let installed: Vec<Instance> = installed_instances(fs, &template, &LoadOptions::default())
         .iter()
