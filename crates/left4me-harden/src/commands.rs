@@ -1,6 +1,6 @@
 //! The subcommands.
 
-use std::io::Write as _;
+use std::io::{self, Write as _};
 use std::process::ExitCode;
 
 use anyhow::{Result, bail};
@@ -158,6 +158,7 @@ fn write(args: &WriteArgs, budget: &Budget) -> Result<ExitCode> {
     if out::quiet() {
         return Ok(ExitCode::SUCCESS);
     }
+    let mut stdout = io::BufWriter::new(stdout);
     for (path, outcome) in &done {
         writeln!(
             stdout,
@@ -173,6 +174,7 @@ fn write(args: &WriteArgs, budget: &Budget) -> Result<ExitCode> {
     for line in left4me_hardening::score::lines(&host, &files, Some(&fs)) {
         writeln!(stdout, "{line}")?;
     }
+    stdout.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -61,7 +61,7 @@ pub(crate) fn run(args: &DiffArgs, budget: &Budget) -> Result<ExitCode> {
             "left4me-harden: note: {unit} is installed but not given with --instance; compared too"
         )?;
     }
-    let mut out = out::stdout();
+    let mut out = io::BufWriter::new(out::stdout());
     if args.format == ReportFormat::Json {
         let mut json = serde_json::to_value(&report)?;
         json["differs"] = report.differs().into();
@@ -77,6 +77,7 @@ pub(crate) fn run(args: &DiffArgs, budget: &Budget) -> Result<ExitCode> {
             }
         }
     }
+    out.flush()?;
     Ok(exit(report.differs()))
 }
 
