@@ -129,6 +129,8 @@ fn score_change(
         dropin::score::score(new).ok()
     };
     let moves = match (&before, &after) {
+        // The same unit both ways: no check moves.
+        (Some(_), Some(_)) if loaders.wanted.is_none() => Vec::new(),
         (Some(b), Some(a)) => dropin::score::compare(b, &old.effective, a, &new.effective)
             .changed()
             .cloned()
