@@ -178,6 +178,36 @@ fn alias_directive(section: &str, key: &str) -> Option<Directive> {
 
 /// The entry of systemd's key table for `key` in `section` (an index of
 /// the table, built once: every assignment read asks).
+/// The parsers whose failure is fatal (systemd's `-ENOEXEC`), by the
+/// generated key table's parser and `ltype`, never by the key's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FatalParser {
+    /// `config_parse_user_group_compat()`.
+    User,
+    /// `config_parse_user_group_strv_compat()`.
+    UserList,
+    /// `config_parse_bool()` with `ltype` true.
+    Bool,
+    /// `config_parse_unit_path_printf()` with `ltype` true.
+    UnitPath,
+}
+
+/// The fatal parser of `[section] key=`, if its parser can fail fatally.
+fn fatal_parser(section: &str, key: &str) -> Option<FatalParser> {
+    if section != "Service" {
+        return None;
+    }
+    let key = unit_key(section, key)?;
+    let fatal_ltype = key.ltype == "true";
+    match key.parser? {
+        "config_parse_user_group_compat" => Some(FatalParser::User),
+        "config_parse_user_group_strv_compat" => Some(FatalParser::UserList),
+        "config_parse_bool" if fatal_ltype => Some(FatalParser::Bool),
+        "config_parse_unit_path_printf" if fatal_ltype => Some(FatalParser::UnitPath),
+        _ => None,
+    }
+}
+
 fn unit_key(section: &str, key: &str) -> Option<&'static crate::generated::unit_keys::UnitKey> {
     use crate::generated::unit_keys::{UNIT_KEYS, UnitKey};
     type Index = BTreeMap<(&'static str, &'static str), &'static UnitKey>;
@@ -461,16 +491,7 @@ impl Effective {
     /// fatally (see [`Effective::fatal`]), by the same parser and `ltype`
     /// rule that decides it for a value.
     pub fn may_fail_fatally(directive: Directive) -> bool {
-        unit_key(directive.spec().section, directive.name()).is_some_and(|key| {
-            let fatal_ltype = key.ltype == "true";
-            match key.parser {
-                Some("config_parse_user_group_compat" | "config_parse_user_group_strv_compat") => {
-                    true
-                }
-                Some("config_parse_bool" | "config_parse_unit_path_printf") => fatal_ltype,
-                _ => false,
-            }
-        })
+        fatal_parser(directive.spec().section, directive.name()).is_some()
     }
 
     /// Whether the model types `directive`'s storage (an untyped key is
@@ -499,9 +520,7 @@ impl Effective {
     /// as `ExecStart=`'s, are not covered.
     fn fatal_error(&self, a: &lexer::Assignment) -> Option<String> {
         use crate::systemd::user::valid_user_group_name;
-        if a.section != "Service" {
-            return None;
-        }
+        let parser = fatal_parser(&a.section, &a.key)?;
         let v = a.value.as_str();
         let user = |name: &str| -> Option<String> {
             let Some(k) = self.expand(name) else {
@@ -512,11 +531,10 @@ impl Effective {
             (!valid_user_group_name(&k, true))
                 .then(|| format!("Invalid user/group name or numeric ID: {k}"))
         };
-        let key = unit_key(&a.section, &a.key)?;
-        let fatal_ltype = key.ltype == "true";
-        match key.parser? {
-            "config_parse_user_group_compat" if !v.is_empty() => user(v),
-            "config_parse_user_group_strv_compat" if !v.is_empty() => {
+        match parser {
+            _ if v.is_empty() && parser != FatalParser::Bool => None,
+            FatalParser::User => user(v),
+            FatalParser::UserList => {
                 let mut words = crate::systemd::extract::Cursor::new(v);
                 loop {
                     match words.next_word(None, crate::systemd::extract::Flags::NONE) {
@@ -530,10 +548,10 @@ impl Effective {
                     }
                 }
             }
-            "config_parse_bool" if fatal_ltype => crate::systemd::number::parse_boolean(v)
+            FatalParser::Bool => crate::systemd::number::parse_boolean(v)
                 .is_none()
                 .then(|| format!("Failed to parse {}={v}: Invalid argument", a.key)),
-            "config_parse_unit_path_printf" if fatal_ltype && !v.is_empty() => {
+            FatalParser::UnitPath => {
                 let Some(k) = self.expand_path(v) else {
                     return Some(format!(
                         "Failed to resolve unit specifiers in '{v}': Invalid argument"
@@ -541,7 +559,6 @@ impl Effective {
                 };
                 crate::systemd::path::simplify_absolute(&k, &a.key).err()
             }
-            _ => None,
         }
     }
 
