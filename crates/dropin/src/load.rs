@@ -1044,7 +1044,8 @@ pub fn load(fs: &dyn Fs, name: &str, options: &LoadOptions) -> Loaded {
     let fs = Memo::new(fs);
     let mut diagnostics = Vec::new();
     let map = NameMap::build(&fs, &options.search_path, &mut diagnostics);
-    load_with(&fs, name, options, &map, diagnostics, None)
+    let located = locate(&fs, name, options, &map);
+    load_with(&fs, name, located, diagnostics, None)
 }
 
 /// Loads many units of one file system, as one manager does: the map of
@@ -1084,11 +1085,15 @@ impl<'a> Loader<'a> {
 
     /// Loads unit `name`.
     pub fn load(&self, name: &str) -> Loaded {
+        self.load_located(name, self.locate(name))
+    }
+
+    /// Loads unit `name` from its files as [`Loader::locate`] found them.
+    pub fn load_located(&self, name: &str, located: Located) -> Loaded {
         load_with(
             &self.fs,
             name,
-            self.options,
-            &self.map,
+            located,
             self.diagnostics.clone(),
             Some(&mut self.replays.borrow_mut()),
         )
@@ -1287,8 +1292,7 @@ fn locate(fs: &Memo<'_>, name: &str, options: &LoadOptions, map: &NameMap) -> Lo
 fn load_with(
     fs: &Memo<'_>,
     name: &str,
-    options: &LoadOptions,
-    map: &NameMap,
+    located: Located,
     mut diagnostics: Vec<Diagnostic>,
     mut replays: Option<&mut Replays>,
 ) -> Loaded {
@@ -1301,7 +1305,7 @@ fn load_with(
         aliases,
         dirs,
         files: ConfFiles { files, shadowed },
-    } = locate(fs, name, options, map);
+    } = located;
     let mut state = match &fragment {
         None => LoadState::NotFound,
         Some(_) => LoadState::Loaded,

@@ -80,6 +80,18 @@ pub fn tracked<T>(f: impl FnOnce() -> T) -> (T, Reads) {
     (out, reads)
 }
 
+/// [`tracked`] for a computation over the settings `e`: a storage read
+/// whose value has a specifier in it counts as a read of the unit's name
+/// too, as its state depends on the name ([`crate::Effective::specified_storages`]).
+pub fn tracked_on<T>(e: &crate::Effective, f: impl FnOnce() -> T) -> (T, Reads) {
+    let (out, mut reads) = tracked(f);
+    if !reads.name {
+        let specified = e.specified_storages();
+        reads.name = reads.storages.iter().any(|s| specified.contains(s));
+    }
+    (out, reads)
+}
+
 /// Notes a read, if reads are tracked.
 pub(crate) fn note(f: impl FnOnce(&mut Reads)) {
     READS.with(|r| {

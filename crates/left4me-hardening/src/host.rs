@@ -267,47 +267,28 @@ impl Batch<'_> {
             return Ok(Vec::new());
         };
         let unit = profile.unit_for(instance)?;
-        let one = |l: &dyn lint::Lint, effective: &dropin::Effective, out: &mut Vec<Finding>| {
-            l.check(
-                &lint::Subject {
-                    composed: Some(composed),
-                    ..lint::Subject::new(effective, &profile.traits)
-                },
-                out,
-            );
+        let subject = |effective| lint::Subject {
+            composed: Some(composed),
+            ..lint::Subject::new(effective, &profile.traits)
         };
-        // An instance's settings differ from another's only in `differs`
-        // and its name: a lint that read none of that for the first
-        // instance finds here what it found there (the lints read the
-        // settings through their accessors only, see `dropin::reads`);
-        // the others run again, on this instance's settings.
+        // An instance's settings differ from another's only in `differs`:
+        // a lint that read none of that for the first instance finds here
+        // what it found there (the lints read the settings through their
+        // accessors only, see `dropin::reads`); the others run again, on
+        // this instance's settings.
         let Some(differs) = self.differs.as_ref().filter(|_| instance.is_some()) else {
-            let effective = prepared.of(&unit);
-            let mut findings = Vec::new();
-            for l in lint::LINTS {
-                one(*l, &effective, &mut findings);
-            }
-            return Ok(findings);
-        };
-        let differs = dropin::reads::Reads {
-            name: true,
-            origins: true,
-            diagnostics: true,
-            ..differs.clone()
+            return Ok(lint::check(&subject(&prepared.of(&unit))));
         };
         let mut linted = self.linted.borrow_mut();
         let Some(per_lint) = linted.as_ref() else {
             let effective = prepared.of(&unit);
-            let specified = effective.specified_storages();
             let per_lint: Vec<Linted> = lint::LINTS
                 .iter()
                 .map(|l| {
                     let mut found = Vec::new();
-                    let ((), mut reads) =
-                        dropin::reads::tracked(|| one(*l, &effective, &mut found));
-                    if reads.storages.iter().any(|s| specified.contains(s)) {
-                        reads.name = true;
-                    }
+                    let ((), reads) = dropin::reads::tracked_on(&effective, || {
+                        l.check(&subject(&effective), &mut found);
+                    });
                     (found, reads)
                 })
                 .collect();
@@ -318,12 +299,14 @@ impl Batch<'_> {
             *linted = Some(per_lint);
             return Ok(findings);
         };
-        let mut effective = None;
+        let effective = std::cell::OnceCell::new();
         let mut findings = Vec::new();
         for (l, (found, reads)) in lint::LINTS.iter().zip(per_lint) {
-            if reads.touches(&differs) {
-                let e = effective.get_or_insert_with(|| prepared.of(&unit));
-                one(*l, e, &mut findings);
+            if reads.touches(differs) {
+                l.check(
+                    &subject(effective.get_or_init(|| prepared.of(&unit))),
+                    &mut findings,
+                );
             } else {
                 findings.extend(found.iter().cloned());
             }

@@ -26,8 +26,8 @@ pub struct Alike<'a> {
     pub class: &'a str,
     /// The unit's own drop-in, as the loader names it.
     pub own: &'a str,
-    /// What the own drop-ins of two units of the class may read
-    /// differently; the unit's name always differs.
+    /// What may differ between two units of the class (their names,
+    /// origins and logs always do: see [`instance_differs`]).
     pub differs: &'a Reads,
 }
 
@@ -58,15 +58,11 @@ impl<'l> Scores<'l> {
         let located = self.loader.locate(name);
         // The own drop-in must be read, by the path given.
         if !located.files.files.iter().any(|f| f == alike.own) {
-            return super::score(&self.loader.load(name));
+            return super::score(&self.loader.load_located(name, located));
         }
         let key = (alike.class.to_owned(), masked(&located, alike.own));
-        let mut differs = alike.differs.clone();
-        differs.name = true;
-        differs.origins = true;
-        differs.diagnostics = true;
         if let Some((score, reads)) = self.seen.borrow().get(&key)
-            && !reads.touches(&differs)
+            && !reads.touches(alike.differs)
         {
             self.reused.set(self.reused.get() + 1);
             return Ok(Score {
@@ -74,14 +70,8 @@ impl<'l> Scores<'l> {
                 ..score.clone()
             });
         }
-        let loaded = self.loader.load(name);
-        let (score, mut reads) = score_tracked(&loaded);
-        // A setting whose value has a specifier reads as the unit's name
-        // makes it: it differs between two units.
-        let specified = loaded.effective.specified_storages();
-        if reads.storages.iter().any(|s| specified.contains(s)) {
-            reads.name = true;
-        }
+        let loaded = self.loader.load_located(name, located);
+        let (score, reads) = score_tracked(&loaded);
         if let Ok(s) = &score {
             self.seen
                 .borrow_mut()
@@ -123,14 +113,20 @@ fn masked(located: &Located, own: &str) -> Located {
     out
 }
 
-/// What the own drop-ins of two instances of `template` may read
-/// differently: the storages of the settings that use `%i` (the rest of
-/// the composition is shared, see [`crate::Composed::for_instance`]).
-/// `None` where one of them could make systemd's parser fail fatally,
-/// which would leave the rest of one instance's file unread.
+/// What may differ between two instances of `template` whose own
+/// drop-ins are generated from it: their names, the origins and logs of
+/// their own drop-ins, and the storages of the settings that use `%i` (the
+/// rest of the composition is shared, see [`crate::Composed::for_instance`]).
+/// `None` where one of those settings could make systemd's parser fail
+/// fatally, which would leave the rest of one instance's file unread.
 pub fn instance_differs(template: &crate::Composed) -> Option<Reads> {
     let fresh = crate::Effective::new("template@.service");
-    let mut differs = Reads::default();
+    let mut differs = Reads {
+        name: true,
+        origins: true,
+        diagnostics: true,
+        ..Reads::default()
+    };
     for (d, setting) in template.settings() {
         let uses = setting
             .assignments()

@@ -342,7 +342,7 @@ impl Score {
 /// same way, and that loads as this one does (the same files found, read
 /// alike), scores the same, under its own name ([`Score::unit`]).
 pub fn score_tracked(unit: &Loaded) -> (Result<Score>, crate::reads::Reads) {
-    crate::reads::tracked(|| score(unit))
+    crate::reads::tracked_on(&unit.effective, || score(unit))
 }
 
 /// Scores a loaded service unit as `systemd-analyze security
