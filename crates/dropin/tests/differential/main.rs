@@ -43,6 +43,18 @@ mod booted;
 mod merge;
 mod minimise;
 
+/// The negative control's model: systemd's search path without
+/// `/run/systemd/system`, so it misses every unit and drop-in there.
+fn blind_to_run() -> LoadOptions {
+    LoadOptions {
+        search_path: LoadOptions::default()
+            .search_path
+            .into_iter()
+            .filter(|p| p != "/run/systemd/system")
+            .collect(),
+    }
+}
+
 /// SplitMix64: a small seeded generator, so a case can be reproduced from
 /// its seed alone.
 struct Rng(u64);
@@ -820,14 +832,7 @@ fn the_model_reads_units_as_systemd_257_does() {
             if first == 0 {
                 // Negative control: a model that does not know
                 // /run/systemd/system must disagree somewhere.
-                let blind = LoadOptions {
-                    search_path: LoadOptions::default()
-                        .search_path
-                        .into_iter()
-                        .filter(|p| p != "/run/systemd/system")
-                        .collect(),
-                };
-                let wrong = load::load(&fs, &c.unit, &blind);
+                let wrong = load::load(&fs, &c.unit, &blind_to_run());
                 if !disagreements(&wrong, theirs, &mut 0, &mut 0).is_empty() {
                     control += 1;
                 }

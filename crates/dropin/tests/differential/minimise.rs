@@ -67,6 +67,17 @@ pub(crate) fn ddmin<T: Clone>(
 
 /// The lines of `bytes`, each with its line end (a last line may have
 /// none).
+/// How many lines the files of a case hold in all.
+fn line_count(files: &[File]) -> usize {
+    files
+        .iter()
+        .map(|(_, n)| match n {
+            Node::File(b) => lines(b).len(),
+            Node::Symlink(_) => 0,
+        })
+        .sum()
+}
+
 fn lines(bytes: &[u8]) -> Vec<Vec<u8>> {
     bytes
         .split_inclusive(|b| *b == b'\n')
@@ -194,13 +205,7 @@ fn a_synthetic_disagreement_shrinks_to_the_lines_it_needs() {
             Node::Symlink("/dev/null".to_owned()),
         ),
     ];
-    let blind = LoadOptions {
-        search_path: LoadOptions::default()
-            .search_path
-            .into_iter()
-            .filter(|p| p != "/run/systemd/system")
-            .collect(),
-    };
+    let blind = super::blind_to_run();
     let mut fails = |fs_files: &[File]| -> bool {
         let mut fs = MemFs::new();
         fs.special("/dev/null");
@@ -216,13 +221,7 @@ fn a_synthetic_disagreement_shrinks_to_the_lines_it_needs() {
             && ours.effective.lines(dropin::Directive::ProtectSystem)
                 != wrong.effective.lines(dropin::Directive::ProtectSystem)
     };
-    let before: usize = files
-        .iter()
-        .map(|(_, n)| match n {
-            Node::File(b) => lines(b).len(),
-            Node::Symlink(_) => 0,
-        })
-        .sum();
+    let before = line_count(&files);
     assert!(
         fails(&files),
         "the synthetic case must disagree to begin with"
@@ -230,13 +229,7 @@ fn a_synthetic_disagreement_shrinks_to_the_lines_it_needs() {
     let (min, asked) = minimise(&files, &mut fails, 400);
     assert!(fails(&min), "the minimised case must still disagree");
     let shown = show(&min);
-    let after: usize = min
-        .iter()
-        .map(|(_, n)| match n {
-            Node::File(b) => lines(b).len(),
-            Node::Symlink(_) => 0,
-        })
-        .sum();
+    let after = line_count(&min);
     // Left: a non-empty fragment (any one line: an empty one is masked)
     // and the /run drop-in's section header and its one line.
     assert_eq!(min.len(), 2, "{shown}");

@@ -466,26 +466,22 @@ fn a_mistyped_name_gets_the_one_meant() {
     }
     let dir = TempDir::new("typo");
     let config = dir.path().join("host.toml");
-    fs::write(
-        &config,
-        "[[server.add]]\ndirective = \"BindReadOnlyPath\"\nvalue = \"/x\"\nreason = \"r\"\n",
-    )
-    .unwrap();
-    let err = error_of(&["render", "server", "--config", config.to_str().unwrap()]);
-    assert!(
-        err.contains("(did you mean \"BindReadOnlyPaths\"?)"),
-        "{err}"
-    );
-    fs::write(
-        &config,
-        "[[waivers]]\nlint = \"hidepid-same-ui\"\nreason = \"r\"\n",
-    )
-    .unwrap();
-    let err = error_of(&["render", "web", "--config", config.to_str().unwrap()]);
-    assert!(
-        err.contains("(did you mean \"hidepid-same-uid\"?)"),
-        "{err}"
-    );
+    for (profile, text, want) in [
+        (
+            "server",
+            "[[server.add]]\ndirective = \"BindReadOnlyPath\"\nvalue = \"/x\"\nreason = \"r\"\n",
+            "(did you mean \"BindReadOnlyPaths\"?)",
+        ),
+        (
+            "web",
+            "[[waivers]]\nlint = \"hidepid-same-ui\"\nreason = \"r\"\n",
+            "(did you mean \"hidepid-same-uid\"?)",
+        ),
+    ] {
+        fs::write(&config, text).unwrap();
+        let err = error_of(&["render", profile, "--config", config.to_str().unwrap()]);
+        assert!(err.contains(want), "{profile}: {err}");
+    }
     // Negative control: nothing close, no suggestion.
     let err = error_of(&["explain", "zzzzzz"]);
     assert!(!err.contains("did you mean"), "{err}");
