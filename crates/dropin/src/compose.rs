@@ -15,14 +15,14 @@ use crate::value::Value;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Provenance {
     /// What proved or asked for it, such as `Test 3` or `host config`.
-    pub origin: String,
+    pub origin: Arc<str>,
     /// One line on why.
-    pub reason: String,
+    pub reason: Arc<str>,
 }
 
 impl Provenance {
     /// A provenance from an origin and a reason.
-    pub fn new(origin: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn new(origin: impl Into<Arc<str>>, reason: impl Into<Arc<str>>) -> Self {
         Provenance {
             origin: origin.into(),
             reason: reason.into(),
@@ -123,7 +123,7 @@ enum Step {
 /// A named set of assignments, like one drop-in file of a test plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Layer {
-    name: String,
+    name: Arc<str>,
     steps: Vec<Step>,
     amendments: Vec<Amendment>,
 }
@@ -143,7 +143,7 @@ pub struct Amendment {
 
 impl Layer {
     /// An empty layer.
-    pub fn new(name: impl Into<String>) -> Self {
+    pub fn new(name: impl Into<Arc<str>>) -> Self {
         Layer {
             name: name.into(),
             steps: Vec::new(),
@@ -384,7 +384,7 @@ pub struct Note {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TraceEvent {
     /// The layer.
-    pub layer: String,
+    pub layer: Arc<str>,
     /// The directive.
     pub directive: Directive,
     /// What happened.
@@ -452,25 +452,41 @@ impl Composed {
         });
     }
 
-    /// `directive`'s lines as they stand, rendered, with provenance.
-    fn lines_of(&self, directive: Directive) -> Vec<(String, Provenance)> {
-        self.settings
-            .get(&directive)
-            .map(|s| {
-                s.assignments()
-                    .into_iter()
-                    .map(|(a, p)| (crate::render::assignment_line(&a), p.clone()))
+    /// Records on the last event what `before` (the setting of
+    /// `directive` before the step) had that `directive` no longer has.
+    fn note_replaced(&mut self, directive: Directive, before: Option<Arc<Setting>>) {
+        let Some(before) = before else { return };
+        let after = self.settings.get(&directive).cloned();
+        if after.as_ref().is_some_and(|a| Arc::ptr_eq(a, &before)) {
+            return;
+        }
+        let after: Vec<(Assignment, &Provenance)> = after
+            .as_deref()
+            .map(Setting::assignments)
+            .unwrap_or_default();
+        // A line is gone unless the setting still has it; equal assignments
+        // render equally, so the rendering is compared only where they differ.
+        let mut after_text: Option<Vec<String>> = None;
+        let mut gone = Vec::new();
+        for (a, p) in before.assignments() {
+            if after.iter().any(|(b, q)| *b == a && **q == *p) {
+                continue;
+            }
+            let text = crate::render::assignment_line(&a);
+            let rendered = after_text.get_or_insert_with(|| {
+                after
+                    .iter()
+                    .map(|(b, _)| crate::render::assignment_line(b))
                     .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Records on the last event what `before` had that `directive` no
-    /// longer has.
-    fn note_replaced(&mut self, directive: Directive, before: Vec<(String, Provenance)>) {
-        let after = self.lines_of(directive);
-        let gone: Vec<(String, Provenance)> =
-            before.into_iter().filter(|l| !after.contains(l)).collect();
+            });
+            let kept = after
+                .iter()
+                .zip(rendered.iter())
+                .any(|((_, q), t)| **q == *p && *t == text);
+            if !kept {
+                gone.push((text, p.clone()));
+            }
+        }
         if let Some(e) = Arc::make_mut(&mut self.trace).last_mut() {
             e.replaced = gone;
         }
@@ -481,17 +497,15 @@ impl Composed {
             Step::Set(line) => {
                 let d = line.assignment.directive;
                 let text = crate::render::assignment_line(&line.assignment);
-                let storage = d.storage();
                 // A value added to a list replaces nothing (every line
                 // before it stays): only a single value and a reset can.
                 let appends = line.assignment.value.is_some() && d.spec().merge() != Merge::Single;
-                let before: Vec<(Directive, Vec<(String, Provenance)>)> = if appends {
+                let before: Vec<(Directive, Option<Arc<Setting>>)> = if appends {
                     Vec::new()
                 } else {
-                    Directive::ALL
+                    d.sharing_storage()
                         .iter()
-                        .filter(|o| o.storage() == storage)
-                        .map(|o| (*o, self.lines_of(*o)))
+                        .map(|o| (*o, self.settings.get(o).cloned()))
                         .collect()
                 };
                 let (action, cleared) = self.set(line);
@@ -499,8 +513,7 @@ impl Composed {
                     before
                         .iter()
                         .find(|(o, _)| *o == x)
-                        .map(|(_, l)| l.clone())
-                        .unwrap_or_default()
+                        .and_then(|(_, s)| s.clone())
                 };
                 self.event(layer, d, action, text, &line.provenance);
                 if !appends {
@@ -521,7 +534,6 @@ impl Composed {
                 directive,
                 provenance,
             } => {
-                let before = self.lines_of(*directive);
                 let was = self.settings.remove(directive);
                 let notes = Arc::make_mut(&mut self.notes);
                 notes.retain(|n| n.directive != *directive);
@@ -530,7 +542,7 @@ impl Composed {
                     action: NoteAction::Removed,
                     provenance: provenance.clone(),
                 });
-                let detail = was.map_or_else(String::new, |s| {
+                let detail = was.as_ref().map_or_else(String::new, |s| {
                     s.assignments()
                         .iter()
                         .map(|(a, _)| crate::render::assignment_line(a))
@@ -538,7 +550,7 @@ impl Composed {
                         .join(" | ")
                 });
                 self.event(layer, *directive, Action::Remove, detail, provenance);
-                self.note_replaced(*directive, before);
+                self.note_replaced(*directive, was);
             }
             Step::Exclude {
                 directive,
@@ -581,12 +593,7 @@ impl Composed {
                 // may share (BindPaths= and BindReadOnlyPaths=): every
                 // sharing directive's lines go, and the reset is kept on the
                 // one rendered first, so that it also comes first in the file.
-                let storage = d.storage();
-                let sharing: Vec<Directive> = Directive::ALL
-                    .iter()
-                    .copied()
-                    .filter(|o| o.storage() == storage)
-                    .collect();
+                let sharing = d.sharing_storage();
                 let cleared: Vec<Directive> = sharing
                     .iter()
                     .copied()
@@ -595,7 +602,7 @@ impl Composed {
                             && matches!(self.settings.get(o).map(|s| &**s), Some(Setting::List { lines, .. }) if !lines.is_empty())
                     })
                     .collect();
-                for o in &sharing {
+                for o in sharing {
                     self.settings.remove(o);
                 }
                 let first = sharing.first().copied().unwrap_or(d);
@@ -677,31 +684,35 @@ impl Composed {
                 provenance: l.provenance.clone(),
             })
         };
-        let mut settings = BTreeMap::new();
-        for (d, s) in &self.settings {
-            let uses = |l: &Line| {
-                l.assignment
-                    .value
-                    .as_ref()
-                    .is_some_and(Value::uses_instance)
-            };
-            let resolved = match &**s {
-                // Nothing to resolve: the template's setting, shared.
-                Setting::Single(l) if !uses(l) => Arc::clone(s),
-                Setting::List { lines, .. } if !lines.iter().any(uses) => Arc::clone(s),
-                Setting::Single(l) => Arc::new(Setting::Single(resolve(l)?)),
-                Setting::List {
-                    directive,
-                    reset,
-                    lines,
-                } => Arc::new(Setting::List {
-                    directive: *directive,
-                    reset: reset.clone(),
-                    lines: lines.iter().map(resolve).collect::<Result<_>>()?,
-                }),
-            };
-            settings.insert(*d, resolved);
-        }
+        let uses = |l: &Line| {
+            l.assignment
+                .value
+                .as_ref()
+                .is_some_and(Value::uses_instance)
+        };
+        // In the template's order: the map is built in bulk, not by insertion.
+        let settings = self
+            .settings
+            .iter()
+            .map(|(d, s)| {
+                let resolved = match &**s {
+                    // Nothing to resolve: the template's setting, shared.
+                    Setting::Single(l) if !uses(l) => Arc::clone(s),
+                    Setting::List { lines, .. } if !lines.iter().any(uses) => Arc::clone(s),
+                    Setting::Single(l) => Arc::new(Setting::Single(resolve(l)?)),
+                    Setting::List {
+                        directive,
+                        reset,
+                        lines,
+                    } => Arc::new(Setting::List {
+                        directive: *directive,
+                        reset: reset.clone(),
+                        lines: lines.iter().map(resolve).collect::<Result<_>>()?,
+                    }),
+                };
+                Ok((*d, resolved))
+            })
+            .collect::<Result<BTreeMap<_, _>>>()?;
         Ok(Composed {
             settings,
             notes: Arc::clone(&self.notes),

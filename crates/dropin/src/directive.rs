@@ -327,6 +327,25 @@ impl Directive {
         all.get(self as usize).copied().unwrap_or(self.spec().name)
     }
 
+    /// Every directive with this one's [storage](Directive::storage), this
+    /// one included, in declaration (render) order.
+    pub fn sharing_storage(self) -> &'static [Directive] {
+        static SHARING: std::sync::OnceLock<Vec<Vec<Directive>>> = std::sync::OnceLock::new();
+        let all = SHARING.get_or_init(|| {
+            Directive::ALL
+                .iter()
+                .map(|d| {
+                    Directive::ALL
+                        .iter()
+                        .copied()
+                        .filter(|o| o.storage() == d.storage())
+                        .collect()
+                })
+                .collect()
+        });
+        all.get(self as usize).map_or(&[], Vec::as_slice)
+    }
+
     /// The directive's name as written in unit files.
     pub const fn name(self) -> &'static str {
         self.spec().name

@@ -47,7 +47,8 @@ impl UnitPath {
 
     /// Whether the path mentions `%i` or `%I`.
     pub fn uses_instance(&self) -> bool {
-        self.uses_specifier('i') || self.uses_specifier('I')
+        // Most paths have no specifier at all: one byte search says so.
+        self.0.as_bytes().contains(&b'%') && specifiers(&self.0).any(|c| c == 'i' || c == 'I')
     }
 
     /// Appends relative components (`a/b`), validating the result.

@@ -113,7 +113,7 @@ pub fn directive(host: &Host, directive: Directive) -> String {
         // The test that proved the line, and the test whose layer holds it.
         .flat_map(|t| {
             [
-                t.provenance.origin.as_str(),
+                &*t.provenance.origin,
                 t.layer.split(':').next().unwrap_or(""),
             ]
         })
@@ -198,7 +198,7 @@ pub fn sysctl(host: &Host, key: &str) -> Option<String> {
                 s.provenance.origin, s.provenance.reason
             );
             let _ = writeln!(out, "  applied by: sysctl --system (or at boot)");
-            let tests = findings([s.provenance.origin.as_str()]);
+            let tests = findings([&*s.provenance.origin]);
             if !tests.is_empty() {
                 let _ = writeln!(out, "\nhardening test plan:");
                 for (test, title) in tests {

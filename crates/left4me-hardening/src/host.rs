@@ -112,6 +112,7 @@ impl Host {
             prepared: profile.composed().map(dropin::effective::Prepared::new),
             differs: profile.composed().and_then(dropin::score::instance_differs),
             linted: Default::default(),
+            templates: Default::default(),
         })
     }
 
@@ -209,6 +210,9 @@ pub struct Batch<'h> {
     /// The first instance's findings and what each lint read, in
     /// [`lint::LINTS`] order.
     linted: std::cell::RefCell<Option<Vec<Linted>>>,
+    /// The profile's composition rendered once, with and without
+    /// comments, for instances to be filled into.
+    templates: [std::cell::OnceCell<dropin::render::Template>; 2],
 }
 
 /// One lint's findings for an instance, and what it read.
@@ -250,8 +254,21 @@ impl Batch<'_> {
                 }
             }
         }
-        let mut generated =
-            output::generate_with_header(profile, &host.layout, instance, options, &waived)?;
+        let template = match (profile.composed(), instance) {
+            (Some(composed), Some(_)) => self
+                .templates
+                .get(usize::from(options.comments))
+                .map(|t| t.get_or_init(|| dropin::render::Template::new(composed, options))),
+            _ => None,
+        };
+        let mut generated = match template {
+            Some(t) => {
+                output::generate_filled(profile, &host.layout, instance, options, &waived, t)?
+            }
+            None => {
+                output::generate_with_header(profile, &host.layout, instance, options, &waived)?
+            }
+        };
         generated.warnings = host
             .unwaived(kind, &findings)
             .filter(|f| !f.is_error())

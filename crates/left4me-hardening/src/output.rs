@@ -92,7 +92,23 @@ pub fn generate_with_header(
     options: RenderOptions,
     extra: &[String],
 ) -> Result<Generated> {
-    let generated = build(profile, layout, instance, options, extra)?;
+    let generated = build(profile, layout, instance, options, extra, None)?;
+    check_writable(&generated)?;
+    Ok(generated)
+}
+
+/// [`generate_with_header`], an instance's text filled into `template`,
+/// the profile's composition rendered once with `options`
+/// ([`dropin::render::Template`]): what a batch of instances uses.
+pub(crate) fn generate_filled(
+    profile: &Profile,
+    layout: &Layout,
+    instance: Option<&Instance>,
+    options: RenderOptions,
+    extra: &[String],
+    template: &dropin::render::Template,
+) -> Result<Generated> {
+    let generated = build(profile, layout, instance, options, extra, Some(template))?;
     check_writable(&generated)?;
     Ok(generated)
 }
@@ -136,6 +152,7 @@ fn build(
     instance: Option<&Instance>,
     options: RenderOptions,
     extra: &[String],
+    template: Option<&dropin::render::Template>,
 ) -> Result<Generated> {
     match &profile.content {
         Content::DropIn { unit, composed, .. } => {
@@ -174,12 +191,20 @@ fn build(
                 header.push(note.to_owned());
             }
             let dir = format!("{unit}.d/{}", layout.dropin_name);
+            let text = match (instance, template) {
+                (Some(i), Some(template)) => {
+                    let mut text = String::with_capacity(4096);
+                    template.render_into(&mut text, &header, i)?;
+                    text
+                }
+                _ => dropin::render::dropin(&header, &composed, options),
+            };
             Ok(Generated {
                 profile: profile.kind,
                 instance: instance.cloned(),
                 path: format!("etc/systemd/system/{dir}"),
                 bundlewrap_name: dir,
-                text: dropin::render::dropin(&header, &composed, options),
+                text,
                 header,
                 body: Body::DropIn { unit, composed },
                 warnings: Vec::new(),

@@ -171,6 +171,44 @@ proptest! {
         }
     }
 
+    /// An instance's drop-in filled into the template's rendering
+    /// ([`dropin::render::Template`]) is byte for byte the drop-in of the
+    /// template's composition with `%i` resolved, or both refuse the
+    /// instance; with and without comments.
+    #[test]
+    fn template_fill_is_the_instance_rendered(
+        (layers, _) in layers(),
+        names in prop::collection::vec(
+            prop_oneof![
+                "[a-z0-9]{1,4}",
+                r"[A-Za-z0-9:_.\\@-]{1,10}",
+                Just("..".to_owned()),
+                Just(r"a\x2fb".to_owned()),
+                Just("-".to_owned()),
+            ],
+            1..4,
+        ),
+    ) {
+        let composed = Composed::compose(&layers);
+        for comments in [true, false] {
+            let options = RenderOptions { comments };
+            let template = dropin::render::Template::new(&composed, options);
+            for name in &names {
+                let Ok(instance) = dropin::Instance::new(name) else { continue };
+                let want = composed
+                    .for_instance(&instance)
+                    .map(|c| dropin::render::dropin(&header(), &c, options));
+                let mut got = String::from("kept");
+                let filled = template.render_into(&mut got, &header(), &instance);
+                match (&want, filled) {
+                    (Ok(want), Ok(())) => prop_assert_eq!(got.strip_prefix("kept"), Some(want.as_str())),
+                    (Err(_), Err(_)) => prop_assert_eq!(got.as_str(), "kept"),
+                    (want, filled) => prop_assert!(false, "{name}: {want:?} but {filled:?}"),
+                }
+            }
+        }
+    }
+
     /// Every directive's canonical lines, given to a fresh unit, hold what
     /// the lines they came from held: what `check` relies on when it hands
     /// a unit's settings to `systemd-run --property=`.

@@ -37,7 +37,7 @@ impl Lint for ReplacesProven {
     fn check(&self, s: &Subject<'_>, out: &mut Vec<Finding>) {
         let Some(composed) = s.composed else { return };
         for e in composed.trace() {
-            if e.layer != crate::config::LAYER {
+            if &*e.layer != crate::config::LAYER {
                 continue;
             }
             // One finding per test whose lines this step discards.
