@@ -317,9 +317,7 @@ impl Directive {
                 .iter()
                 .map(|d| {
                     let spec = d.spec();
-                    crate::generated::unit_keys::UNIT_KEYS
-                        .iter()
-                        .find(|k| k.section == spec.section && k.name == spec.name)
+                    crate::effective::unit_key(spec.section, spec.name)
                         .map_or(spec.name, |k| k.storage)
                 })
                 .collect()

@@ -208,22 +208,20 @@ fn fatal_parser(section: &str, key: &str) -> Option<FatalParser> {
     }
 }
 
-fn unit_key(section: &str, key: &str) -> Option<&'static crate::generated::unit_keys::UnitKey> {
-    use crate::generated::unit_keys::{UNIT_KEYS, UnitKey};
-    type Index = BTreeMap<(&'static str, &'static str), &'static UnitKey>;
-    static INDEX: std::sync::OnceLock<Index> = std::sync::OnceLock::new();
-    INDEX
-        .get_or_init(|| {
-            let mut index = Index::new();
-            for k in UNIT_KEYS {
-                // The first entry of a key wins, as a scan of the table
-                // finds it.
-                index.entry((k.section, k.name)).or_insert(k);
-            }
-            index
-        })
-        .get(&(section, key))
-        .copied()
+/// The entry of `[section] key=` in systemd's key table: the first, as a
+/// scan of the table finds it; looked up in the generated sorted index.
+pub(crate) fn unit_key(
+    section: &str,
+    key: &str,
+) -> Option<&'static crate::generated::unit_keys::UnitKey> {
+    use crate::generated::unit_keys::{UNIT_KEYS, UNIT_KEYS_BY_NAME};
+    let at = |i: u16| UNIT_KEYS.get(usize::from(i));
+    let first = UNIT_KEYS_BY_NAME
+        .partition_point(|&i| at(i).is_some_and(|k| (k.section, k.name) < (section, key)));
+    UNIT_KEYS_BY_NAME
+        .get(first)
+        .and_then(|&i| at(i))
+        .filter(|k| k.section == section && k.name == key)
 }
 
 /// The sections of a service unit.
@@ -1168,6 +1166,35 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_is_found_as_a_scan_of_the_table_finds_it() {
+        use crate::generated::unit_keys::UNIT_KEYS;
+        let scan = |section: &str, key: &str| {
+            UNIT_KEYS
+                .iter()
+                .find(|k| k.section == section && k.name == key)
+        };
+        let mut asked = 0;
+        for k in UNIT_KEYS {
+            for (section, key) in [
+                (k.section, k.name),
+                ("Service", k.name),
+                ("Unit", k.name),
+                (k.section, &k.name[1..]),
+            ] {
+                assert_eq!(
+                    unit_key(section, key),
+                    scan(section, key),
+                    "[{section}] {key}"
+                );
+                asked += 1;
+            }
+        }
+        assert!(asked > 1000);
+        assert!(unit_key("Service", "NoSuchKey").is_none());
+        assert!(unit_key("Service", "").is_none());
+    }
 
     fn eff(text: &str) -> Effective {
         let mut e = Effective::new("x.service");

@@ -1015,6 +1015,25 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
         );
     }
     out.push_str("];\n\n");
+    // An index to look keys up by binary search, so that a process need
+    // not build a map of the table first (no pointer in it: nothing for
+    // the dynamic loader to relocate).
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&a, &b| {
+        let key = |i: usize| keys.get(i).map(|k| (k.section.as_str(), k.name.as_str()));
+        key(a).cmp(&key(b)).then(a.cmp(&b))
+    });
+    out.push_str(&doc(
+        "Positions in [`UNIT_KEYS`] sorted by section, then key, then position: the first of \
+         equal keys is the one a scan of the table finds.",
+        0,
+    ));
+    out.push_str("#[rustfmt::skip]\npub(crate) const UNIT_KEYS_BY_NAME: &[u16] = &[\n");
+    for chunk in order.chunks(16) {
+        let line: Vec<String> = chunk.iter().map(ToString::to_string).collect();
+        let _ = writeln!(out, "    {},", line.join(", "));
+    }
+    out.push_str("];\n\n");
     out.push_str(
         "/// What an empty assignment (`Key=`) does.\n\
          #[derive(Debug, Clone, Copy, PartialEq, Eq)]\n\
