@@ -330,15 +330,15 @@ impl Directive {
     pub fn sharing_storage(self) -> &'static [Directive] {
         static SHARING: std::sync::OnceLock<Vec<Vec<Directive>>> = std::sync::OnceLock::new();
         let all = SHARING.get_or_init(|| {
+            // One pass groups the registry by storage, in declaration order.
+            let mut by_storage: std::collections::BTreeMap<&str, Vec<Directive>> =
+                std::collections::BTreeMap::new();
+            for d in Directive::ALL {
+                by_storage.entry(d.storage()).or_default().push(*d);
+            }
             Directive::ALL
                 .iter()
-                .map(|d| {
-                    Directive::ALL
-                        .iter()
-                        .copied()
-                        .filter(|o| o.storage() == d.storage())
-                        .collect()
-                })
+                .map(|d| by_storage.get(d.storage()).cloned().unwrap_or_default())
                 .collect()
         });
         all.get(self as usize).map_or(&[], Vec::as_slice)
@@ -527,6 +527,22 @@ mod tests {
             assert_eq!(d.spec(), spec);
             assert_eq!(Directive::from_name(spec.name), Some(*d));
         }
+    }
+
+    #[test]
+    fn sharing_storage_is_every_directive_of_the_storage_in_order() {
+        for d in Directive::ALL {
+            let want: Vec<Directive> = Directive::ALL
+                .iter()
+                .copied()
+                .filter(|o| o.storage() == d.storage())
+                .collect();
+            assert_eq!(d.sharing_storage(), want.as_slice(), "{d}");
+        }
+        assert_eq!(
+            Directive::BindPaths.sharing_storage(),
+            &[Directive::BindReadOnlyPaths, Directive::BindPaths]
+        );
     }
 
     #[test]

@@ -578,10 +578,7 @@ impl Effective {
             return;
         };
         if a.value.is_empty() && spec.merge() != Merge::Single {
-            for other in Directive::ALL
-                .iter()
-                .filter(|o| **o != d && o.storage() == d.storage())
-            {
+            for other in d.sharing_storage().iter().filter(|o| **o != d) {
                 let lines = slot.state.lines(*other);
                 if !lines.is_empty() {
                     self.shared_resets.push(SharedReset {

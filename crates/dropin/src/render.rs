@@ -382,6 +382,41 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_comment_of_parts_is_the_comment_of_their_text() {
+        let pieces = [
+            "",
+            "Test 7",
+            ": ",
+            "a reason",
+            "ends in space ",
+            "tab\t",
+            "two\nlines",
+            "\r",
+            "nel\u{85}",
+            "\u{1b}esc",
+            "  ",
+            "\u{a0}",
+            "x",
+        ];
+        let mut scratch = String::new();
+        let mut cases = 0;
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let parts = [a, b, c];
+                    let mut got = String::from("kept\n");
+                    comment_of(&mut got, &mut scratch, &parts);
+                    let mut want = String::from("kept\n");
+                    comment(&mut want, &parts.concat());
+                    assert_eq!(got, want, "{parts:?}");
+                    cases += 1;
+                }
+            }
+        }
+        assert_eq!(cases, pieces.len().pow(3));
+    }
+
+    #[test]
     fn control_characters_are_found_as_char_is_control_finds_them() {
         let by_char = |t: &str| t.find(|c: char| c.is_control() && c != '\t');
         let mut texts: Vec<String> = (0u32..0x800)
