@@ -353,18 +353,13 @@ impl Directive {
     pub fn from_name(name: &str) -> Option<Directive> {
         // Every line read asks: an index, made once per process (the first
         // entry of a name wins, as a scan of the registry finds it).
-        static INDEX: std::sync::OnceLock<std::collections::HashMap<&'static str, Directive>> =
+        static INDEX: std::sync::OnceLock<crate::table_index::Index<&'static str, usize>> =
             std::sync::OnceLock::new();
         INDEX
-            .get_or_init(|| {
-                let mut index = std::collections::HashMap::new();
-                for s in REGISTRY {
-                    index.entry(s.name).or_insert(s.directive);
-                }
-                index
-            })
+            .get_or_init(|| crate::table_index::first_of(REGISTRY, |s| s.name))
             .get(name)
-            .copied()
+            .and_then(|&i| REGISTRY.get(i))
+            .map(|s| s.directive)
     }
 }
 

@@ -21,8 +21,8 @@ use crate::systemd::specifier;
 /// Where an assignment was read.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 pub struct Origin {
-    /// The file.
-    pub file: String,
+    /// The file (shared by the origins of one file's lines).
+    pub file: std::sync::Arc<str>,
     /// The line, numbered as systemd numbers it.
     pub line: usize,
 }
@@ -73,6 +73,8 @@ pub struct Effective {
     fatal: Option<Diagnostic>,
     diagnostics: Vec<Diagnostic>,
     shared_resets: Vec<SharedReset>,
+    /// The name of the file read last, shared by its lines' origins.
+    last_file: Option<std::sync::Arc<str>>,
 }
 
 /// One assignment of a key the model does not type, as read, in reading
@@ -209,19 +211,23 @@ fn fatal_parser(section: &str, key: &str) -> Option<FatalParser> {
 }
 
 /// The entry of `[section] key=` in systemd's key table: the first, as a
-/// scan of the table finds it; looked up in the generated sorted index.
+/// scan of the table finds it; looked up in the generated hash table.
 pub(crate) fn unit_key(
     section: &str,
     key: &str,
 ) -> Option<&'static crate::generated::unit_keys::UnitKey> {
-    use crate::generated::unit_keys::{UNIT_KEYS, UNIT_KEYS_BY_NAME};
-    let at = |i: u16| UNIT_KEYS.get(usize::from(i));
-    let first = UNIT_KEYS_BY_NAME
-        .partition_point(|&i| at(i).is_some_and(|k| (k.section, k.name) < (section, key)));
-    UNIT_KEYS_BY_NAME
-        .get(first)
-        .and_then(|&i| at(i))
-        .filter(|k| k.section == section && k.name == key)
+    use crate::generated::unit_keys::{UNIT_KEYS, UNIT_KEYS_HASHED};
+    let mask = UNIT_KEYS_HASHED.len().checked_sub(1)?;
+    let mut slot = crate::table_index::key_hash(section, key) as usize & mask;
+    for _ in 0..UNIT_KEYS_HASHED.len() {
+        // An empty slot (`u16::MAX`) is no position: not found.
+        let k = UNIT_KEYS.get(usize::from(*UNIT_KEYS_HASHED.get(slot)?))?;
+        if k.section == section && k.name == key {
+            return Some(k);
+        }
+        slot = (slot + 1) & mask;
+    }
+    None
 }
 
 /// The sections of a service unit.
@@ -300,6 +306,20 @@ impl Effective {
             fatal: None,
             diagnostics: Vec::new(),
             shared_resets: Vec::new(),
+            last_file: None,
+        }
+    }
+
+    /// `file` as an origin's: the name of the file read last again where
+    /// it is that file, so that one file's lines share one name.
+    fn file_name(&mut self, file: &str) -> std::sync::Arc<str> {
+        match &self.last_file {
+            Some(f) if **f == *file => f.clone(),
+            _ => {
+                let f: std::sync::Arc<str> = file.into();
+                self.last_file = Some(f.clone());
+                f
+            }
         }
     }
 
@@ -412,8 +432,9 @@ impl Effective {
                 continue;
             };
             let mut slot = slot.clone();
+            let name = self.file_name(file);
             for o in &mut slot.origins {
-                o.file = file.to_owned();
+                o.file = name.clone();
             }
             self.typed.insert(g.storage, slot);
             g.replayed = true;
@@ -563,7 +584,7 @@ impl Effective {
     /// Applies one assignment, as systemd's parser for its key does.
     pub fn apply(&mut self, file: &str, a: &lexer::Assignment) {
         let origin = Origin {
-            file: file.to_owned(),
+            file: self.file_name(file),
             line: a.line,
         };
         let directive = Directive::from_name(&a.key)
@@ -1214,7 +1235,7 @@ mod tests {
     #[test]
     fn an_item_comes_from_the_lines_that_give_it() {
         let o = |line| Origin {
-            file: "t".to_owned(),
+            file: "t".into(),
             line,
         };
         let e = eff(

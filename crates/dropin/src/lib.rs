@@ -79,6 +79,7 @@ pub mod show;
 pub mod syscall;
 pub mod sysctl;
 pub mod systemd;
+mod table_index;
 pub mod value;
 
 pub use compose::{

@@ -314,7 +314,7 @@ fn overrides(
     let mut changes = intended.effective.changes(&wanted.effective);
     // Name only the later files that did it.
     for c in &mut changes {
-        c.new_origins.retain(|o| later_files.contains(&o.file));
+        c.new_origins.retain(|o| later_files.contains(&*o.file));
     }
     (changes, None)
 }
@@ -400,7 +400,7 @@ fn sysctl_change(key: &str, old: &SysctlValue, new: &SysctlValue) -> Option<Chan
         x.iter()
             .filter_map(|(_, _, o)| o.rsplit_once(':'))
             .map(|(f, l)| dropin::Origin {
-                file: f.to_owned(),
+                file: f.into(),
                 line: l.parse().unwrap_or(0),
             })
             .collect::<Vec<_>>()

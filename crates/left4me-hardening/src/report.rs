@@ -421,7 +421,7 @@ mod tests {
 
     fn at(line: usize) -> Origin {
         Origin {
-            file: FILE.to_owned(),
+            file: FILE.into(),
             line,
         }
     }

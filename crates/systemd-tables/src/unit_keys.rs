@@ -1015,21 +1015,19 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
         );
     }
     out.push_str("];\n\n");
-    // An index to look keys up by binary search, so that a process need
-    // not build a map of the table first (no pointer in it: nothing for
-    // the dynamic loader to relocate).
-    let mut order: Vec<usize> = (0..keys.len()).collect();
-    order.sort_by(|&a, &b| {
-        let key = |i: usize| keys.get(i).map(|k| (k.section.as_str(), k.name.as_str()));
-        key(a).cmp(&key(b)).then(a.cmp(&b))
-    });
+    // A hash table of positions, to look keys up without a map built at
+    // start-up (and with no pointer in it: nothing for the dynamic loader
+    // to relocate).
+    let slots = hash_slots(keys.iter().map(|k| (k.section.as_str(), k.name.as_str())));
     out.push_str(&doc(
-        "Positions in [`UNIT_KEYS`] sorted by section, then key, then position: the first of \
-         equal keys is the one a scan of the table finds.",
+        "An open-addressing hash table of positions in [`UNIT_KEYS`]: the section and key \
+         hashed with FNV-1a (64 bits) over the section's bytes, a `0xff` byte and the key's, \
+         masked to the table's size; probed one slot at a time until `u16::MAX` (empty). The \
+         first of equal keys is the one a scan of the table finds.",
         0,
     ));
-    out.push_str("#[rustfmt::skip]\npub(crate) const UNIT_KEYS_BY_NAME: &[u16] = &[\n");
-    for chunk in order.chunks(16) {
+    out.push_str("#[rustfmt::skip]\npub(crate) const UNIT_KEYS_HASHED: &[u16] = &[\n");
+    for chunk in slots.chunks(16) {
         let line: Vec<String> = chunk.iter().map(ToString::to_string).collect();
         let _ = writeln!(out, "    {},", line.join(", "));
     }
@@ -1118,4 +1116,38 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
     }
     out.push_str("];\n");
     out
+}
+
+/// FNV-1a (64 bits) of `section`, a `0xff` byte (in no UTF-8 text) and
+/// `key`: the hash [`hash_slots`] places keys by, and the one the lookup
+/// of the generated table uses.
+fn key_hash(section: &str, key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in section.bytes().chain([0xff]).chain(key.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The slots of an open-addressing table of `keys`, in order: a power of
+/// two at least twice as many, each holding a position or `u16::MAX`;
+/// linear probing; a key already placed is not placed again.
+fn hash_slots<'a>(keys: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> Vec<u16> {
+    let keys: Vec<(&str, &str)> = keys.collect();
+    let size = (keys.len() * 2).max(2).next_power_of_two();
+    let mut slots = vec![u16::MAX; size];
+    for (i, &(section, key)) in keys.iter().enumerate() {
+        let mut at = (key_hash(section, key) as usize) & (size - 1);
+        loop {
+            match slots[at] {
+                u16::MAX => {
+                    slots[at] = u16::try_from(i).unwrap_or(u16::MAX - 1);
+                    break;
+                }
+                j if keys[usize::from(j)] == (section, key) => break,
+                _ => at = (at + 1) & (size - 1),
+            }
+        }
+    }
+    slots
 }

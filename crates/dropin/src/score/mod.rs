@@ -83,8 +83,9 @@ pub struct Check {
     pub weight: u64,
     /// The badness of the worst setting.
     pub range: u64,
-    /// What systemd says about the setting (`None`: an empty cell).
-    pub description: Option<String>,
+    /// What systemd says about the setting (`None`: an empty cell); the
+    /// table's own text where the check's assessment gives no other.
+    pub description: Option<std::borrow::Cow<'static, str>>,
     /// What the check adds to the exposure, in tenths as the EXPOSURE
     /// column shows it (`None` when nothing: badness 0 or not applicable).
     pub exposure: Option<u64>,
@@ -278,7 +279,9 @@ pub fn score_effective(id: &str, e: &Effective) -> Score {
             badness,
             weight: c.weight,
             range: c.range,
-            description: own.or_else(|| fixed.map(str::to_owned)),
+            description: own
+                .map(std::borrow::Cow::Owned)
+                .or_else(|| fixed.map(std::borrow::Cow::Borrowed)),
             exposure: None,
         });
     }
@@ -327,7 +330,7 @@ impl Score {
                 let w = weight(&c);
                 if w == 0 && c.description.as_deref() != Some(BOOT_PHASE) {
                     c.badness = None;
-                    c.description = Some("Option excluded by policy, skipping".to_owned());
+                    c.description = Some("Option excluded by policy, skipping".into());
                 }
                 c.weight = w;
                 c

@@ -84,7 +84,7 @@ pub enum Format {
 
 /// `utf8_console_width()`: a tab is 8 cells, a wide character 2.
 pub(crate) fn console_width(s: &str) -> usize {
-    if s.bytes().all(|b| b.is_ascii() && b != b'\t') {
+    if s.is_ascii() && !s.as_bytes().contains(&b'\t') {
         return s.len();
     }
     s.chars()
@@ -142,102 +142,133 @@ fn compare(checks: &[Check], a: usize, b: usize) -> Ordering {
 /// (`msort_with_tmp()`), which with systemd's comparator (not transitive
 /// once a description is missing) gives systemd's order where another
 /// stable sort would not.
-fn merge_sort(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> Ordering) {
+fn merge_sort<F: Fn(usize, usize) -> Ordering>(v: &mut [usize], tmp: &mut Vec<usize>, cmp: &F) {
     let n = v.len();
     if n <= 1 {
         return;
     }
     let n1 = n / 2;
-    merge_sort(&mut v[..n1], cmp);
-    merge_sort(&mut v[n1..], cmp);
-    let mut out = Vec::with_capacity(n);
+    merge_sort(&mut v[..n1], tmp, cmp);
+    merge_sort(&mut v[n1..], tmp, cmp);
+    tmp.clear();
     let (mut i, mut j) = (0, n1);
     while i < n1 && j < n {
         if cmp(v[i], v[j]) != Ordering::Greater {
-            out.push(v[i]);
+            tmp.push(v[i]);
             i += 1;
         } else {
-            out.push(v[j]);
+            tmp.push(v[j]);
             j += 1;
         }
     }
-    out.extend_from_slice(&v[i..n1]);
-    out.extend_from_slice(&v[j..n]);
-    v.copy_from_slice(&out);
+    tmp.extend_from_slice(&v[i..n1]);
+    tmp.extend_from_slice(&v[j..n]);
+    v.copy_from_slice(tmp);
 }
 
 /// The rows in the order systemd prints them (indices into
 /// `score.checks`).
 pub(crate) fn sorted(score: &Score) -> Vec<usize> {
     let mut rows: Vec<usize> = (0..=score.checks.len()).collect();
-    merge_sort(&mut rows, &|a, b| compare(&score.checks, a, b));
+    let mut tmp = Vec::with_capacity(rows.len());
+    merge_sort(&mut rows, &mut tmp, &|a, b| compare(&score.checks, a, b));
     rows.into_iter().skip(1).map(|r| r - 1).collect()
 }
 
 /// `align_string_mem()` for a left (`right == false`) or right aligned
-/// cell of `width` cells.
-fn pad(out: &mut String, text: &str, width: usize, right: bool) {
-    let space = width.saturating_sub(console_width(text));
+/// cell of `width` cells, `text` being `text_width` cells wide.
+fn pad(out: &mut String, text: &str, text_width: usize, width: usize, right: bool) {
+    let space = width.saturating_sub(text_width);
     if right {
-        out.extend(std::iter::repeat_n(' ', space));
+        blanks(out, space);
         out.push_str(text);
     } else {
         out.push_str(text);
-        out.extend(std::iter::repeat_n(' ', space));
+        blanks(out, space);
+    }
+}
+
+/// `n` spaces.
+fn blanks(out: &mut String, mut n: usize) {
+    const SLAB: &str = "                                                                ";
+    while n > 0 {
+        let k = n.min(SLAB.len());
+        out.push_str(&SLAB[..k]);
+        n -= k;
     }
 }
 
 /// The details table and the summary line.
 pub(crate) fn text(score: &Score, glyphs: Glyphs) -> String {
     let order = sorted(score);
-    let exposures: Vec<Option<String>> = score.checks.iter().map(Check::exposure_text).collect();
+    // The EXPOSURE cells written one after another into one string.
+    let mut cells = String::with_capacity(score.checks.len() * 4);
+    let spans: Vec<Option<std::ops::Range<usize>>> = score
+        .checks
+        .iter()
+        .map(|c| {
+            let x = c.exposure?;
+            let start = cells.len();
+            write_tenths(&mut cells, x);
+            Some(start..cells.len())
+        })
+        .collect();
+    let exposures: Vec<Option<&str>> = spans
+        .into_iter()
+        .map(|r| r.and_then(|r| cells.get(r)))
+        .collect();
     fn description(c: &Check) -> &str {
         c.description.as_deref().unwrap_or("")
     }
-    // Every column as wide as its widest cell (the header's included);
-    // the check mark column is one cell.
-    let name_width = score
+    // Each cell's width, worked out once; every column as wide as its
+    // widest cell (the header's included); the check mark column is one
+    // cell.
+    let widths: Vec<[usize; 3]> = score
         .checks
         .iter()
-        .map(|c| console_width(c.id))
-        .fold(console_width("NAME"), usize::max);
-    let description_width = score
-        .checks
-        .iter()
-        .map(|c| console_width(description(c)))
-        .fold(console_width("DESCRIPTION"), usize::max);
-    let exposure_width = exposures
-        .iter()
-        .flatten()
-        .map(|e| console_width(e))
-        .fold(console_width("EXPOSURE"), usize::max);
+        .zip(&exposures)
+        .map(|(c, e)| {
+            [
+                console_width(c.id),
+                console_width(description(c)),
+                e.map_or(0, console_width),
+            ]
+        })
+        .collect();
+    let header = ["NAME", "DESCRIPTION", "EXPOSURE"].map(console_width);
+    let column = |k: usize| widths.iter().map(|w| w[k]).fold(header[k], usize::max);
+    let (name_width, description_width, exposure_width) = (column(0), column(1), column(2));
     let mut out = String::with_capacity((order.len() + 3) * (name_width + description_width + 16));
-    let mut line = |mark: &str, name: &str, description: &str, exposure: &str| {
-        pad(&mut out, mark, 1, false);
-        out.push(' ');
-        pad(&mut out, name, name_width, false);
-        out.push(' ');
-        pad(&mut out, description, description_width, false);
-        out.push(' ');
-        // The last column: right-aligned, trailing blanks dropped.
-        if !exposure.is_empty() {
-            pad(&mut out, exposure, exposure_width, true);
-        }
-        out.push('\n');
-    };
-    line(" ", "NAME", "DESCRIPTION", "EXPOSURE");
+    let mut line =
+        |(mark, mark_width): (&str, usize), cells: [&str; 3], cell_widths: [usize; 3]| {
+            pad(&mut out, mark, mark_width, 1, false);
+            out.push(' ');
+            pad(&mut out, cells[0], cell_widths[0], name_width, false);
+            out.push(' ');
+            pad(&mut out, cells[1], cell_widths[1], description_width, false);
+            out.push(' ');
+            // The last column: right-aligned, trailing blanks dropped.
+            if !cells[2].is_empty() {
+                pad(&mut out, cells[2], cell_widths[2], exposure_width, true);
+            }
+            out.push('\n');
+        };
+    line((" ", 1), ["NAME", "DESCRIPTION", "EXPOSURE"], header);
+    let [check, cross] = [CHECK_MARK, CROSS_MARK].map(|g| {
+        let shown = glyphs.show(g);
+        (shown, console_width(shown))
+    });
     for &i in &order {
         let c = &score.checks[i];
         let mark = match c.set() {
-            None => "",
-            Some(true) => glyphs.show(CHECK_MARK),
-            Some(false) => glyphs.show(CROSS_MARK),
+            None => ("", 0),
+            Some(true) => check,
+            Some(false) => cross,
         };
         line(
             mark,
-            c.id,
-            description(c),
-            exposures[i].as_deref().unwrap_or(""),
+            [c.id, description(c), exposures[i].unwrap_or("")],
+            widths[i],
         );
     }
     let level = score.level();
@@ -255,7 +286,14 @@ pub(crate) fn text(score: &Score, glyphs: Glyphs) -> String {
 
 /// `x/10 "." x%10`.
 pub(crate) fn tenths(x: u64) -> String {
-    format!("{}.{}", x / 10, x % 10)
+    let mut out = String::with_capacity(4);
+    write_tenths(&mut out, x);
+    out
+}
+
+/// [`tenths`] written at the end of `out`.
+fn write_tenths(out: &mut String, x: u64) {
+    let _ = write!(out, "{}.{}", x / 10, x % 10);
 }
 
 /// `json_format_string()`.
