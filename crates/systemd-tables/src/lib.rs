@@ -178,6 +178,7 @@ pub fn generate(source: &Path, headers: &Path) -> Result<BTreeMap<String, String
 
     let groups = syscalls::groups(source)?;
     let known = syscalls::known_list(source)?;
+    syscalls::check_in_list(&known)?;
     files.insert(
         "syscalls.rs".to_owned(),
         syscalls::emit_groups(&s, &groups, &known),

@@ -315,6 +315,20 @@ pub(crate) fn numbers(src: &Path, arch: &str, known: &[String]) -> Result<Number
     Ok(Numbers { by_name, missing })
 }
 
+/// Refuses what `SYSCALL_GROUP_CALLS` cannot express: a `known` list
+/// that is not strictly ascending (positions would not sort as names), or
+/// more than `u16` holds.
+pub(crate) fn check_in_list(known: &[String]) -> Result<()> {
+    if !known.windows(2).all(|w| w[0] < w[1]) || known.len() >= usize::from(u16::MAX) {
+        return Err(Error::shape(
+            SYSCALL_LIST,
+            "names",
+            "not strictly ascending, or too many for u16 positions",
+        ));
+    }
+    Ok(())
+}
+
 /// `syscalls.rs`: the groups and `@known`.
 pub(crate) fn emit_groups(s: &Source, groups: &[Group], known: &[String]) -> String {
     let mut out = header(
@@ -350,6 +364,36 @@ pub(crate) fn emit_groups(s: &Source, groups: &[Group], known: &[String]) -> Str
         let _ = writeln!(out, "        help: {},", lit(&g.help));
         let _ = writeln!(out, "        members: {},", str_slice(&members, 17, 8));
         let _ = writeln!(out, "    }},");
+    }
+    out.push_str("];\n\n");
+    // Each group's calls, nested groups followed, as positions in the
+    // sorted `SYSCALL_LIST`: a process expands a group without sorting
+    // names (and with no pointer per name for the loader to relocate).
+    let _ = writeln!(
+        out,
+        "{}#[rustfmt::skip]\npub(crate) const SYSCALL_GROUP_CALLS: &[(&[u16], &[&str])] = &[",
+        doc(
+            "The system calls of each group of [`SYSCALL_FILTER_SETS`] (same order), nested \
+             groups followed, each once: positions in [`SYSCALL_LIST`] (sorted, so ascending \
+             positions are ascending names), then the calls that list lacks, sorted.",
+            0,
+        )
+    );
+    for g in groups {
+        let (mut ids, mut extra) = (Vec::new(), Vec::new());
+        for m in expand(groups, &g.name) {
+            match known.binary_search_by(|k| k.as_str().cmp(m)) {
+                Ok(i) => ids.push(i.to_string()),
+                Err(_) => extra.push(lit(m)),
+            }
+        }
+        let _ = write!(
+            out,
+            "    // {}\n    (\n        &[\n{}        ],\n        &[\n{}        ],\n    ),\n",
+            g.name,
+            wrapped(&ids, 12),
+            wrapped(&extra, 12)
+        );
     }
     out.push_str("];\n\n");
     out.push_str(&doc(
