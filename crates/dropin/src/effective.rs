@@ -13,6 +13,7 @@ use std::fmt;
 
 use crate::compose::Composed;
 use crate::directive::{Directive, Merge};
+use crate::generated::unit_keys::UnitKey;
 use crate::kind::{Apply, Delta, State, StateOf};
 use crate::lexer::{self, Diagnostic};
 use crate::reads::{self, Reads};
@@ -170,16 +171,32 @@ impl PartialEq for Effective {
 
 impl Eq for Effective {}
 
-/// The registry directive `key` of `section` is another spelling of, by
-/// systemd's key table (`ReadWriteDirectories=` is `ReadWritePaths=`).
-fn alias_directive(section: &str, key: &str) -> Option<Directive> {
-    let k = unit_key(section, key)?;
+/// The registry directive key `k` is another spelling of, by systemd's
+/// key table (`ReadWriteDirectories=` is `ReadWritePaths=`).
+fn alias_directive(k: &UnitKey) -> Option<Directive> {
     let (s, n) = k.alias_of?.split_once('.')?;
     Directive::from_name(n).filter(|d| d.spec().section == s)
 }
 
-/// The entry of systemd's key table for `key` in `section` (an index of
-/// the table, built once: every assignment read asks).
+/// An assignment's key looked up once: its entry in systemd's key table
+/// and the registry directive it is read as (its own, or the one it is
+/// another spelling of).
+#[derive(Clone, Copy, Debug)]
+struct Resolved {
+    key: Option<&'static UnitKey>,
+    directive: Option<Directive>,
+}
+
+impl Resolved {
+    fn of(a: &lexer::Assignment) -> Resolved {
+        let key = unit_key(&a.section, &a.key);
+        let directive = Directive::from_name(&a.key)
+            .filter(|d| d.spec().section == a.section.as_str())
+            .or_else(|| key.and_then(alias_directive));
+        Resolved { key, directive }
+    }
+}
+
 /// The parsers whose failure is fatal (systemd's `-ENOEXEC`), by the
 /// generated key table's parser and `ltype`, never by the key's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,10 +213,15 @@ enum FatalParser {
 
 /// The fatal parser of `[section] key=`, if its parser can fail fatally.
 fn fatal_parser(section: &str, key: &str) -> Option<FatalParser> {
-    if section != "Service" {
+    fatal_parser_of(unit_key(section, key)?)
+}
+
+/// The fatal parser of key `key` of systemd's table, if its parser can
+/// fail fatally (only `[Service]` keys do).
+fn fatal_parser_of(key: &UnitKey) -> Option<FatalParser> {
+    if key.section != "Service" {
         return None;
     }
-    let key = unit_key(section, key)?;
     let fatal_ltype = key.ltype == "true";
     match key.parser? {
         "config_parse_user_group_compat" => Some(FatalParser::User),
@@ -212,10 +234,7 @@ fn fatal_parser(section: &str, key: &str) -> Option<FatalParser> {
 
 /// The entry of `[section] key=` in systemd's key table: the first, as a
 /// scan of the table finds it; looked up in the generated hash table.
-pub(crate) fn unit_key(
-    section: &str,
-    key: &str,
-) -> Option<&'static crate::generated::unit_keys::UnitKey> {
+pub(crate) fn unit_key(section: &str, key: &str) -> Option<&'static UnitKey> {
     use crate::generated::unit_keys::{UNIT_KEYS, UNIT_KEYS_HASHED};
     let mask = UNIT_KEYS_HASHED.len().checked_sub(1)?;
     let mut slot = crate::table_index::key_hash(section, key) as usize & mask;
@@ -375,9 +394,14 @@ impl Effective {
         let lexed = lexer::lex(file, bytes, SERVICE_SECTIONS);
         self.diagnostics.extend(lexed.diagnostics);
         let assignments = &lexed.assignments;
+        let resolved: Vec<Resolved> = assignments.iter().map(Resolved::of).collect();
         // A fatal line stops the file there: such a file is read line by
         // line, as `read` does.
-        if assignments.iter().any(|a| self.fatal_error(a).is_some()) {
+        if assignments
+            .iter()
+            .zip(&resolved)
+            .any(|(a, r)| self.fatal_error(a, r).is_some())
+        {
             for a in assignments {
                 if self.apply_checked(file, a) {
                     return true;
@@ -388,8 +412,9 @@ impl Effective {
         // The lines of each typed storage, in order.
         let mut groups: Vec<Group> = Vec::new();
         let mut of_line: Vec<Option<usize>> = Vec::with_capacity(assignments.len());
-        for (i, a) in assignments.iter().enumerate() {
-            let storage = Self::directive_of(a)
+        for (i, r) in resolved.iter().enumerate() {
+            let storage = r
+                .directive
                 .map(Directive::storage)
                 .filter(|k| self.typed.contains_key(k));
             of_line.push(
@@ -440,15 +465,15 @@ impl Effective {
             g.replayed = true;
             replays.replayed += 1;
         }
-        for (a, g) in assignments.iter().zip(&of_line) {
+        for ((a, r), g) in assignments.iter().zip(&resolved).zip(&of_line) {
             match g.map(|g| &mut groups[g]) {
                 Some(g) if g.replayed => {}
                 Some(g) => {
                     let logged = (self.diagnostics.len(), self.shared_resets.len());
-                    self.apply(file, a);
+                    self.apply_resolved(file, a, r);
                     g.quiet &= logged == (self.diagnostics.len(), self.shared_resets.len());
                 }
-                None => self.apply(file, a),
+                None => self.apply_resolved(file, a, r),
             }
         }
         for g in groups.iter().filter(|g| g.shared && g.quiet && !g.replayed) {
@@ -462,13 +487,6 @@ impl Effective {
             }
         }
         lexed.stopped
-    }
-
-    /// The directive [`Effective::apply`] reads `a` as.
-    fn directive_of(a: &lexer::Assignment) -> Option<Directive> {
-        Directive::from_name(&a.key)
-            .filter(|d| d.spec().section == a.section.as_str())
-            .or_else(|| alias_directive(&a.section, &a.key))
     }
 
     /// Whether `storage` is as nothing read left it.
@@ -488,13 +506,14 @@ impl Effective {
     /// Applies one assignment; `true` when its parser fails fatally
     /// (the assignment is then not applied).
     fn apply_checked(&mut self, file: &str, a: &lexer::Assignment) -> bool {
-        if let Some(message) = self.fatal_error(a) {
+        let r = Resolved::of(a);
+        if let Some(message) = self.fatal_error(a, &r) {
             let d = Diagnostic::new(file, a.line, lexer::Level::Error, message);
             self.diagnostics.push(d.clone());
             self.fatal.get_or_insert(d);
             return true;
         }
-        self.apply(file, a);
+        self.apply_resolved(file, a, &r);
         false
     }
 
@@ -537,9 +556,9 @@ impl Effective {
     /// and `config_parse_unit_path_printf()` with `ltype` true
     /// (`RootDirectory=`, `RootImage=`, `RootVerity=`). Other parsers, such
     /// as `ExecStart=`'s, are not covered.
-    fn fatal_error(&self, a: &lexer::Assignment) -> Option<String> {
+    fn fatal_error(&self, a: &lexer::Assignment, r: &Resolved) -> Option<String> {
         use crate::systemd::user::valid_user_group_name;
-        let parser = fatal_parser(&a.section, &a.key)?;
+        let parser = fatal_parser_of(r.key?)?;
         let v = a.value.as_str();
         let user = |name: &str| -> Option<String> {
             let Some(k) = self.expand(name) else {
@@ -583,15 +602,17 @@ impl Effective {
 
     /// Applies one assignment, as systemd's parser for its key does.
     pub fn apply(&mut self, file: &str, a: &lexer::Assignment) {
+        self.apply_resolved(file, a, &Resolved::of(a));
+    }
+
+    /// [`Effective::apply`] with `a`'s key already looked up.
+    fn apply_resolved(&mut self, file: &str, a: &lexer::Assignment, r: &Resolved) {
         let origin = Origin {
             file: self.file_name(file),
             line: a.line,
         };
-        let directive = Directive::from_name(&a.key)
-            .filter(|d| d.spec().section == a.section.as_str())
-            .or_else(|| alias_directive(&a.section, &a.key));
-        let Some(d) = directive else {
-            self.apply_untyped(a, origin);
+        let Some(d) = r.directive else {
+            self.apply_untyped(a, r.key, origin);
             return;
         };
         let spec = d.spec();
@@ -698,7 +719,12 @@ impl Effective {
     /// logged and ignored, a removed one too; otherwise its values are
     /// kept as text, an empty assignment resetting or being refused as its
     /// parser does, a repeated one replacing or adding as its parser does.
-    fn apply_untyped(&mut self, a: &lexer::Assignment, origin: Origin) {
+    fn apply_untyped(
+        &mut self,
+        a: &lexer::Assignment,
+        key: Option<&'static UnitKey>,
+        origin: Origin,
+    ) {
         use crate::generated::unit_keys::{Empty, KeyKind, PARSERS, Repeat};
         let warn = |e: &mut Effective, message: String| {
             e.diagnostics.push(Diagnostic::new(
@@ -708,7 +734,7 @@ impl Effective {
                 message,
             ));
         };
-        let Some(key) = unit_key(&a.section, &a.key) else {
+        let Some(key) = key else {
             if !a.key.starts_with("X-") {
                 warn(
                     self,
@@ -756,7 +782,8 @@ impl Effective {
         });
         let parser = key
             .parser
-            .and_then(|p| PARSERS.iter().find(|x| x.name == p));
+            .and_then(|p| PARSERS.binary_search_by(|x| x.name.cmp(p)).ok())
+            .and_then(|i| PARSERS.get(i));
         let (empty, repeat) =
             parser.map_or((Empty::Other, Repeat::Unknown), |p| (p.empty, p.repeat));
         if a.value.is_empty() && empty == Empty::Refused {
@@ -1184,6 +1211,18 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parsers_are_sorted_by_name_for_the_binary_search() {
+        use crate::generated::unit_keys::PARSERS;
+        assert!(PARSERS.windows(2).all(|w| w[0].name < w[1].name));
+        // Every parser a key names is found.
+        for k in crate::generated::unit_keys::UNIT_KEYS {
+            if let Some(p) = k.parser {
+                assert!(PARSERS.binary_search_by(|x| x.name.cmp(p)).is_ok(), "{p}");
+            }
+        }
+    }
 
     #[test]
     fn a_key_is_found_as_a_scan_of_the_table_finds_it() {
