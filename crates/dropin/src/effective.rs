@@ -379,7 +379,7 @@ impl Effective {
         let lexed = lexer::lex(file, bytes, SERVICE_SECTIONS);
         self.diagnostics.extend(lexed.diagnostics);
         for a in &lexed.assignments {
-            if self.apply_checked(file, a) {
+            if self.apply_checked(file, a, &Resolved::of(a)) {
                 return true;
             }
         }
@@ -402,8 +402,8 @@ impl Effective {
             .zip(&resolved)
             .any(|(a, r)| self.fatal_error(a, r).is_some())
         {
-            for a in assignments {
-                if self.apply_checked(file, a) {
+            for (a, r) in assignments.iter().zip(&resolved) {
+                if self.apply_checked(file, a, r) {
                     return true;
                 }
             }
@@ -505,15 +505,14 @@ impl Effective {
 
     /// Applies one assignment; `true` when its parser fails fatally
     /// (the assignment is then not applied).
-    fn apply_checked(&mut self, file: &str, a: &lexer::Assignment) -> bool {
-        let r = Resolved::of(a);
-        if let Some(message) = self.fatal_error(a, &r) {
+    fn apply_checked(&mut self, file: &str, a: &lexer::Assignment, r: &Resolved) -> bool {
+        if let Some(message) = self.fatal_error(a, r) {
             let d = Diagnostic::new(file, a.line, lexer::Level::Error, message);
             self.diagnostics.push(d.clone());
             self.fatal.get_or_insert(d);
             return true;
         }
-        self.apply_resolved(file, a, &r);
+        self.apply_resolved(file, a, r);
         false
     }
 

@@ -1,6 +1,8 @@
-//! Indexes of the generated tables, built once per process: the tables are
-//! fixed, so a fast hash that no input can steer is enough (the keys are
-//! the tables' own; an input only looks one up).
+//! Hashing for the crate's fixed tables: the FNV-1a the generator lays
+//! `UNIT_KEYS_HASHED` out by, and maps of hand-written tables (the
+//! directive registry) built once per process. The tables are fixed, so a
+//! fast hash that no input can steer is enough (the keys are the tables'
+//! own; an input only looks one up).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -42,11 +42,17 @@ pub(crate) fn wrapped(items: &[String], indent: usize) -> String {
 /// otherwise wrapped on its own lines indented by `indent`.
 pub(crate) fn str_slice(items: &[&str], prefix_len: usize, indent: usize) -> String {
     let lits: Vec<String> = items.iter().map(|s| lit(s)).collect();
+    slice(&lits, prefix_len, indent)
+}
+
+/// A `&[...]` expression of `items` (written as Rust already), laid out
+/// as [`str_slice`] lays out strings.
+pub(crate) fn slice(lits: &[String], prefix_len: usize, indent: usize) -> String {
     let inline = format!("&[{}]", lits.join(", "));
     if prefix_len + inline.len() + 2 <= WIDTH {
         return inline;
     }
-    format!("&[\n{}{}]", wrapped(&lits, indent + 4), " ".repeat(indent))
+    format!("&[\n{}{}]", wrapped(lits, indent + 4), " ".repeat(indent))
 }
 
 /// The comment every generated file starts with.

@@ -178,7 +178,7 @@ pub fn generate(source: &Path, headers: &Path) -> Result<BTreeMap<String, String
 
     let groups = syscalls::groups(source)?;
     let known = syscalls::known_list(source)?;
-    syscalls::check_in_list(&known)?;
+    syscalls::check_positions(&known)?;
     files.insert(
         "syscalls.rs".to_owned(),
         syscalls::emit_groups(&s, &groups, &known),
@@ -212,6 +212,7 @@ pub fn generate(source: &Path, headers: &Path) -> Result<BTreeMap<String, String
 
     let mut keys = unit_keys::service_keys(source)?;
     let parsers = unit_keys::parsers(source, &mut keys)?;
+    unit_keys::check_positions(&keys)?;
     files.insert(
         "unit_keys.rs".to_owned(),
         unit_keys::emit(&s, &keys, &parsers),

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::emit::{doc, header, lit, str_slice, wrapped};
+use crate::emit::{doc, header, lit, slice, str_slice, wrapped};
 use crate::text::{self, balanced, c_strings, split_top_level, strip_comments};
 use crate::{Error, Result, Source};
 
@@ -318,7 +318,7 @@ pub(crate) fn numbers(src: &Path, arch: &str, known: &[String]) -> Result<Number
 /// Refuses what `SYSCALL_GROUP_CALLS` cannot express: a `known` list
 /// that is not strictly ascending (positions would not sort as names), or
 /// more than `u16` holds.
-pub(crate) fn check_in_list(known: &[String]) -> Result<()> {
+pub(crate) fn check_positions(known: &[String]) -> Result<()> {
     if !known.windows(2).all(|w| w[0] < w[1]) || known.len() >= usize::from(u16::MAX) {
         return Err(Error::shape(
             SYSCALL_LIST,
@@ -384,15 +384,15 @@ pub(crate) fn emit_groups(s: &Source, groups: &[Group], known: &[String]) -> Str
         for m in expand(groups, &g.name) {
             match known.binary_search_by(|k| k.as_str().cmp(m)) {
                 Ok(i) => ids.push(i.to_string()),
-                Err(_) => extra.push(lit(m)),
+                Err(_) => extra.push(m),
             }
         }
         let _ = write!(
             out,
-            "    // {}\n    (\n        &[\n{}        ],\n        &[\n{}        ],\n    ),\n",
+            "    // {}\n    (\n        {},\n        {},\n    ),\n",
             g.name,
-            wrapped(&ids, 12),
-            wrapped(&extra, 12)
+            slice(&ids, 8, 8),
+            str_slice(&extra, 8, 8)
         );
     }
     out.push_str("];\n\n");

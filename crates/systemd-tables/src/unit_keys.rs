@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::emit::{doc, header, lit, opt_lit};
+use crate::emit::{doc, header, lit, opt_lit, wrapped};
 use crate::text::{self, balanced, function_body, split_top_level, squeeze, strip_comments};
 use crate::{Error, Result, Source, jinja};
 
@@ -1026,12 +1026,12 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
          first of equal keys is the one a scan of the table finds.",
         0,
     ));
-    out.push_str("#[rustfmt::skip]\npub(crate) const UNIT_KEYS_HASHED: &[u16] = &[\n");
-    for chunk in slots.chunks(16) {
-        let line: Vec<String> = chunk.iter().map(ToString::to_string).collect();
-        let _ = writeln!(out, "    {},", line.join(", "));
-    }
-    out.push_str("];\n\n");
+    let slots: Vec<String> = slots.iter().map(ToString::to_string).collect();
+    let _ = write!(
+        out,
+        "#[rustfmt::skip]\npub(crate) const UNIT_KEYS_HASHED: &[u16] = &[\n{}];\n\n",
+        wrapped(&slots, 4)
+    );
     out.push_str(
         "/// What an empty assignment (`Key=`) does.\n\
          #[derive(Debug, Clone, Copy, PartialEq, Eq)]\n\
@@ -1129,9 +1129,19 @@ fn key_hash(section: &str, key: &str) -> u64 {
     h
 }
 
-/// The slots of an open-addressing table of `keys`, in order: a power of
-/// two at least twice as many, each holding a position or `u16::MAX`;
-/// linear probing; a key already placed is not placed again.
+/// Refuses more keys than `UNIT_KEYS_HASHED`'s `u16` positions hold
+/// (`u16::MAX` marks an empty slot).
+pub(crate) fn check_positions(keys: &[Key]) -> Result<()> {
+    if keys.len() >= usize::from(u16::MAX) {
+        return Err(Error::shape(GPERF, "keys", "too many for u16 positions"));
+    }
+    Ok(())
+}
+
+/// The slots of an open-addressing table of `keys` (fewer than
+/// `u16::MAX`, see [`check_positions`]), in order: a power of two at least
+/// twice as many, each holding a position or `u16::MAX`; linear probing; a
+/// key already placed is not placed again.
 fn hash_slots<'a>(keys: impl ExactSizeIterator<Item = (&'a str, &'a str)>) -> Vec<u16> {
     let keys: Vec<(&str, &str)> = keys.collect();
     let size = (keys.len() * 2).max(2).next_power_of_two();
