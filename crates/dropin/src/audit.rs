@@ -23,7 +23,7 @@
 //!   number systemd's list does not name has no name here.
 
 use crate::generated::audit as table;
-use crate::generated::syscall_numbers::{ARM64, SyscallNumbers, X86, X86_64};
+use crate::generated::syscall_numbers::{ARM64, SyscallNumbers, X86, X86_64, text};
 
 /// `AUDIT_SECCOMP`: the record type of a seccomp event (`type=1326`).
 pub const AUDIT_SECCOMP: u32 = table::AUDIT_SECCOMP;
@@ -88,7 +88,7 @@ pub const SYSCALL_TABLES: &[&str] = &["x86-64", "x86", "arm64"];
 fn table(architecture: &str) -> Option<&'static SyscallNumbers> {
     [&X86_64, &X86, &ARM64]
         .into_iter()
-        .find(|t| t.architecture == architecture)
+        .find(|t| text(t.architecture) == architecture)
 }
 
 /// The name systemd 257's table gives number `nr` on `architecture` (a
@@ -104,14 +104,14 @@ pub fn syscall_name(architecture: &str, nr: u32) -> Option<&'static str> {
     t.by_number
         .get(at)
         .filter(|(n, _)| *n == nr)
-        .map(|(_, name)| *name)
+        .map(|(_, name)| text(*name))
 }
 
 /// The number of call `name` on `architecture`, if it has one there.
 pub fn syscall_number(architecture: &str, name: &str) -> Option<u32> {
     let t = table(architecture)?;
     t.by_name
-        .binary_search_by(|(n, _)| (*n).cmp(name))
+        .binary_search_by(|(n, _)| text(*n).cmp(name))
         .ok()
         .and_then(|i| t.by_name.get(i))
         .map(|(_, nr)| *nr)
@@ -239,6 +239,39 @@ mod tests {
         }
         assert_eq!(SeccompAction::from_code(0), Some(SeccompAction::KillThread));
         assert_eq!(SeccompAction::from_code(0x0001_0000), None);
+    }
+
+    #[test]
+    fn the_number_tables_names_read_back_whole() {
+        // The names are spans of one string: a span the generator got
+        // wrong reads as a piece of a neighbour, breaking the order or the
+        // shape of a name, or the agreement of the two directions.
+        for t in [&X86_64, &X86, &ARM64] {
+            let arch = text(t.architecture);
+            assert!(SYSCALL_TABLES.contains(&arch), "{arch}");
+            let names: Vec<&str> = t.by_name.iter().map(|(n, _)| text(*n)).collect();
+            assert!(names.windows(2).all(|w| w[0] < w[1]), "{arch}: not sorted");
+            for (n, nr) in t.by_name {
+                let name = text(*n);
+                assert!(
+                    name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'),
+                    "{arch}: {name:?}"
+                );
+                assert!(syscall_name(arch, *nr).is_some(), "{arch}: {name}");
+                assert_eq!(syscall_number(arch, name), Some(*nr), "{arch}: {name}");
+            }
+            assert_eq!(t.by_number.len(), t.by_name.len(), "{arch}");
+            for m in t.missing {
+                assert!(
+                    names.binary_search(&text(*m)).is_err(),
+                    "{arch}: {}",
+                    text(*m)
+                );
+            }
+        }
+        assert_eq!(syscall_number("x86-64", "read"), Some(0));
+        assert_eq!(syscall_name("x86", 11), Some("execve"));
     }
 
     #[test]

@@ -318,7 +318,7 @@ impl Directive {
                 .map(|d| {
                     let spec = d.spec();
                     crate::effective::unit_key(spec.section, spec.name)
-                        .map_or(spec.name, |k| k.storage)
+                        .map_or(spec.name, |k| k.storage())
                 })
                 .collect()
         });
@@ -547,10 +547,10 @@ mod tests {
             let spec = d.spec();
             let key = UNIT_KEYS
                 .iter()
-                .find(|k| k.section == spec.section && k.name == spec.name)
+                .find(|k| k.section() == spec.section && k.name() == spec.name)
                 .unwrap_or_else(|| panic!("{d} is not a key of systemd 257's table"));
             assert_eq!(key.kind, KeyKind::Parsed, "{d}");
-            assert_eq!(d.storage(), key.storage, "{d}");
+            assert_eq!(d.storage(), key.storage(), "{d}");
         }
         // Shared storage, as systemd's own table says.
         assert_eq!(
@@ -580,7 +580,7 @@ mod tests {
         for (section, name) in super::key::ALL {
             let k = UNIT_KEYS
                 .iter()
-                .find(|k| k.section == *section && k.name == *name)
+                .find(|k| k.section() == *section && k.name() == *name)
                 .unwrap_or_else(|| panic!("{section}.{name} is not a key of systemd 257's table"));
             assert_eq!(k.kind, KeyKind::Parsed, "{name}");
             assert!(

@@ -174,7 +174,7 @@ impl Eq for Effective {}
 /// The registry directive key `k` is another spelling of, by systemd's
 /// key table (`ReadWriteDirectories=` is `ReadWritePaths=`).
 fn alias_directive(k: &UnitKey) -> Option<Directive> {
-    let (s, n) = k.alias_of?.split_once('.')?;
+    let (s, n) = k.alias_of()?.split_once('.')?;
     Directive::from_name(n).filter(|d| d.spec().section == s)
 }
 
@@ -219,11 +219,11 @@ fn fatal_parser(section: &str, key: &str) -> Option<FatalParser> {
 /// The fatal parser of key `key` of systemd's table, if its parser can
 /// fail fatally (only `[Service]` keys do).
 fn fatal_parser_of(key: &UnitKey) -> Option<FatalParser> {
-    if key.section != "Service" {
+    if key.section() != "Service" {
         return None;
     }
-    let fatal_ltype = key.ltype == "true";
-    match key.parser? {
+    let fatal_ltype = key.ltype() == "true";
+    match key.parser()? {
         "config_parse_user_group_compat" => Some(FatalParser::User),
         "config_parse_user_group_strv_compat" => Some(FatalParser::UserList),
         "config_parse_bool" if fatal_ltype => Some(FatalParser::Bool),
@@ -241,7 +241,7 @@ pub(crate) fn unit_key(section: &str, key: &str) -> Option<&'static UnitKey> {
     for _ in 0..UNIT_KEYS_HASHED.len() {
         // An empty slot (`u16::MAX`) is no position: not found.
         let k = UNIT_KEYS.get(usize::from(*UNIT_KEYS_HASHED.get(slot)?))?;
-        if k.section == section && k.name == key {
+        if k.section() == section && k.name() == key {
             return Some(k);
         }
         slot = (slot + 1) & mask;
@@ -770,9 +770,9 @@ impl Effective {
             KeyKind::CompiledOut | KeyKind::InstallOnly => return,
         }
         let (section, name) = key
-            .alias_of
+            .alias_of()
             .and_then(|k| k.split_once('.'))
-            .unwrap_or((key.section, key.name));
+            .unwrap_or((key.section(), key.name()));
         self.untyped_log.push(UntypedAssignment {
             section,
             key: name,
@@ -780,8 +780,8 @@ impl Effective {
             origin: origin.clone(),
         });
         let parser = key
-            .parser
-            .and_then(|p| PARSERS.binary_search_by(|x| x.name.cmp(p)).ok())
+            .parser()
+            .and_then(|p| PARSERS.binary_search_by(|x| x.name().cmp(p)).ok())
             .and_then(|i| PARSERS.get(i));
         let (empty, repeat) =
             parser.map_or((Empty::Other, Repeat::Unknown), |p| (p.empty, p.repeat));
@@ -1214,12 +1214,53 @@ mod tests {
     #[test]
     fn the_parsers_are_sorted_by_name_for_the_binary_search() {
         use crate::generated::unit_keys::PARSERS;
-        assert!(PARSERS.windows(2).all(|w| w[0].name < w[1].name));
+        assert!(PARSERS.windows(2).all(|w| w[0].name() < w[1].name()));
         // Every parser a key names is found.
         for k in crate::generated::unit_keys::UNIT_KEYS {
-            if let Some(p) = k.parser {
-                assert!(PARSERS.binary_search_by(|x| x.name.cmp(p)).is_ok(), "{p}");
+            if let Some(p) = k.parser() {
+                assert!(PARSERS.binary_search_by(|x| x.name().cmp(p)).is_ok(), "{p}");
             }
+        }
+    }
+
+    #[test]
+    fn the_key_tables_texts_read_back_whole() {
+        // The tables keep their texts as spans of one string: a span the
+        // generator got wrong reads as a piece of a neighbour, or empty.
+        use crate::generated::unit_keys::{PARSERS, UNIT_KEYS};
+        let word = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric());
+        for k in UNIT_KEYS {
+            assert!(
+                ["Unit", "Service", "Install"].contains(&k.section()),
+                "{k:?}"
+            );
+            // A key's name is one CamelCase word: a span shifted by a byte
+            // starts in lower case or ends in the next text.
+            assert!(
+                word(k.name()) && k.name().starts_with(|c: char| c.is_ascii_uppercase()),
+                "{k:?}"
+            );
+            assert!(!k.ltype().is_empty() && !k.storage().is_empty(), "{k:?}");
+            assert!(
+                k.parser().is_none_or(
+                    |p| p.starts_with("config_parse_") && word(&p[13..].replace('_', ""))
+                ),
+                "{k:?}"
+            );
+            assert!(
+                k.alias_of()
+                    .and_then(|a| a.split_once('.'))
+                    .is_none_or(|(s, n)| word(s) && word(n)),
+                "{k:?}"
+            );
+        }
+        for p in PARSERS {
+            assert!(p.name().starts_with("config_parse_"), "{p:?}");
+            assert!(
+                p.file().starts_with("src/") && p.file().ends_with(".c"),
+                "{p:?}"
+            );
+            assert!(p.repeat_evidence().all(|e| !e.is_empty()), "{p:?}");
         }
     }
 
@@ -1229,15 +1270,15 @@ mod tests {
         let scan = |section: &str, key: &str| {
             UNIT_KEYS
                 .iter()
-                .find(|k| k.section == section && k.name == key)
+                .find(|k| k.section() == section && k.name() == key)
         };
         let mut asked = 0;
         for k in UNIT_KEYS {
             for (section, key) in [
-                (k.section, k.name),
-                ("Service", k.name),
-                ("Unit", k.name),
-                (k.section, &k.name[1..]),
+                (k.section(), k.name()),
+                ("Service", k.name()),
+                ("Unit", k.name()),
+                (k.section(), &k.name()[1..]),
             ] {
                 assert_eq!(
                     unit_key(section, key),

@@ -76,6 +76,7 @@ pub mod reads;
 pub mod render;
 pub mod score;
 pub mod show;
+mod span;
 pub mod syscall;
 pub mod sysctl;
 pub mod systemd;

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::emit::{doc, header, lit, slice, str_slice, wrapped};
+use crate::emit::{Field, FieldKind, Texts, doc, header, slice, span_struct, wrapped};
 use crate::text::{self, balanced, c_strings, split_top_level, strip_comments};
 use crate::{Error, Result, Source};
 
@@ -340,29 +340,40 @@ pub(crate) fn emit_groups(s: &Source, groups: &[Group], known: &[String]) -> Str
            syscall-filter` prints them), members in source order.",
         ],
     );
-    out.push_str(
-        "/// One system call group of `SystemCallFilter=`.\n\
-         #[derive(Debug, Clone, Copy, PartialEq, Eq)]\n\
-         pub(crate) struct SyscallGroup {\n\
-         \x20   /// The `@name`.\n\
-         \x20   pub(crate) name: &'static str,\n\
-         \x20   /// The help text `systemd-analyze syscall-filter` prints.\n\
-         \x20   pub(crate) help: &'static str,\n\
-         \x20   /// System call names and nested `@groups`, in source order.\n\
-         \x20   pub(crate) members: &'static [&'static str],\n\
-         }\n\n",
-    );
+    out.push_str("use crate::span::Span;\n\n");
+    out.push_str(&span_struct(
+        "SyscallGroup",
+        "One system call group of `SystemCallFilter=`.",
+        &[
+            Field {
+                name: "name",
+                doc: "The `@name`.",
+                kind: FieldKind::Text,
+            },
+            Field {
+                name: "help",
+                doc: "The help text `systemd-analyze syscall-filter` prints.",
+                kind: FieldKind::Text,
+            },
+            Field {
+                name: "members",
+                doc: "System call names and nested `@groups`, in source order.",
+                kind: FieldKind::TextSlice,
+            },
+        ],
+    ));
+    let mut texts = Texts::default();
     out.push_str(&doc(
         "Every system call group systemd 257 knows, in its array order.",
         0,
     ));
     out.push_str("#[rustfmt::skip]\npub(crate) const SYSCALL_FILTER_SETS: &[SyscallGroup] = &[\n");
     for g in groups {
-        let members: Vec<&str> = g.members.iter().map(String::as_str).collect();
+        let members: Vec<String> = g.members.iter().map(|m| texts.span(m)).collect();
         let _ = writeln!(out, "    SyscallGroup {{");
-        let _ = writeln!(out, "        name: {},", lit(&g.name));
-        let _ = writeln!(out, "        help: {},", lit(&g.help));
-        let _ = writeln!(out, "        members: {},", str_slice(&members, 17, 8));
+        let _ = writeln!(out, "        name: {},", texts.span(&g.name));
+        let _ = writeln!(out, "        help: {},", texts.span(&g.help));
+        let _ = writeln!(out, "        members: {},", slice(&members, 17, 8));
         let _ = writeln!(out, "    }},");
     }
     out.push_str("];\n\n");
@@ -371,7 +382,7 @@ pub(crate) fn emit_groups(s: &Source, groups: &[Group], known: &[String]) -> Str
     // names (and with no pointer per name for the loader to relocate).
     let _ = writeln!(
         out,
-        "{}#[rustfmt::skip]\npub(crate) const SYSCALL_GROUP_CALLS: &[(&[u16], &[&str])] = &[",
+        "{}#[rustfmt::skip]\npub(crate) const SYSCALL_GROUP_CALLS: &[(&[u16], &[Span])] = &[",
         doc(
             "The system calls of each group of [`SYSCALL_FILTER_SETS`] (same order), nested \
              groups followed, each once: positions in [`SYSCALL_LIST`] (sorted, so ascending \
@@ -384,7 +395,7 @@ pub(crate) fn emit_groups(s: &Source, groups: &[Group], known: &[String]) -> Str
         for m in expand(groups, &g.name) {
             match known.binary_search_by(|k| k.as_str().cmp(m)) {
                 Ok(i) => ids.push(i.to_string()),
-                Err(_) => extra.push(m),
+                Err(_) => extra.push(texts.span(m)),
             }
         }
         let _ = write!(
@@ -392,7 +403,7 @@ pub(crate) fn emit_groups(s: &Source, groups: &[Group], known: &[String]) -> Str
             "    // {}\n    (\n        {},\n        {},\n    ),\n",
             g.name,
             slice(&ids, 8, 8),
-            str_slice(&extra, 8, 8)
+            slice(&extra, 8, 8)
         );
     }
     out.push_str("];\n\n");
@@ -401,12 +412,13 @@ pub(crate) fn emit_groups(s: &Source, groups: &[Group], known: &[String]) -> Str
          lists after `@obsolete`.",
         0,
     ));
-    let lits: Vec<String> = known.iter().map(|n| lit(n)).collect();
+    let spans: Vec<String> = known.iter().map(|n| texts.span(n)).collect();
     let _ = write!(
         out,
-        "#[rustfmt::skip]\npub(crate) const SYSCALL_LIST: &[&str] = &[\n{}];\n",
-        wrapped(&lits, 4)
+        "#[rustfmt::skip]\npub(crate) const SYSCALL_LIST: &[Span] = &[\n{}];\n\n",
+        wrapped(&spans, 4)
     );
+    out.push_str(&texts.emit());
     out
 }
 
@@ -427,33 +439,36 @@ pub(crate) fn emit_numbers(s: &Source, tables: &[(&str, &str, &str, Numbers)]) -
         ],
     );
     out.push_str(
-        "/// The system calls of one architecture.\n\
+        "use crate::span::Span;\n\n\
+         /// The system calls of one architecture; the names are spans of [`TEXT`] (read with\n\
+         /// [`text`]).\n\
          #[derive(Debug, Clone, Copy, PartialEq, Eq)]\n\
          pub(crate) struct SyscallNumbers {\n\
          \x20   /// The architecture's name in `SystemCallArchitectures=`.\n\
-         \x20   pub(crate) architecture: &'static str,\n\
+         \x20   pub(crate) architecture: Span,\n\
          \x20   /// (name, number), sorted by name.\n\
-         \x20   pub(crate) by_name: &'static [(&'static str, u32)],\n\
+         \x20   pub(crate) by_name: &'static [(Span, u32)],\n\
          \x20   /// (number, name), sorted by number then name.\n\
-         \x20   pub(crate) by_number: &'static [(u32, &'static str)],\n\
+         \x20   pub(crate) by_number: &'static [(u32, Span)],\n\
          \x20   /// Names of `syscall-list.txt` this architecture does not have, sorted.\n\
-         \x20   pub(crate) missing: &'static [&'static str],\n\
+         \x20   pub(crate) missing: &'static [Span],\n\
          }\n",
     );
+    let mut texts = Texts::default();
     for (arch, konst, name, nums) in tables {
         let by_name: Vec<String> = nums
             .by_name
             .iter()
-            .map(|(n, v)| format!("({}, {v})", lit(n)))
+            .map(|(n, v)| format!("({}, {v})", texts.span(n)))
             .collect();
         let mut by_number: Vec<(u32, &str)> =
             nums.by_name.iter().map(|(n, v)| (*v, n.as_str())).collect();
         by_number.sort();
         let by_number: Vec<String> = by_number
             .iter()
-            .map(|(v, n)| format!("({v}, {})", lit(n)))
+            .map(|(v, n)| format!("({v}, {})", texts.span(n)))
             .collect();
-        let missing: Vec<String> = nums.missing.iter().map(|n| lit(n)).collect();
+        let missing: Vec<String> = nums.missing.iter().map(|n| texts.span(n)).collect();
         out.push('\n');
         out.push_str(&doc(
             &format!("`{name}`, from `src/basic/syscalls-{arch}.txt`."),
@@ -464,12 +479,14 @@ pub(crate) fn emit_numbers(s: &Source, tables: &[(&str, &str, &str, Numbers)]) -
             "#[rustfmt::skip]\npub(crate) const {konst}: SyscallNumbers = SyscallNumbers {{\n    \
              architecture: {},\n    by_name: &[\n{}    ],\n    by_number: &[\n{}    ],\n    \
              missing: &[\n{}    ],\n}};\n",
-            lit(name),
+            texts.span(name),
             wrapped(&by_name, 8),
             wrapped(&by_number, 8),
             wrapped(&missing, 8),
         );
     }
+    out.push('\n');
+    out.push_str(&texts.emit());
     out
 }
 

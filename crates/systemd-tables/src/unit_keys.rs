@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::emit::{doc, header, lit, opt_lit, wrapped};
+use crate::emit::{Field, FieldKind, Texts, doc, header, span_struct, wrapped};
 use crate::text::{self, balanced, function_body, split_top_level, squeeze, strip_comments};
 use crate::{Error, Result, Source, jinja};
 
@@ -945,6 +945,7 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
              for keys whose ltype is `true`.",
         ],
     );
+    out.push_str("use crate::span::Span;\n\n");
     out.push_str(
         "/// How the manager treats a key.\n\
          #[derive(Debug, Clone, Copy, PartialEq, Eq)]\n\
@@ -959,30 +960,43 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
          \x20   Unsupported,\n\
          \x20   /// No parser: the manager skips it; `systemctl enable` reads it.\n\
          \x20   InstallOnly,\n\
-         }\n\n\
-         /// One key of a `.service` unit.\n\
-         #[derive(Debug, Clone, Copy, PartialEq, Eq)]\n\
-         pub(crate) struct UnitKey {\n\
-         \x20   /// `Unit`, `Service` or `Install`.\n\
-         \x20   pub(crate) section: &'static str,\n\
-         \x20   /// The key.\n\
-         \x20   pub(crate) name: &'static str,\n\
-         \x20   /// The parser function (`None`: no parser).\n\
-         \x20   pub(crate) parser: Option<&'static str>,\n\
-         \x20   /// The ltype argument as written.\n\
-         \x20   pub(crate) ltype: &'static str,\n\
-         \x20   /// The data argument as written.\n\
-         \x20   pub(crate) data: &'static str,\n\
-         \x20   /// How the manager treats it.\n\
-         \x20   pub(crate) kind: KeyKind,\n\
-         \x20   /// Documented in the unit man pages.\n\
-         \x20   pub(crate) documented: bool,\n\
-         \x20   /// Keys with the same storage id write the same field.\n\
-         \x20   pub(crate) storage: &'static str,\n\
-         \x20   /// `Section.Key` this key is another spelling of (same storage).\n\
-         \x20   pub(crate) alias_of: Option<&'static str>,\n\
          }\n\n",
     );
+    let mut texts = Texts::default();
+    out.push_str(&span_struct(
+        "UnitKey",
+        "One key of a `.service` unit.",
+        &[
+            text_field("section", "`Unit`, `Service` or `Install`."),
+            text_field("name", "The key."),
+            Field {
+                name: "parser",
+                doc: "The parser function (`None`: no parser).",
+                kind: FieldKind::OptText,
+            },
+            text_field("ltype", "The ltype argument as written."),
+            text_field("data", "The data argument as written."),
+            Field {
+                name: "kind",
+                doc: "How the manager treats it.",
+                kind: FieldKind::Plain("KeyKind"),
+            },
+            Field {
+                name: "documented",
+                doc: "Documented in the unit man pages.",
+                kind: FieldKind::Plain("bool"),
+            },
+            text_field(
+                "storage",
+                "Keys with the same storage id write the same field.",
+            ),
+            Field {
+                name: "alias_of",
+                doc: "`Section.Key` this key is another spelling of (same storage).",
+                kind: FieldKind::OptText,
+            },
+        ],
+    ));
     out.push_str(&doc(
         &format!(
             "The {} keys of a `.service` unit, in table order.",
@@ -1004,14 +1018,14 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
             "    UnitKey {{\n        section: {},\n        name: {},\n        parser: {},\n        \
              ltype: {},\n        data: {},\n        kind: KeyKind::{kind},\n        \
              documented: {},\n        storage: {},\n        alias_of: {},\n    }},\n",
-            lit(&k.section),
-            lit(&k.name),
-            opt_lit(k.parser.as_deref()),
-            lit(&k.ltype),
-            lit(&k.data),
+            texts.span(&k.section),
+            texts.span(&k.name),
+            texts.opt_span(k.parser.as_deref()),
+            texts.span(&k.ltype),
+            texts.span(&k.data),
             k.documented,
-            lit(&k.storage),
-            opt_lit(k.alias_of.as_deref()),
+            texts.span(&k.storage),
+            texts.opt_span(k.alias_of.as_deref()),
         );
     }
     out.push_str("];\n\n");
@@ -1057,65 +1071,104 @@ pub(crate) fn emit(s: &Source, keys: &[Key], parsers: &[Parser]) -> String {
          \x20   MergesByPolarity,\n\
          \x20   /// Not recognised: read the C.\n\
          \x20   Unknown,\n\
-         }\n\n\
-         /// What a parser function does.\n\
-         #[derive(Debug, Clone, Copy, PartialEq, Eq)]\n\
-         pub(crate) struct ParserInfo {\n\
-         \x20   /// The function.\n\
-         \x20   pub(crate) name: &'static str,\n\
-         \x20   /// The file defining it.\n\
-         \x20   pub(crate) file: &'static str,\n\
-         \x20   /// The `DEFINE_CONFIG_PARSE*` macro making it, if any.\n\
-         \x20   pub(crate) made_by: Option<&'static str>,\n\
-         \x20   /// An empty assignment.\n\
-         \x20   pub(crate) empty: Empty,\n\
-         \x20   /// The C of its empty branch.\n\
-         \x20   pub(crate) empty_branch: Option<&'static str>,\n\
-         \x20   /// A repeated assignment.\n\
-         \x20   pub(crate) repeat: Repeat,\n\
-         \x20   /// The calls `repeat` was read from.\n\
-         \x20   pub(crate) repeat_evidence: &'static [&'static str],\n\
-         \x20   /// The parser it hands the value to after expanding it.\n\
-         \x20   pub(crate) delegates_to: Option<&'static str>,\n\
-         \x20   /// Calls a `unit_*printf*` function: expands `%` specifiers.\n\
-         \x20   pub(crate) specifiers: bool,\n\
-         \x20   /// Picks its storage by ltype.\n\
-         \x20   pub(crate) indexes_by_ltype: bool,\n\
-         \x20   /// Compares the key name (lvalue).\n\
-         \x20   pub(crate) compares_lvalue: bool,\n\
-         \x20   /// Set when `empty`/`repeat` were reviewed by reading the C: why.\n\
-         \x20   pub(crate) review: Option<&'static str>,\n\
          }\n\n",
     );
+    out.push_str(&span_struct(
+        "ParserInfo",
+        "What a parser function does.",
+        &[
+            text_field("name", "The function."),
+            text_field("file", "The file defining it."),
+            Field {
+                name: "made_by",
+                doc: "The `DEFINE_CONFIG_PARSE*` macro making it, if any.",
+                kind: FieldKind::OptText,
+            },
+            Field {
+                name: "empty",
+                doc: "An empty assignment.",
+                kind: FieldKind::Plain("Empty"),
+            },
+            Field {
+                name: "empty_branch",
+                doc: "The C of its empty branch.",
+                kind: FieldKind::OptText,
+            },
+            Field {
+                name: "repeat",
+                doc: "A repeated assignment.",
+                kind: FieldKind::Plain("Repeat"),
+            },
+            Field {
+                name: "repeat_evidence",
+                doc: "The calls `repeat` was read from.",
+                kind: FieldKind::Texts,
+            },
+            Field {
+                name: "delegates_to",
+                doc: "The parser it hands the value to after expanding it.",
+                kind: FieldKind::OptText,
+            },
+            Field {
+                name: "specifiers",
+                doc: "Calls a `unit_*printf*` function: expands `%` specifiers.",
+                kind: FieldKind::Plain("bool"),
+            },
+            Field {
+                name: "indexes_by_ltype",
+                doc: "Picks its storage by ltype.",
+                kind: FieldKind::Plain("bool"),
+            },
+            Field {
+                name: "compares_lvalue",
+                doc: "Compares the key name (lvalue).",
+                kind: FieldKind::Plain("bool"),
+            },
+            Field {
+                name: "review",
+                doc: "Set when `empty`/`repeat` were reviewed by reading the C: why.",
+                kind: FieldKind::OptText,
+            },
+        ],
+    ));
     out.push_str(&doc(
         "Every parser the keys use (sorted by name): parser -> merge behaviour.",
         0,
     ));
     out.push_str("#[rustfmt::skip]\npub(crate) const PARSERS: &[ParserInfo] = &[\n");
     for p in parsers {
-        let ev: Vec<String> = p.repeat_evidence.iter().map(|e| lit(e)).collect();
         let _ = write!(
             out,
             "    ParserInfo {{\n        name: {},\n        file: {},\n        made_by: {},\n        \
              empty: Empty::{:?},\n        empty_branch: {},\n        repeat: Repeat::{:?},\n        \
-             repeat_evidence: &[{}],\n        delegates_to: {},\n        specifiers: {},\n        \
+             repeat_evidence: {},\n        delegates_to: {},\n        specifiers: {},\n        \
              indexes_by_ltype: {},\n        compares_lvalue: {},\n        review: {},\n    }},\n",
-            lit(&p.name),
-            lit(&p.file),
-            opt_lit(p.made_by.as_deref()),
+            texts.span(&p.name),
+            texts.span(&p.file),
+            texts.opt_span(p.made_by.as_deref()),
             p.empty,
-            opt_lit(p.empty_branch.as_deref()),
+            texts.opt_span(p.empty_branch.as_deref()),
             p.repeat,
-            ev.join(", "),
-            opt_lit(p.delegates_to.as_deref()),
+            texts.list(&p.repeat_evidence),
+            texts.opt_span(p.delegates_to.as_deref()),
             p.specifiers,
             p.indexes_by_ltype,
             p.compares_lvalue,
-            opt_lit(p.review.as_deref()),
+            texts.opt_span(p.review.as_deref()),
         );
     }
-    out.push_str("];\n");
+    out.push_str("];\n\n");
+    out.push_str(&texts.emit());
     out
+}
+
+/// A text field of a [`span_struct`].
+fn text_field<'a>(name: &'a str, doc: &'a str) -> Field<'a> {
+    Field {
+        name,
+        doc,
+        kind: FieldKind::Text,
+    }
 }
 
 /// FNV-1a (64 bits) of `section`, a `0xff` byte (in no UTF-8 text) and

@@ -4,7 +4,7 @@
 
 use crate::generated::exposure::{ExposureCheck, Parameter};
 use crate::generated::names::NAMESPACES;
-use crate::generated::syscall_numbers::X86_64;
+use crate::generated::syscall_numbers::{self, X86_64};
 
 use super::info::{Info, NOBODY_USER_NAME};
 
@@ -232,7 +232,7 @@ const REMOVED_BUT_NUMBERED: &[&str] = &[
 pub fn exists_natively(name: &str) -> bool {
     X86_64
         .by_name
-        .binary_search_by(|(n, _)| (*n).cmp(name))
+        .binary_search_by(|(n, _)| syscall_numbers::text(*n).cmp(name))
         .is_ok()
         || REMOVED_BUT_NUMBERED.contains(&name)
 }
