@@ -145,14 +145,15 @@ macro_rules! registry {
             $( $(#[$m])* $variant, )+
         }
 
-        /// The registry, in render order.
-        pub const REGISTRY: &[Spec] = &[
+        /// The registry's entries, indexed by directive (the enum's
+        /// discriminants count from 0 in declaration order).
+        static SPECS: [Spec; [$(stringify!($variant)),+].len()] = [
             $( Spec {
                 directive: Directive::$variant,
                 name: $name,
                 group: Group::$group,
                 kind: Kind::$kind,
-                                default: registry!(@opt $($default)?),
+                default: registry!(@opt $($default)?),
                 section: "Service",
                 since: $since,
                 page: ManPage::$page,
@@ -160,28 +161,18 @@ macro_rules! registry {
             }, )+
         ];
 
+        /// The registry, in render order.
+        pub const REGISTRY: &[Spec] = &SPECS;
+
         impl Directive {
             /// Every directive, in render order.
             pub const ALL: &'static [Directive] = &[$(Directive::$variant),+];
 
-            /// The directive's registry entry.
+            /// The directive's registry entry: one place in one table (a
+            /// `match` would be compiled into a table of pointers at each
+            /// call, each relocated when the process starts).
             pub const fn spec(self) -> &'static Spec {
-                match self {
-                    $( Directive::$variant => {
-                        const S: Spec = Spec {
-                            directive: Directive::$variant,
-                            name: $name,
-                            group: Group::$group,
-                            kind: Kind::$kind,
-                                            default: registry!(@opt $($default)?),
-                section: "Service",
-                            since: $since,
-                            page: ManPage::$page,
-                            summary: $summary,
-                        };
-                        &S
-                    } )+
-                }
+                &SPECS[self as usize]
             }
         }
     };

@@ -553,7 +553,7 @@ pub(crate) fn emit(s: &Source, checks: &[Check], extras: &Extras, names: &Names)
         ),
         0,
     ));
-    out.push_str("#[rustfmt::skip]\npub(crate) const EXPOSURE_CHECKS: &[ExposureCheck] = &[\n");
+    out.push_str("#[rustfmt::skip]\npub(crate) static EXPOSURE_CHECKS: &[ExposureCheck] = &[\n");
     for c in checks {
         let parameter = match &c.parameter {
             Parameter::None => "Parameter::None".to_owned(),

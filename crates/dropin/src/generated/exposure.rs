@@ -60,7 +60,7 @@ pub(crate) struct ExposureCheck {
 
 /// The 81 checks, in table order (the order ties keep when sorting).
 #[rustfmt::skip]
-pub(crate) const EXPOSURE_CHECKS: &[ExposureCheck] = &[
+pub(crate) static EXPOSURE_CHECKS: &[ExposureCheck] = &[
     ExposureCheck {
         id: "User=/DynamicUser=",
         json_field: "UserOrDynamicUser",
