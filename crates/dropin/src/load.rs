@@ -149,10 +149,20 @@ fn parent_of(path: &str) -> Option<&str> {
 
 fn join(dir: &str, name: &str) -> String {
     if dir.ends_with('/') {
-        format!("{dir}{name}")
+        cat(&[dir, name])
     } else {
-        format!("{dir}/{name}")
+        cat(&[dir, "/", name])
     }
+}
+
+/// The pieces one after another, in one allocation (paths are built for
+/// every file of every unit; `format!` costs several times more).
+fn cat(pieces: &[&str]) -> String {
+    let mut out = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+    for p in pieces {
+        out.push_str(p);
+    }
+    out
 }
 
 impl MemFs {
@@ -240,7 +250,7 @@ impl Fs for MemFs {
         let prefix = if dir == "/" {
             "/".to_owned()
         } else {
-            format!("{dir}/")
+            cat(&[&dir, "/"])
         };
         // Only the nodes below the directory (the map is sorted by path).
         let below = self
@@ -325,7 +335,7 @@ impl<'a> Overlay<'a> {
     }
 
     fn is_overlaid_dir(&self, path: &str) -> bool {
-        let prefix = format!("{}/", path.trim_end_matches('/'));
+        let prefix = cat(&[path.trim_end_matches('/'), "/"]);
         self.files
             .range::<str, _>((
                 std::ops::Bound::Included(prefix.as_str()),
@@ -339,7 +349,7 @@ impl<'a> Overlay<'a> {
 impl Fs for Overlay<'_> {
     fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError> {
         let mut entries = self.base.read_dir(path)?;
-        let prefix = format!("{}/", path.trim_end_matches('/'));
+        let prefix = cat(&[path.trim_end_matches('/'), "/"]);
         // The overlaid files below `path` sort together: only they are
         // looked at, and each entry is found by name, not by a scan.
         let mut at: BTreeMap<String, usize> = BTreeMap::new();
@@ -494,7 +504,7 @@ impl Fs for RootFs<'_> {
             let joined = if t.starts_with('/') {
                 t.into_owned()
             } else {
-                format!("/{dir}/{t}")
+                cat(&["/", dir, "/", &t])
             };
             if normalise(&joined) == "/dev/null" {
                 return Ok(Target::Null);
@@ -601,7 +611,7 @@ fn unit_type(name: &str) -> &str {
 pub fn template_of(name: &str) -> Option<String> {
     let (p, rest) = name.split_once('@')?;
     let (_, t) = rest.rsplit_once('.')?;
-    Some(format!("{p}@.{t}"))
+    Some(cat(&[p, "@.", t]))
 }
 
 /// The instance of `foo@bar.service` (`bar`).
@@ -760,7 +770,15 @@ fn normalise(path: &str) -> String {
             c => parts.push(c),
         }
     }
-    format!("/{}", parts.join("/"))
+    let mut out = String::with_capacity(path.len() + 1);
+    for p in parts {
+        out.push('/');
+        out.push_str(p);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 fn path_startswith(path: &str, prefix: &str) -> Option<String> {
@@ -871,7 +889,7 @@ impl NameMap {
         let live = search
             .iter()
             .filter(|dir| {
-                let under = format!("{}/", dir.trim_end_matches('/'));
+                let under = cat(&[dir.trim_end_matches('/'), "/"]);
                 paths
                     .range::<str, _>((
                         std::ops::Bound::Included(under.as_str()),
@@ -934,7 +952,7 @@ impl NameMap {
             match (kind, instance, unit_name_kind(src)) {
                 (Some(NameKind::Instance), Some(i), Some(NameKind::Template)) => {
                     let (p, t) = (prefix_of(src), unit_type(src));
-                    out.insert(format!("{p}@{i}.{t}"));
+                    out.insert(cat(&[p, "@", i, ".", t]));
                 }
                 (Some(NameKind::Instance), _, Some(NameKind::Template)) => {}
                 _ => {
@@ -980,7 +998,7 @@ fn find_dirs_under(
     name: &str,
     out: &mut Vec<String>,
 ) {
-    let path = format!("{}/{name}.d", unit_path.trim_end_matches('/'));
+    let path = cat(&[unit_path.trim_end_matches('/'), "/", name, ".d"]);
     // unit_file_add_dir(): the directory is recorded as chase() resolves
     // it, so a linked directory's files are named by their real path.
     if map.paths.contains(&path)
@@ -1018,8 +1036,10 @@ fn find_dirs_under(
         return;
     }
     let built = match instance_of(name) {
-        Some(i) if kind == Some(NameKind::Instance) => format!("{prefix}@{i}.{}", unit_type(name)),
-        _ => format!("{prefix}.{}", unit_type(name)),
+        Some(i) if kind == Some(NameKind::Instance) => {
+            cat(&[&prefix, "@", i, ".", unit_type(name)])
+        }
+        _ => cat(&[&prefix, ".", unit_type(name)]),
     };
     find_dirs_under(map, fs, unit_path, &built, out);
 }
