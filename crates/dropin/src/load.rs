@@ -468,14 +468,14 @@ impl<'a> RootFs<'a> {
 
 impl Fs for RootFs<'_> {
     fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError> {
-        match self.root.read_dir(Self::rel(path), self.budget) {
+        match self.root.list(Self::rel(path), self.budget) {
             Ok(None) | Err(rootfs::Error::NotADirectory { .. }) => Ok(None),
             Ok(Some(entries)) => Ok(Some(
                 entries
                     .into_iter()
-                    .filter_map(|e| {
-                        let name = e.name.into_string().ok()?;
-                        let kind = match e.file_type {
+                    .filter_map(|(name, file_type)| {
+                        let name = name.into_string().ok()?;
+                        let kind = match file_type {
                             rootfs::FileType::Regular => EntryKind::File,
                             rootfs::FileType::Directory => EntryKind::Dir,
                             rootfs::FileType::Symlink => EntryKind::Symlink,
@@ -498,19 +498,26 @@ impl Fs for RootFs<'_> {
 
     fn target(&self, path: &str) -> Result<Target, FsError> {
         let rel = Self::rel(path);
-        if let Ok(Some(t)) = self.root.symlink_target(rel) {
-            let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
-            let t = t.to_string_lossy();
-            let joined = if t.starts_with('/') {
-                t.into_owned()
-            } else {
-                cat(&["/", dir, "/", &t])
-            };
-            if normalise(&joined) == "/dev/null" {
-                return Ok(Target::Null);
+        // One look at the path itself: anything but a link is what it is
+        // (the path is not opened again to follow it).
+        let followed = match self.root.inspect(rel) {
+            Ok(Some((m, None))) => Ok(Some(m)),
+            Ok(Some((_, Some(t)))) => {
+                let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
+                let t = t.to_string_lossy();
+                let joined = if t.starts_with('/') {
+                    t.into_owned()
+                } else {
+                    cat(&["/", dir, "/", &t])
+                };
+                if normalise(&joined) == "/dev/null" {
+                    return Ok(Target::Null);
+                }
+                self.root.metadata(rel)
             }
-        }
-        match self.root.metadata(rel) {
+            other => other.map(|_| None),
+        };
+        match followed {
             Ok(None) => Ok(Target::Missing),
             Ok(Some(m)) => Ok(match m.file_type {
                 rootfs::FileType::Regular => Target::File(m.size),

@@ -84,8 +84,20 @@ fn read_bounded(
     let cap = budget.limits().file_bytes;
     let expect = size.unwrap_or(0).min(cap).saturating_add(1);
     let mut out = Vec::with_capacity(usize::try_from(expect).unwrap_or(0));
-    let mut chunk = vec![0u8; 64 * 1024];
     let mut file = File::from(fd);
+    if !wait {
+        // A regular file: read straight into the buffer sized for it, at
+        // most one byte past the limit (which shows it is too large), and
+        // charged once. `read_to_end` retries an interrupted read.
+        (&mut file)
+            .take(cap.saturating_add(1))
+            .read_to_end(&mut out)
+            .map_err(|e| Error::io("read", shown, e))?;
+        let n = u64::try_from(out.len()).unwrap_or(u64::MAX);
+        budget.charge(shown, n, n)?;
+        return Ok(out);
+    }
+    let mut chunk = vec![0u8; 64 * 1024];
     loop {
         if wait {
             wait_readable(file.as_fd(), shown, budget)?;

@@ -25,6 +25,10 @@ pub struct Root {
     resolver: Resolver,
 }
 
+/// A directory's entries as [`Root::list`] gives them: each name and the
+/// entry's own type, sorted by name.
+pub type Listing = Vec<(OsString, FileType)>;
+
 /// What a path names, links followed inside the root.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Metadata {
@@ -270,6 +274,35 @@ impl Root {
         Ok(Some(OsString::from_vec(target.into_bytes())))
     }
 
+    /// What `rel` itself is (a link is not followed) and, for a symbolic
+    /// link, its target as written; `None` if nothing is there. One open
+    /// of the path answers both, and for anything but a link it is also
+    /// what [`Root::metadata`] would say.
+    pub fn inspect(&self, rel: impl AsRef<Path>) -> Result<Option<(Metadata, Option<OsString>)>> {
+        let rel = rel.as_ref();
+        let shown = self.shown(rel);
+        let Some(fd) = self
+            .open_path(rel, false)
+            .map_err(|e| Error::io("open", &shown, e))?
+        else {
+            return Ok(None);
+        };
+        let st = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", &shown, e))?;
+        let metadata = Metadata {
+            file_type: FileType::of(&st),
+            size: sys::size(&st),
+        };
+        if metadata.file_type != FileType::Symlink {
+            return Ok(Some((metadata, None)));
+        }
+        let target = rustix::fs::readlinkat(&fd, "", Vec::new())
+            .map_err(|e| Error::io("read the link", &shown, e))?;
+        Ok(Some((
+            metadata,
+            Some(OsString::from_vec(target.into_bytes())),
+        )))
+    }
+
     /// Whether systemd takes `rel` for a mask (see [`Entry::is_masked`]).
     pub fn is_masked(&self, rel: impl AsRef<Path>) -> Result<bool> {
         let rel = rel.as_ref();
@@ -290,49 +323,99 @@ impl Root {
     pub fn read_dir(&self, rel: impl AsRef<Path>, budget: &Budget) -> Result<Option<Vec<Entry>>> {
         let rel = rel.as_ref();
         let shown = self.shown(rel);
-        budget.time_left(&shown)?;
+        let Some((fd, names)) = self.listing(rel, &shown, budget)? else {
+            return Ok(None);
+        };
+        let dir_bytes = resolve::normalize(rel.as_os_str().as_bytes());
+        let mut out = Vec::with_capacity(names.len());
+        for (name, _) in names {
+            if let Some(e) = self.entry(&fd, rel, &dir_bytes, name, &shown)? {
+                out.push(e);
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// The names of the entries of the directory at `rel` (links followed
+    /// inside the root to reach it) and each entry's own type (a link is
+    /// [`FileType::Symlink`]), sorted by name; `None` if nothing is there.
+    /// The types are the listing's own (`d_type`), so a directory of a
+    /// thousand entries costs no `stat` of each; only where the file
+    /// system does not record them is an entry looked at. Budgeted as
+    /// [`Root::read_dir`].
+    pub fn list(&self, rel: impl AsRef<Path>, budget: &Budget) -> Result<Option<Listing>> {
+        let rel = rel.as_ref();
+        let shown = self.shown(rel);
+        let Some((fd, names)) = self.listing(rel, &shown, budget)? else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(names.len());
+        for (name, file_type) in names {
+            if file_type != FileType::Unknown {
+                out.push((name, file_type));
+                continue;
+            }
+            match rustix::fs::statat(&fd, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW) {
+                Ok(st) => out.push((name, FileType::of(&st))),
+                // Gone meanwhile: left out, as `read_dir` leaves it out.
+                Err(Errno::NOENT) => {}
+                Err(e) => return Err(Error::io("inspect", shown.join(&name), e)),
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// The directory at `rel` (an `O_PATH` descriptor), checked, and its
+    /// entries' names with the types the listing gives (`Unknown` where it
+    /// gives none), sorted by name; `None` if nothing is there.
+    fn listing(
+        &self,
+        rel: &Path,
+        shown: &Path,
+        budget: &Budget,
+    ) -> Result<Option<(OwnedFd, Listing)>> {
+        budget.time_left(shown)?;
         let Some(fd) = self
             .open_path(rel, true)
-            .map_err(|e| Error::io("open", &shown, e))?
+            .map_err(|e| Error::io("open", shown, e))?
         else {
             return Ok(None);
         };
-        budget.start_file(&shown)?;
-        let st = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", &shown, e))?;
+        budget.start_file(shown)?;
+        let st = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", shown, e))?;
         if FileType::of(&st) != FileType::Directory {
-            return Err(Error::NotADirectory { path: shown });
+            return Err(Error::NotADirectory {
+                path: shown.to_path_buf(),
+            });
         }
-        refuse_pseudo(fd.as_fd(), &shown)?;
+        refuse_pseudo(fd.as_fd(), shown)?;
         let listing = rustix::fs::openat(
             &fd,
             ".",
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| Error::io("open", &shown, e))?;
+        .map_err(|e| Error::io("open", shown, e))?;
         let mut names = Vec::new();
-        let dir = rustix::fs::Dir::new(listing).map_err(|e| Error::io("list", &shown, e))?;
+        let dir = rustix::fs::Dir::new(listing).map_err(|e| Error::io("list", shown, e))?;
         for entry in dir {
-            let entry = entry.map_err(|e| Error::io("list", &shown, e))?;
+            let entry = entry.map_err(|e| Error::io("list", shown, e))?;
             let name = entry.file_name().to_bytes();
             if name == b"." || name == b".." {
                 continue;
             }
-            names.push(OsString::from_vec(name.to_vec()));
-            budget.check_entries(&shown, u64::try_from(names.len()).unwrap_or(u64::MAX))?;
+            let file_type = match entry.file_type() {
+                rustix::fs::FileType::Unknown => FileType::Unknown,
+                t => FileType::from_mode(t.as_raw_mode()),
+            };
+            names.push((OsString::from_vec(name.to_vec()), file_type));
+            budget.check_entries(shown, u64::try_from(names.len()).unwrap_or(u64::MAX))?;
             if names.len() % 256 == 0 {
-                budget.time_left(&shown)?;
+                budget.time_left(shown)?;
             }
         }
-        names.sort();
-        let dir_bytes = resolve::normalize(rel.as_os_str().as_bytes());
-        let mut out = Vec::with_capacity(names.len());
-        for name in names {
-            if let Some(e) = self.entry(&fd, rel, &dir_bytes, name, &shown)? {
-                out.push(e);
-            }
-        }
-        Ok(Some(out))
+        names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(Some((fd, names)))
     }
 
     /// One entry of the directory `dir` (at `rel`); `None` if it vanished

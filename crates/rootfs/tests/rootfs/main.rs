@@ -140,6 +140,50 @@ fn probe(root: &Root, path: &str) -> String {
 }
 
 #[test]
+fn one_look_and_a_typed_listing_say_what_the_separate_calls_say() {
+    // `inspect` (one open) against `symlink_metadata` and `symlink_target`
+    // (two), and `list` (types from the listing) against `read_dir` (a
+    // stat of each entry), on every path of the tricky tree, both
+    // resolvers, a device and a FIFO among the entries.
+    let s = tricky_tree();
+    mknod(&s.join("etc/zero"), 1, 5);
+    for resolver in [Resolver::Kernel, Resolver::Userspace] {
+        let root = Root::open(&s.0).unwrap().with_resolver(resolver);
+        let budget = Budget::default();
+        for path in PATHS {
+            let separate = (|| -> Result<_, Error> {
+                Ok(match root.symlink_metadata(path)? {
+                    Some(m) => Some((m, root.symlink_target(path)?)),
+                    None => None,
+                })
+            })();
+            assert_eq!(
+                root.inspect(path).map_err(|e| e.to_string()),
+                separate.map_err(|e| e.to_string()),
+                "{resolver:?} {path}"
+            );
+            let listed = root.read_dir(path, &budget).map(|d| {
+                d.map(|entries| {
+                    entries
+                        .into_iter()
+                        .map(|e| (e.name, e.file_type))
+                        .collect::<Vec<_>>()
+                })
+            });
+            assert_eq!(
+                root.list(path, &budget).map_err(|e| e.to_string()),
+                listed.map_err(|e| e.to_string()),
+                "{resolver:?} {path}"
+            );
+        }
+        let etc = root.list("etc", &budget).unwrap().unwrap();
+        assert!(etc.contains(&(OsString::from("zero"), FileType::CharDevice)));
+        assert!(etc.contains(&(OsString::from("fifo"), FileType::Fifo)));
+        assert!(etc.contains(&(OsString::from("abs"), FileType::Symlink)));
+    }
+}
+
+#[test]
 fn kernel_and_fallback_resolve_alike() {
     let s = tricky_tree();
     let kernel = Root::open(&s.0).unwrap();
