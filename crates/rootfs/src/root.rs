@@ -257,21 +257,7 @@ impl Root {
     /// The target of the symbolic link at `rel`, as written in it; `None`
     /// if `rel` is not a link or does not exist.
     pub fn symlink_target(&self, rel: impl AsRef<Path>) -> Result<Option<OsString>> {
-        let rel = rel.as_ref();
-        let shown = self.shown(rel);
-        let Some(fd) = self
-            .open_path(rel, false)
-            .map_err(|e| Error::io("open", &shown, e))?
-        else {
-            return Ok(None);
-        };
-        let st = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", &shown, e))?;
-        if FileType::of(&st) != FileType::Symlink {
-            return Ok(None);
-        }
-        let target = rustix::fs::readlinkat(&fd, "", Vec::new())
-            .map_err(|e| Error::io("read the link", &shown, e))?;
-        Ok(Some(OsString::from_vec(target.into_bytes())))
+        Ok(self.inspect(rel)?.and_then(|(_, target)| target))
     }
 
     /// What `rel` itself is (a link is not followed) and, for a symbolic
