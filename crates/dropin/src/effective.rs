@@ -66,7 +66,9 @@ pub struct Raw {
 #[derive(Clone, Debug)]
 pub struct Effective {
     specifiers: specifier::Context,
-    typed: BTreeMap<&'static str, Slot>,
+    /// Every typed storage, shared between copies until one writes it
+    /// (a copy of a unit's settings costs a reference per storage).
+    typed: BTreeMap<&'static str, std::sync::Arc<Slot>>,
     /// Every storage's state with nothing read (shared by every copy).
     fresh: std::sync::Arc<BTreeMap<&'static str, State>>,
     raw: BTreeMap<(String, String), Raw>,
@@ -306,13 +308,13 @@ impl Effective {
             .map(|(k, s)| {
                 (
                     *k,
-                    Slot {
+                    std::sync::Arc::new(Slot {
                         state: s.clone(),
                         origins: Vec::new(),
                         values: Vec::new(),
                         keys: Vec::new(),
                         reset: false,
-                    },
+                    }),
                 )
             })
             .collect();
@@ -461,7 +463,7 @@ impl Effective {
             for o in &mut slot.origins {
                 o.file = name.clone();
             }
-            self.typed.insert(g.storage, slot);
+            self.typed.insert(g.storage, std::sync::Arc::new(slot));
             g.replayed = true;
             replays.replayed += 1;
         }
@@ -483,7 +485,7 @@ impl Effective {
             }
             if let Some(slot) = self.typed.get(g.storage) {
                 let lines = g.lines.iter().map(|i| assignments[*i].clone()).collect();
-                kept.push((lines, slot.clone()));
+                kept.push((lines, Slot::clone(slot)));
             }
         }
         lexed.stopped
@@ -615,7 +617,11 @@ impl Effective {
             return;
         };
         let spec = d.spec();
-        let Some(slot) = self.typed.get_mut(d.storage()) else {
+        let Some(slot) = self
+            .typed
+            .get_mut(d.storage())
+            .map(std::sync::Arc::make_mut)
+        else {
             return;
         };
         if a.value.is_empty() && spec.merge() != Merge::Single {
@@ -707,6 +713,7 @@ impl Effective {
         if let Some(slot) = self
             .typed
             .get_mut(Directive::CapabilityBoundingSet.storage())
+            .map(std::sync::Arc::make_mut)
             && let State::Capabilities(mask) = &mut slot.state
         {
             *mask &= !drop;

@@ -1,7 +1,9 @@
 //! The file-system view: Test 2's clean slate (`TemporaryFileSystem=` over
 //! whole trees, binds bringing back what the service needs).
 
-use dropin::{BindList, Directive, PathList, ProtectHome, ProtectSystem, TmpfsList};
+use std::fmt;
+
+use dropin::{BindList, BindMount, Directive, PathList, ProtectHome, ProtectSystem, TmpfsList};
 
 use super::{Finding, Lint, LintId, Severity, Subject, TestRef};
 
@@ -20,49 +22,81 @@ fn depth(p: &str) -> usize {
 }
 
 /// Something that hides a tree of the file system from the service.
-struct Hider {
-    path: String,
-    /// The assignment that hides it, such as `TemporaryFileSystem=/var/lib`.
-    by: String,
+struct Hider<'e> {
+    path: &'e str,
+    /// What hides it.
+    by: HiddenBy<'e>,
+}
+
+/// The assignment that hides a tree, written out only for a finding.
+#[derive(Clone, Copy)]
+enum HiddenBy<'e> {
+    /// `TemporaryFileSystem=PATH`.
+    Tmpfs,
+    /// `ProtectHome=` with this value (`yes` or `tmpfs`).
+    Home(&'e str),
+}
+
+impl fmt::Display for Hider<'_> {
+    /// The assignment, such as `TemporaryFileSystem=/var/lib`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.by {
+            HiddenBy::Tmpfs => write!(f, "TemporaryFileSystem={}", self.path),
+            HiddenBy::Home("yes") => f.write_str("ProtectHome=true"),
+            HiddenBy::Home(h) => write!(f, "ProtectHome={h}"),
+        }
+    }
 }
 
 /// A bind mount in the service's view.
-struct Bind {
+struct Bind<'e> {
+    mount: &'e BindMount,
+}
+
+impl Bind<'_> {
+    fn source(&self) -> &str {
+        &self.mount.source
+    }
+    fn target(&self) -> &str {
+        &self.mount.destination
+    }
     /// The line, such as `BindReadOnlyPaths=/etc/ssl`.
-    line: String,
-    source: String,
-    target: String,
+    fn line(&self) -> String {
+        let d = if self.mount.read_only {
+            Directive::BindReadOnlyPaths
+        } else {
+            Directive::BindPaths
+        };
+        format!("{}={}", d.name(), self.mount)
+    }
 }
 
 /// What the service sees of the file system: the hidden trees and the
 /// binds that bring parts of them back.
-struct View {
-    hiders: Vec<Hider>,
-    binds: Vec<Bind>,
+struct View<'e> {
+    hiders: Vec<Hider<'e>>,
+    binds: Vec<Bind<'e>>,
 }
 
-impl View {
-    fn of(s: &Subject<'_>) -> View {
+impl<'e> View<'e> {
+    fn of(s: &Subject<'e>) -> View<'e> {
         let e = s.effective;
-        let mut hiders = Vec::new();
-        for t in e
+        let mut hiders: Vec<Hider<'e>> = e
             .get::<TmpfsList>(Directive::TemporaryFileSystem)
             .into_iter()
             .flatten()
-        {
-            hiders.push(Hider {
-                path: t.path.clone(),
-                by: format!("TemporaryFileSystem={}", t.path),
-            });
-        }
+            .map(|t| Hider {
+                path: &t.path,
+                by: HiddenBy::Tmpfs,
+            })
+            .collect();
         if let Some(Some(h)) = e.get::<ProtectHome>(Directive::ProtectHome)
             && matches!(*h, "yes" | "tmpfs")
         {
-            let by = format!("ProtectHome={}", if *h == "yes" { "true" } else { h });
             for dir in ["/home", "/root", "/run/user"] {
                 hiders.push(Hider {
-                    path: dir.to_owned(),
-                    by: by.clone(),
+                    path: dir,
+                    by: HiddenBy::Home(h),
                 });
             }
         }
@@ -70,34 +104,23 @@ impl View {
             .get::<BindList>(Directive::BindPaths)
             .into_iter()
             .flatten()
-            .map(|b| {
-                let d = if b.read_only {
-                    Directive::BindReadOnlyPaths
-                } else {
-                    Directive::BindPaths
-                };
-                Bind {
-                    line: format!("{}={b}", d.name()),
-                    source: b.source.clone(),
-                    target: b.destination.clone(),
-                }
-            })
+            .map(|mount| Bind { mount })
             .collect();
         View { hiders, binds }
     }
 
     /// What hides `p` from the service, if anything: the deepest hidden
     /// tree it lies in, unless a bind at or below that tree brings it back.
-    fn hidden_by(&self, p: &str) -> Option<&Hider> {
+    fn hidden_by(&self, p: &str) -> Option<&Hider<'e>> {
         let hider = self
             .hiders
             .iter()
-            .filter(|h| under(p, &h.path))
-            .max_by_key(|h| depth(&h.path))?;
+            .filter(|h| under(p, h.path))
+            .max_by_key(|h| depth(h.path))?;
         let rebound = self
             .binds
             .iter()
-            .any(|b| under(p, &b.target) && under(&b.target, &hider.path));
+            .any(|b| under(p, b.target()) && under(b.target(), hider.path));
         (!rebound).then_some(hider)
     }
 }
@@ -192,7 +215,7 @@ impl Lint for PathHidden {
                     format!(
                         "{key}={text} runs {path}, which {} hides and no bind brings back: \
                          {outcome}",
-                        h.by
+                        h
                     ),
                     format!(
                         "bind its directory back (BindReadOnlyPaths={}), or prefix the command \
@@ -226,7 +249,7 @@ impl Lint for PathHidden {
                 format!(
                     "WorkingDirectory={text} is {path}, which {} hides and no bind brings back: \
                      {outcome}",
-                    h.by
+                    h
                 ),
                 format!("bind it back (BindPaths={path} or BindReadOnlyPaths={path})"),
             );
@@ -263,11 +286,11 @@ impl Lint for BindSourceHidden {
     fn check(&self, s: &Subject<'_>, out: &mut Vec<Finding>) {
         let view = View::of(s);
         for b in &view.binds {
-            let Some(h) = view.hidden_by(&b.source) else {
+            let Some(h) = view.hidden_by(b.source()) else {
                 continue;
             };
             // Rearranging inside the same hidden tree exposes nothing new.
-            if under(&b.target, &h.path) {
+            if under(b.target(), h.path) {
                 continue;
             }
             out.push(Finding::new(
@@ -275,12 +298,15 @@ impl Lint for BindSourceHidden {
                 format!(
                     "{} exposes {}, which {} hides, at {}: what the hidden tree keeps out of \
                      view comes back through another path",
-                    b.line, b.source, h.by, b.target
+                    b.line(),
+                    b.source(),
+                    h,
+                    b.target()
                 ),
                 format!(
                     "bind it at its own place ({}) if the service needs it, or drop the bind if \
                      it is meant to stay hidden",
-                    b.source
+                    b.source()
                 ),
             ));
         }
@@ -311,25 +337,24 @@ impl Lint for BindTargetTwice {
         let view = View::of(s);
         for (i, b) in view.binds.iter().enumerate() {
             // Report each target once, at its first repetition.
-            let earlier: Vec<&Bind> = view.binds[..i]
-                .iter()
-                .filter(|e| e.target == b.target)
-                .collect();
-            let [first] = earlier.as_slice() else {
+            let mut earlier = view.binds[..i].iter().filter(|e| e.target() == b.target());
+            let (Some(first), None) = (earlier.next(), earlier.next()) else {
                 continue;
             };
-            let message = if first.line == b.line {
-                format!("{} is listed twice", b.line)
+            let message = if first.line() == b.line() {
+                format!("{} is listed twice", b.line())
             } else {
                 format!(
                     "{} and {} both mount onto {}: only one of them takes effect",
-                    first.line, b.line, b.target
+                    first.line(),
+                    b.line(),
+                    b.target()
                 )
             };
             out.push(Finding::new(
                 self.id(),
                 message,
-                format!("keep one bind for {}", b.target),
+                format!("keep one bind for {}", b.target()),
             ));
         }
     }
@@ -377,7 +402,7 @@ impl Lint for RwpathHidden {
                 format!(
                     "ReadWritePaths={item} under ProtectSystem=strict, but {} hides {path}: it \
                      is not in the service's view, so it cannot be written there",
-                    h.by
+                    h
                 ),
                 format!(
                     "bind it back writable (BindPaths={path}), or reset ReadWritePaths= as Test 2 does"
