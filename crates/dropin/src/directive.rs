@@ -335,6 +335,15 @@ impl Directive {
         all.get(self as usize).map_or(&[], Vec::as_slice)
     }
 
+    /// A number naming this directive's [storage](Directive::storage):
+    /// equal for two directives exactly when their storages are (the
+    /// first directive sharing it), and cheaper to compare than the name.
+    pub fn storage_id(self) -> usize {
+        self.sharing_storage()
+            .first()
+            .map_or(self as usize, |d| *d as usize)
+    }
+
     /// The directive's name as written in unit files.
     pub const fn name(self) -> &'static str {
         self.spec().name
@@ -512,6 +521,19 @@ mod tests {
             assert_eq!(spec.directive, *d);
             assert_eq!(d.spec(), spec);
             assert_eq!(Directive::from_name(spec.name), Some(*d));
+        }
+    }
+
+    #[test]
+    fn storage_ids_are_equal_exactly_where_storages_are() {
+        for a in Directive::ALL {
+            for b in Directive::ALL {
+                assert_eq!(
+                    a.storage_id() == b.storage_id(),
+                    a.storage() == b.storage(),
+                    "{a:?} {b:?}"
+                );
+            }
         }
     }
 

@@ -110,6 +110,10 @@ pub struct UntypedAssignment {
 #[derive(Clone, Debug, Default)]
 pub struct Replays {
     seen: std::collections::HashMap<&'static str, Vec<(Vec<lexer::Assignment>, Slot)>>,
+    /// Unit files read first, onto nothing, with no `%` in them: their
+    /// name, bytes, the settings they left and whether reading stopped
+    /// ([`Effective::read_first`]).
+    first: Vec<(String, Vec<u8>, Effective, bool)>,
     replayed: usize,
 }
 
@@ -117,6 +121,9 @@ impl Replays {
     /// How many different line sets are kept per storage (a storage set
     /// differently in every instance is not worth keeping).
     const PER_STORAGE: usize = 8;
+
+    /// How many unit files read first are kept (the templates of a run).
+    const FIRST_FILES: usize = 8;
 
     /// Nothing kept yet.
     pub fn new() -> Replays {
@@ -132,6 +139,8 @@ impl Replays {
 /// The lines of one storage in a file being read.
 struct Group {
     storage: &'static str,
+    /// [`Directive::storage_id`] of `storage`.
+    id: usize,
     lines: Vec<usize>,
     /// Untouched before and with no specifier: may be replayed or kept.
     shared: bool,
@@ -280,6 +289,60 @@ impl Effective {
         }
     }
 
+    /// Nothing read yet, as [`Effective::with_specifiers`] gives, then
+    /// `file` read as [`Effective::read_shared`] reads it; `true` where
+    /// reading stopped.
+    ///
+    /// Reading depends on the unit only where a specifier expands: a file
+    /// without any `%` read onto the fresh states (the same for every unit
+    /// where no default holds a specifier) leaves the same settings for
+    /// every unit, logs and origins included. Such a file read again by
+    /// name and bytes is not read: what it left is copied, with this
+    /// unit's specifiers.
+    pub fn read_first(
+        specifiers: specifier::Context,
+        file: &str,
+        bytes: &[u8],
+        replays: &mut Replays,
+    ) -> (Effective, bool) {
+        let mut e = Effective::with_specifiers(specifiers);
+        let alike = Effective::fresh_shared() && !bytes.contains(&b'%');
+        if !alike {
+            let stopped = e.read_shared(file, bytes, replays);
+            return (e, stopped);
+        }
+        if let Some((_, _, kept, stopped)) = replays
+            .first
+            .iter()
+            .find(|(f, b, _, _)| f == file && b.as_slice() == bytes)
+        {
+            let specifiers =
+                std::mem::replace(&mut e.specifiers, specifier::Context::new("", None));
+            let mut copy = kept.clone();
+            copy.specifiers = specifiers;
+            replays.replayed += 1;
+            return (copy, *stopped);
+        }
+        let stopped = e.read_shared(file, bytes, replays);
+        if replays.first.len() < Replays::FIRST_FILES {
+            replays
+                .first
+                .push((file.to_owned(), bytes.to_vec(), e.clone(), stopped));
+        }
+        (e, stopped)
+    }
+
+    /// Whether the fresh states are the same for every unit (no default
+    /// holds a specifier).
+    fn fresh_shared() -> bool {
+        static SHARED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        *SHARED.get_or_init(|| {
+            !Directive::ALL
+                .iter()
+                .any(|d| d.spec().default.is_some_and(|v| v.contains('%')))
+        })
+    }
+
     /// Every storage at its default, defaults applied for `specifiers`.
     fn made(specifiers: specifier::Context) -> Effective {
         let mut fresh: BTreeMap<&'static str, State> = BTreeMap::new();
@@ -417,10 +480,10 @@ impl Effective {
         for (i, r) in resolved.iter().enumerate() {
             let storage = r
                 .directive
-                .map(Directive::storage)
-                .filter(|k| self.typed.contains_key(k));
+                .map(|d| (d.storage(), d.storage_id()))
+                .filter(|(k, _)| self.typed.contains_key(k));
             of_line.push(
-                storage.map(|k| match groups.iter().position(|g| g.storage == k) {
+                storage.map(|(k, id)| match groups.iter().position(|g| g.id == id) {
                     Some(g) => {
                         groups[g].lines.push(i);
                         g
@@ -428,6 +491,7 @@ impl Effective {
                     None => {
                         groups.push(Group {
                             storage: k,
+                            id,
                             lines: vec![i],
                             shared: false,
                             replayed: false,

@@ -186,6 +186,10 @@ fn strip(mut s: &[u8]) -> &[u8] {
 /// UTF-8 without the Unicode non-characters.
 pub fn systemd_utf8(bytes: &[u8]) -> Option<&str> {
     let text = std::str::from_utf8(bytes).ok()?;
+    // ASCII holds no non-character: most lines end here.
+    if text.is_ascii() {
+        return Some(text);
+    }
     let bad = |c: char| {
         let c = u32::from(c);
         (0xFDD0..=0xFDEF).contains(&c) || c & 0xFFFE == 0xFFFE
@@ -318,7 +322,10 @@ impl State<'_> {
             );
             return true;
         }
-        let text = |s: &str| String::from_utf8_lossy(strip(s.as_bytes())).into_owned();
+        let text = |s: &str| {
+            s.trim_matches(|c: char| c.is_ascii() && WHITESPACE.contains(&(c as u8)))
+                .to_owned()
+        };
         self.out.assignments.push(Assignment {
             section,
             key: text(key),

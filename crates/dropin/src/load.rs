@@ -1323,7 +1323,7 @@ fn load_with(
     mut diagnostics: Vec<Diagnostic>,
     mut replays: Option<&mut Replays>,
 ) -> Loaded {
-    let mut read = |e: &mut Effective, file: &str, bytes: &[u8]| match replays.as_deref_mut() {
+    let read = |e: &mut Effective, file: &str, bytes: &[u8], r: Option<&mut Replays>| match r {
         Some(r) => e.read_shared(file, bytes, r),
         None => e.read(file, bytes),
     };
@@ -1337,14 +1337,23 @@ fn load_with(
         None => LoadState::NotFound,
         Some(_) => LoadState::Loaded,
     };
-    let mut effective =
-        Effective::with_specifiers(specifier::Context::new(name, fragment.as_deref()));
+    let specifiers = specifier::Context::new(name, fragment.as_deref());
+    let mut effective = Effective::with_specifiers(specifiers.clone());
     if let Some(f) = &fragment {
         match fs.target(f) {
             Ok(Target::Null | Target::File(0)) => state = LoadState::Masked,
             Ok(Target::File(_)) => match fs.read(f) {
                 Ok(bytes) => {
-                    if read(&mut effective, &fs.display(f), &bytes) {
+                    let stopped = match replays.as_deref_mut() {
+                        Some(r) => {
+                            let (e, stopped) =
+                                Effective::read_first(specifiers, &fs.display(f), &bytes, r);
+                            effective = e;
+                            stopped
+                        }
+                        None => read(&mut effective, &fs.display(f), &bytes, None),
+                    };
+                    if stopped {
                         state = LoadState::Error;
                     }
                 }
@@ -1380,7 +1389,12 @@ fn load_with(
                 Ok(Target::Null) => masked_dropins.push(path.clone()),
                 Ok(Target::File(_)) => match fs.read(path) {
                     Ok(bytes) => {
-                        read(&mut effective, &fs.display(path), &bytes);
+                        read(
+                            &mut effective,
+                            &fs.display(path),
+                            &bytes,
+                            replays.as_deref_mut(),
+                        );
                         dropins.push(path.clone());
                     }
                     Err(e) => diagnostics.push(Diagnostic::new(
@@ -1628,6 +1642,28 @@ mod tests {
                     fs.symlink(&format!("{dir}/{name}"), "/dev/null");
                     fs.file(&format!("{d}/10-a.conf"), format!("[Service]\n{common}"));
                 }
+            }
+            names.push(name);
+        }
+        // A template without any specifier (its settings are the same in
+        // every instance), with a line that logs, a section that is not
+        // read, and one instance with a unit file of its own.
+        fs.file(
+            &format!("{dir}/p@.service"),
+            "[Unit]\nDescription=p\n[X-Other]\nA=b\n[Service]\nExecStart=/bin/true\n\
+             NoSuchKey=1\nProtectSystem=full\nBindPaths=/srv/p\n",
+        );
+        fs.file(
+            &format!("{dir}/p@3.service"),
+            "[Service]\nExecStart=/bin/false\nProtectHome=yes\n",
+        );
+        for k in 0..6 {
+            let name = format!("p@{k}.service");
+            if k % 2 == 1 {
+                fs.file(
+                    &format!("{dir}/{name}.d/10-a.conf"),
+                    format!("[Service]\nBindReadOnlyPaths=/run/{k}\nPrivateTmp=yes\n"),
+                );
             }
             names.push(name);
         }

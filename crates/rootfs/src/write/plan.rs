@@ -1,7 +1,7 @@
 //! The plan: every destination resolved and checked, and what writing it
 //! would do, before anything is written.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::Read as _;
@@ -113,9 +113,9 @@ impl<'a> Plan<'a> {
             dirs: Vec::new(),
             targets: Vec::new(),
         };
-        let mut by_rel: BTreeMap<PathBuf, usize> = BTreeMap::new();
-        let mut by_id: BTreeMap<(u64, u64), usize> = BTreeMap::new();
-        let mut files_seen: BTreeMap<(usize, OsString), PathBuf> = BTreeMap::new();
+        let mut by_rel: HashMap<PathBuf, usize> = HashMap::new();
+        let mut by_id: HashMap<(u64, u64), usize> = HashMap::new();
+        let mut files_seen: HashMap<(usize, OsString), PathBuf> = HashMap::new();
         for (rel, bytes) in files {
             let rel = rel.as_ref();
             let bytes = bytes.as_ref();

@@ -1,6 +1,6 @@
 //! Directories below the root, opened one real directory at a time.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
@@ -26,8 +26,8 @@ const CACHED_DIRS: usize = 16;
 pub(super) struct Walker<'r> {
     root: &'r Root,
     root_dir: Option<OwnedFd>,
-    cache: BTreeMap<PathBuf, OwnedFd>,
-    missing: BTreeSet<PathBuf>,
+    cache: HashMap<PathBuf, OwnedFd>,
+    missing: HashSet<PathBuf>,
 }
 
 impl<'r> Walker<'r> {
@@ -35,8 +35,8 @@ impl<'r> Walker<'r> {
         Walker {
             root,
             root_dir: None,
-            cache: BTreeMap::new(),
-            missing: BTreeSet::new(),
+            cache: HashMap::new(),
+            missing: HashSet::new(),
         }
     }
 
@@ -69,7 +69,10 @@ impl<'r> Walker<'r> {
     ) -> Result<Option<OwnedFd>> {
         let parts: Vec<&OsStr> = rel.iter().collect();
         let prefix = |k: usize| -> PathBuf { parts.iter().take(k).collect() };
-        if create.is_none() && (1..=parts.len()).any(|k| self.missing.contains(&prefix(k))) {
+        if create.is_none()
+            && !self.missing.is_empty()
+            && (1..=parts.len()).any(|k| self.missing.contains(&prefix(k)))
+        {
             return Ok(None);
         }
         if self.root_dir.is_none() {
