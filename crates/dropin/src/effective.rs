@@ -114,6 +114,8 @@ pub struct Replays {
     /// name, bytes, the settings they left and whether reading stopped
     /// ([`Effective::read_first`]).
     first: Vec<(String, Vec<u8>, Effective, bool)>,
+    /// Files lexed, by name and bytes (lexing depends on nothing else).
+    lexed: Vec<(String, Vec<u8>, std::sync::Arc<lexer::Lexed>)>,
     replayed: usize,
 }
 
@@ -128,6 +130,24 @@ impl Replays {
     /// Nothing kept yet.
     pub fn new() -> Replays {
         Replays::default()
+    }
+
+    /// `file` lexed, as [`lexer::lex`] lexes it for a service: the same
+    /// name and bytes are lexed once.
+    fn lex(&mut self, file: &str, bytes: &[u8]) -> std::sync::Arc<lexer::Lexed> {
+        if let Some((_, _, lexed)) = self
+            .lexed
+            .iter()
+            .find(|(f, b, _)| f == file && b.as_slice() == bytes)
+        {
+            return lexed.clone();
+        }
+        let lexed = std::sync::Arc::new(lexer::lex(file, bytes, SERVICE_SECTIONS));
+        if self.lexed.len() < Replays::FIRST_FILES {
+            self.lexed
+                .push((file.to_owned(), bytes.to_vec(), lexed.clone()));
+        }
+        lexed
     }
 
     /// How many storages were set from what was kept, not by reading.
@@ -456,8 +476,8 @@ impl Effective {
     /// [`Replays`]). The result, origins and logs included, is exactly
     /// what [`Effective::read`] gives.
     pub fn read_shared(&mut self, file: &str, bytes: &[u8], replays: &mut Replays) -> bool {
-        let lexed = lexer::lex(file, bytes, SERVICE_SECTIONS);
-        self.diagnostics.extend(lexed.diagnostics);
+        let lexed = replays.lex(file, bytes);
+        self.diagnostics.extend(lexed.diagnostics.iter().cloned());
         let assignments = &lexed.assignments;
         let resolved: Vec<Resolved> = assignments.iter().map(Resolved::of).collect();
         // A fatal line stops the file there: such a file is read line by

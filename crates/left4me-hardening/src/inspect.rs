@@ -236,7 +236,10 @@ fn file_diff(fs: &dyn Fs, g: &Generated) -> FileDiff {
         Ok(load::Target::File(_)) => (
             true,
             fs.read(&path)
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .map(|b| {
+                    String::from_utf8(b)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+                })
                 .unwrap_or_default(),
         ),
         _ => (false, String::new()),

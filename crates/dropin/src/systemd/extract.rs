@@ -269,7 +269,7 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn into_string(bytes: Vec<u8>) -> String {
+pub(crate) fn into_string(bytes: Vec<u8>) -> String {
     // Words are cut at ASCII bytes of valid UTF-8 input, and escapes only
     // drop ASCII backslashes, so they stay UTF-8.
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())

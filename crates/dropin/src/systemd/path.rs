@@ -116,14 +116,15 @@ pub fn simplify(path: &str) -> String {
                     out.push(b'/');
                 }
                 out.extend_from_slice(p);
-                return String::from_utf8_lossy(&out).into_owned();
+                return crate::systemd::extract::into_string(out);
             }
         }
     }
     if out.is_empty() {
         out.push(b'.');
     }
-    String::from_utf8_lossy(&out).into_owned()
+    // Components of a `&str` cut at ASCII `/`: still UTF-8.
+    crate::systemd::extract::into_string(out)
 }
 
 /// `path_simplify_and_warn(path, PATH_CHECK_ABSOLUTE, …)` for directive
