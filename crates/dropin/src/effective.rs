@@ -127,6 +127,10 @@ impl Replays {
     /// How many unit files read first are kept (the templates of a run).
     const FIRST_FILES: usize = 8;
 
+    /// The largest file whose bytes are kept to be recognised again (unit
+    /// files are a few KiB; holding a large one is not worth its memory).
+    const KEPT_BYTES: usize = 64 * 1024;
+
     /// Nothing kept yet.
     pub fn new() -> Replays {
         Replays::default()
@@ -143,7 +147,7 @@ impl Replays {
             return lexed.clone();
         }
         let lexed = std::sync::Arc::new(lexer::lex(file, bytes, SERVICE_SECTIONS));
-        if self.lexed.len() < Replays::FIRST_FILES {
+        if self.lexed.len() < Replays::FIRST_FILES && bytes.len() <= Replays::KEPT_BYTES {
             self.lexed
                 .push((file.to_owned(), bytes.to_vec(), lexed.clone()));
         }
@@ -344,7 +348,7 @@ impl Effective {
             return (copy, *stopped);
         }
         let stopped = e.read_shared(file, bytes, replays);
-        if replays.first.len() < Replays::FIRST_FILES {
+        if replays.first.len() < Replays::FIRST_FILES && bytes.len() <= Replays::KEPT_BYTES {
             replays
                 .first
                 .push((file.to_owned(), bytes.to_vec(), e.clone(), stopped));

@@ -440,15 +440,36 @@ pub struct RootFs<'a> {
     root: &'a rootfs::Root,
     budget: &'a rootfs::Budget,
     refused: std::cell::RefCell<Vec<String>>,
+    /// The path looked at last and what it is: what a path leads to and
+    /// its link target are asked one after the other, and one look at the
+    /// path answers both (the tree must not change while it is read).
+    inspected: std::cell::RefCell<Option<(String, Inspected)>>,
 }
 
+/// What [`rootfs::Root::inspect`] says of a path.
+type Inspected = Option<(rootfs::Metadata, Option<std::ffi::OsString>)>;
+
 impl<'a> RootFs<'a> {
+    /// [`rootfs::Root::inspect`] of `path`, the last answer given again
+    /// for the same path.
+    fn inspect(&self, path: &str) -> Result<Inspected, rootfs::Error> {
+        if let Some((p, i)) = self.inspected.borrow().as_ref()
+            && p == path
+        {
+            return Ok(i.clone());
+        }
+        let i = self.root.inspect(Self::rel(path))?;
+        *self.inspected.borrow_mut() = Some((path.to_owned(), i.clone()));
+        Ok(i)
+    }
+
     /// The tree under `root`, read within `budget`.
     pub fn new(root: &'a rootfs::Root, budget: &'a rootfs::Budget) -> Self {
         RootFs {
             root,
             budget,
             refused: std::cell::RefCell::new(Vec::new()),
+            inspected: std::cell::RefCell::new(None),
         }
     }
 
@@ -490,8 +511,10 @@ impl Fs for RootFs<'_> {
     }
 
     fn read_link(&self, path: &str) -> Result<Option<String>, FsError> {
-        match self.root.symlink_target(Self::rel(path)) {
-            Ok(t) => Ok(t.map(|t| t.to_string_lossy().into_owned())),
+        match self.inspect(path) {
+            Ok(i) => Ok(i
+                .and_then(|(_, t)| t)
+                .map(|t| t.to_string_lossy().into_owned())),
             Err(e) => Err(self.fail(&e)),
         }
     }
@@ -500,7 +523,7 @@ impl Fs for RootFs<'_> {
         let rel = Self::rel(path);
         // One look at the path itself: anything but a link is what it is
         // (the path is not opened again to follow it).
-        let followed = match self.root.inspect(rel) {
+        let followed = match self.inspect(path) {
             Ok(Some((m, None))) => Ok(Some(m)),
             Ok(Some((_, Some(t)))) => {
                 let dir = rel.rsplit_once('/').map_or("", |(d, _)| d);
