@@ -85,25 +85,32 @@ impl<'r> Walker<'r> {
             .map_err(|e| Error::io("open", self.root.path(), e))?;
             self.root_dir = Some(fd);
         }
-        // The deepest ancestor already open.
-        let mut start = 0;
+        // The deepest ancestor already open: the first step opens below
+        // it (its descriptor borrowed from the cache, not duplicated).
+        let ancestor = (1..parts.len())
+            .rev()
+            .find(|k| self.cache.contains_key(&prefix(*k)));
+        let start = ancestor.unwrap_or(0);
         let mut cur: Option<OwnedFd> = None;
-        for k in (1..parts.len()).rev() {
-            if let Some(fd) = self.cache.get(&prefix(k)) {
-                cur = Some(
-                    fd.try_clone()
-                        .map_err(|e| Error::io("open", self.root.shown(prefix(k)), e))?,
-                );
-                start = k;
-                break;
-            }
-        }
         for k in start..parts.len() {
             let Some(part) = parts.get(k) else { break };
             let here = prefix(k + 1);
-            let base = match (&cur, &self.root_dir) {
-                (Some(fd), _) | (None, Some(fd)) => fd.as_fd(),
-                (None, None) => return Ok(None),
+            // Nothing opened yet: this is the first step, from the
+            // ancestor (or the root).
+            let base = match (&cur, ancestor) {
+                (Some(fd), _) => fd.as_fd(),
+                (None, Some(a)) => match self.cache.get(&prefix(a)) {
+                    Some(fd) => fd.as_fd(),
+                    None => {
+                        return Err(Error::Changed {
+                            path: self.root.shown(prefix(a)),
+                        });
+                    }
+                },
+                (None, None) => match &self.root_dir {
+                    Some(fd) => fd.as_fd(),
+                    None => return Ok(None),
+                },
             };
             let next = match resolve::child_dir(base, part, self.root.resolver()) {
                 Ok(fd) => fd,
