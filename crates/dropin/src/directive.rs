@@ -335,13 +335,33 @@ impl Directive {
         all.get(self as usize).map_or(&[], Vec::as_slice)
     }
 
-    /// A number naming this directive's [storage](Directive::storage):
-    /// equal for two directives exactly when their storages are (the
-    /// first directive sharing it), and cheaper to compare than the name.
-    pub fn storage_id(self) -> usize {
-        self.sharing_storage()
-            .first()
-            .map_or(self as usize, |d| *d as usize)
+    /// This directive's [storage](Directive::storage)'s place among every
+    /// storage in name order, `0..Directive::storage_names().len()`: the
+    /// index of what is kept per storage.
+    pub fn storage_rank(self) -> usize {
+        Self::storages().1.get(self as usize).copied().unwrap_or(0)
+    }
+
+    /// Every [storage](Directive::storage) once, in name order (at each
+    /// one's [rank](Directive::storage_rank)).
+    pub fn storage_names() -> &'static [&'static str] {
+        &Self::storages().0
+    }
+
+    /// The storages in name order, and each directive's rank among them.
+    fn storages() -> &'static (Vec<&'static str>, Vec<usize>) {
+        static STORAGES: std::sync::OnceLock<(Vec<&'static str>, Vec<usize>)> =
+            std::sync::OnceLock::new();
+        STORAGES.get_or_init(|| {
+            let mut names: Vec<&'static str> = Directive::ALL.iter().map(|d| d.storage()).collect();
+            names.sort_unstable();
+            names.dedup();
+            let ranks = Directive::ALL
+                .iter()
+                .map(|d| names.binary_search(&d.storage()).unwrap_or(0))
+                .collect();
+            (names, ranks)
+        })
     }
 
     /// The directive's name as written in unit files.
@@ -525,11 +545,14 @@ mod tests {
     }
 
     #[test]
-    fn storage_ids_are_equal_exactly_where_storages_are() {
+    fn storage_ranks_are_equal_exactly_where_storages_are() {
+        let names = Directive::storage_names();
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "in name order, once");
         for a in Directive::ALL {
+            assert_eq!(names.get(a.storage_rank()), Some(&a.storage()), "{a:?}");
             for b in Directive::ALL {
                 assert_eq!(
-                    a.storage_id() == b.storage_id(),
+                    a.storage_rank() == b.storage_rank(),
                     a.storage() == b.storage(),
                     "{a:?} {b:?}"
                 );

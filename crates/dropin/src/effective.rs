@@ -66,11 +66,13 @@ pub struct Raw {
 #[derive(Clone, Debug)]
 pub struct Effective {
     specifiers: specifier::Context,
-    /// Every typed storage, shared between copies until one writes it
-    /// (a copy of a unit's settings costs a reference per storage).
-    typed: BTreeMap<&'static str, std::sync::Arc<Slot>>,
-    /// Every storage's state with nothing read (shared by every copy).
-    fresh: std::sync::Arc<BTreeMap<&'static str, State>>,
+    /// Every typed storage at its [rank](Directive::storage_rank), shared
+    /// between copies until one writes it (a copy of a unit's settings
+    /// costs a reference per storage).
+    typed: Vec<std::sync::Arc<Slot>>,
+    /// Every storage's state with nothing read, at its rank (shared by
+    /// every copy).
+    fresh: std::sync::Arc<Vec<State>>,
     raw: BTreeMap<(String, String), Raw>,
     untyped_log: Vec<UntypedAssignment>,
     fatal: Option<Diagnostic>,
@@ -109,7 +111,8 @@ pub struct UntypedAssignment {
 /// of that file is read as `read` reads it, in order.
 #[derive(Clone, Debug, Default)]
 pub struct Replays {
-    seen: std::collections::HashMap<&'static str, Vec<(Vec<lexer::Assignment>, Slot)>>,
+    /// At each storage's [rank](Directive::storage_rank).
+    seen: Vec<Vec<(Vec<lexer::Assignment>, Slot)>>,
     /// Unit files read first, onto nothing, with no `%` in them: their
     /// name, bytes, the settings they left and whether reading stopped
     /// ([`Effective::read_first`]).
@@ -162,9 +165,8 @@ impl Replays {
 
 /// The lines of one storage in a file being read.
 struct Group {
-    storage: &'static str,
-    /// [`Directive::storage_id`] of `storage`.
-    id: usize,
+    /// The storage's [rank](Directive::storage_rank).
+    rank: usize,
     lines: Vec<usize>,
     /// Untouched before and with no specifier: may be replayed or kept.
     shared: bool,
@@ -369,10 +371,12 @@ impl Effective {
 
     /// Every storage at its default, defaults applied for `specifiers`.
     fn made(specifiers: specifier::Context) -> Effective {
-        let mut fresh: BTreeMap<&'static str, State> = BTreeMap::new();
+        // The first directive of each storage gives its state.
+        let mut fresh: Vec<Option<State>> =
+            Directive::storage_names().iter().map(|_| None).collect();
         for d in Directive::ALL {
             let spec = d.spec();
-            if fresh.contains_key(d.storage()) {
+            if !fresh.get(d.storage_rank()).is_some_and(Option::is_none) {
                 continue;
             }
             let mut state = spec.kind.fresh();
@@ -388,21 +392,22 @@ impl Effective {
                 };
                 state.apply(&mut cx, default);
             }
-            fresh.insert(d.storage(), state);
+            if let Some(at) = fresh.get_mut(d.storage_rank()) {
+                *at = Some(state);
+            }
         }
+        // Every storage is some directive's: none is left out.
+        let fresh: Vec<State> = fresh.into_iter().flatten().collect();
         let typed = fresh
             .iter()
-            .map(|(k, s)| {
-                (
-                    *k,
-                    std::sync::Arc::new(Slot {
-                        state: s.clone(),
-                        origins: Vec::new(),
-                        values: Vec::new(),
-                        keys: Vec::new(),
-                        reset: false,
-                    }),
-                )
+            .map(|s| {
+                std::sync::Arc::new(Slot {
+                    state: s.clone(),
+                    origins: Vec::new(),
+                    values: Vec::new(),
+                    keys: Vec::new(),
+                    reset: false,
+                })
             })
             .collect();
         Effective {
@@ -504,18 +509,17 @@ impl Effective {
         for (i, r) in resolved.iter().enumerate() {
             let storage = r
                 .directive
-                .map(|d| (d.storage(), d.storage_id()))
-                .filter(|(k, _)| self.typed.contains_key(k));
+                .map(Directive::storage_rank)
+                .filter(|k| *k < self.typed.len());
             of_line.push(
-                storage.map(|(k, id)| match groups.iter().position(|g| g.id == id) {
+                storage.map(|k| match groups.iter().position(|g| g.rank == k) {
                     Some(g) => {
                         groups[g].lines.push(i);
                         g
                     }
                     None => {
                         groups.push(Group {
-                            storage: k,
-                            id,
+                            rank: k,
                             lines: vec![i],
                             shared: false,
                             replayed: false,
@@ -527,7 +531,7 @@ impl Effective {
             );
         }
         for g in &mut groups {
-            g.shared = self.untouched(g.storage)
+            g.shared = self.untouched(g.rank)
                 && !g.lines.iter().any(|i| assignments[*i].value.contains('%'));
             if !g.shared {
                 continue;
@@ -541,7 +545,7 @@ impl Effective {
             };
             let Some((_, slot)) = replays
                 .seen
-                .get(g.storage)
+                .get(g.rank)
                 .and_then(|kept| kept.iter().find(|(k, _)| same(k)))
             else {
                 continue;
@@ -551,7 +555,9 @@ impl Effective {
             for o in &mut slot.origins {
                 o.file = name.clone();
             }
-            self.typed.insert(g.storage, std::sync::Arc::new(slot));
+            if let Some(at) = self.typed.get_mut(g.rank) {
+                *at = std::sync::Arc::new(slot);
+            }
             g.replayed = true;
             replays.replayed += 1;
         }
@@ -567,11 +573,16 @@ impl Effective {
             }
         }
         for g in groups.iter().filter(|g| g.shared && g.quiet && !g.replayed) {
-            let kept = replays.seen.entry(g.storage).or_default();
+            if replays.seen.len() <= g.rank {
+                replays.seen.resize_with(g.rank + 1, Vec::new);
+            }
+            let Some(kept) = replays.seen.get_mut(g.rank) else {
+                continue;
+            };
             if kept.len() >= Replays::PER_STORAGE {
                 continue;
             }
-            if let Some(slot) = self.typed.get(g.storage) {
+            if let Some(slot) = self.typed.get(g.rank) {
                 let lines = g.lines.iter().map(|i| assignments[*i].clone()).collect();
                 kept.push((lines, Slot::clone(slot)));
             }
@@ -580,8 +591,8 @@ impl Effective {
     }
 
     /// Whether `storage` is as nothing read left it.
-    fn untouched(&self, storage: &'static str) -> bool {
-        match (self.typed.get(storage), self.fresh.get(storage)) {
+    fn untouched(&self, rank: usize) -> bool {
+        match (self.typed.get(rank), self.fresh.get(rank)) {
             (Some(slot), Some(fresh)) => {
                 slot.origins.is_empty()
                     && slot.values.is_empty()
@@ -624,7 +635,7 @@ impl Effective {
     /// Whether the model types `directive`'s storage (an untyped key is
     /// kept as text, see [`Effective::raw`]).
     pub fn types(&self, directive: Directive) -> bool {
-        self.fresh.contains_key(directive.storage())
+        directive.storage_rank() < self.fresh.len()
     }
 
     /// The typed storages a value that counts was written for with a
@@ -632,8 +643,9 @@ impl Effective {
     pub fn specified_storages(&self) -> std::collections::BTreeSet<&'static str> {
         self.typed
             .iter()
-            .filter(|(_, slot)| slot.values.iter().any(|v| v.contains('%')))
-            .map(|(storage, _)| *storage)
+            .zip(Directive::storage_names())
+            .filter(|(slot, _)| slot.values.iter().any(|v| v.contains('%')))
+            .map(|(_, storage)| *storage)
             .collect()
     }
 
@@ -707,7 +719,7 @@ impl Effective {
         let spec = d.spec();
         let Some(slot) = self
             .typed
-            .get_mut(d.storage())
+            .get_mut(d.storage_rank())
             .map(std::sync::Arc::make_mut)
         else {
             return;
@@ -762,7 +774,7 @@ impl Effective {
     pub fn origin_values(&self, directive: Directive) -> &[String] {
         reads::storage(directive.storage());
         self.typed
-            .get(directive.storage())
+            .get(directive.storage_rank())
             .map_or(&[], |s| s.values.as_slice())
     }
 
@@ -770,7 +782,9 @@ impl Effective {
     /// before the values that count.
     pub fn was_reset(&self, directive: Directive) -> bool {
         reads::storage(directive.storage());
-        self.typed.get(directive.storage()).is_some_and(|s| s.reset)
+        self.typed
+            .get(directive.storage_rank())
+            .is_some_and(|s| s.reset)
     }
 
     /// What systemd changes once every file is read
@@ -800,7 +814,7 @@ impl Effective {
         }
         if let Some(slot) = self
             .typed
-            .get_mut(Directive::CapabilityBoundingSet.storage())
+            .get_mut(Directive::CapabilityBoundingSet.storage_rank())
             .map(std::sync::Arc::make_mut)
             && let State::Capabilities(mask) = &mut slot.state
         {
@@ -909,7 +923,7 @@ impl Effective {
     /// What systemd holds for `directive`'s storage.
     pub fn state(&self, directive: Directive) -> Option<&State> {
         reads::storage(directive.storage());
-        self.typed.get(directive.storage()).map(|s| &s.state)
+        self.typed.get(directive.storage_rank()).map(|s| &s.state)
     }
 
     /// The state of `directive` as its kind's type.
@@ -935,9 +949,9 @@ impl Effective {
     /// Whether any assignment touched `directive`'s storage, or it differs
     /// from where systemd starts.
     pub fn is_set(&self, directive: Directive) -> bool {
-        let storage = directive.storage();
-        reads::storage(storage);
-        match (self.typed.get(storage), self.fresh.get(storage)) {
+        reads::storage(directive.storage());
+        let rank = directive.storage_rank();
+        match (self.typed.get(rank), self.fresh.get(rank)) {
             (Some(slot), Some(fresh)) => {
                 !slot.origins.is_empty() || slot.state.lines(directive) != fresh.lines(directive)
             }
@@ -949,7 +963,7 @@ impl Effective {
     pub fn origins(&self, directive: Directive) -> &[Origin] {
         reads::note(|r| r.origins = true);
         self.typed
-            .get(directive.storage())
+            .get(directive.storage_rank())
             .map_or(&[], |s| s.origins.as_slice())
     }
 
@@ -959,7 +973,7 @@ impl Effective {
     /// directive's origins where no value alone gives `item`.
     pub fn item_origins(&self, directive: Directive, item: &str) -> Vec<Origin> {
         reads::note(|r| r.origins = true);
-        let Some(slot) = self.typed.get(directive.storage()) else {
+        let Some(slot) = self.typed.get(directive.storage_rank()) else {
             return Vec::new();
         };
         // A leading empty assignment has an origin but no value.
@@ -1094,9 +1108,11 @@ impl Effective {
         reads::note(Reads::everything);
         let mut out = Vec::new();
         for d in Directive::ALL {
-            let (Some(old), Some(n), Some(fresh)) =
-                (self.state(*d), new.state(*d), self.fresh.get(d.storage()))
-            else {
+            let (Some(old), Some(n), Some(fresh)) = (
+                self.state(*d),
+                new.state(*d),
+                self.fresh.get(d.storage_rank()),
+            ) else {
                 continue;
             };
             let touched = |e: &Effective| !e.origins(*d).is_empty();
@@ -1305,6 +1321,19 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_storage_is_kept_at_its_rank() {
+        let e = Effective::new("a.service");
+        let n = Directive::storage_names().len();
+        assert_eq!((e.typed.len(), e.fresh.len()), (n, n));
+        for d in Directive::ALL {
+            // The state at the rank is the storage's: it takes the
+            // directive's lines.
+            let fresh = e.fresh.get(d.storage_rank()).map(|s| s.lines(*d));
+            assert_eq!(fresh, e.state(*d).map(|s| s.lines(*d)), "{d}");
+        }
+    }
 
     #[test]
     fn the_parsers_are_sorted_by_name_for_the_binary_search() {
