@@ -12,7 +12,9 @@
 //!    *created*, *updated* or *unchanged* (same bytes: left alone, its
 //!    mtime too); a symbolic link is refused unless following is asked
 //!    for, anything but a regular file always.
-//! 2. **Stage.** Temp files of killed runs are removed; missing
+//! 2. **Stage.** Temp files of killed runs are removed (each directory
+//!    was listed for them while planned, through the descriptor it was
+//!    planned with, and is opened again only if it holds some); missing
 //!    directories are created (`mkdirat` relative to their parent, mode
 //!    0755 whatever the umask); every new content goes to a temp file
 //!    beside its destination (mode 0644), named after the destination,
@@ -113,7 +115,7 @@ pub fn plan<P: AsRef<Path>, B: AsRef<[u8]>>(
 ) -> Result<Vec<(PathBuf, Outcome)>> {
     check_tag(&options.temp_tag)?;
     let mut walker = Walker::new(root);
-    let planned = Plan::make(root, files, options, &mut walker)?;
+    let planned = Plan::make(root, files, options, &mut walker, None)?;
     Ok(planned.outcomes())
 }
 
@@ -128,10 +130,12 @@ pub fn write_all<P: AsRef<Path>, B: AsRef<[u8]>>(
     check_tag(&options.temp_tag)?;
     let _lock = lock(root)?;
     let mut walker = Walker::new(root);
-    let planned = Plan::make(root, files, options, &mut walker)?;
     let run = Run::new();
+    let planned = Plan::make(root, files, options, &mut walker, Some(run))?;
     for (i, d) in planned.dirs.iter().enumerate() {
-        if d.id.is_some() {
+        // A directory listed while planned is opened again only when it
+        // held temp files of killed runs.
+        if d.id.is_some() && d.stale != Some(false) {
             let fd = reopen_dir(root, &mut walker, &planned.dirs, i)?;
             remove_stale_temps(fd.as_fd(), &d.shown, &options.temp_tag, run)?;
         }

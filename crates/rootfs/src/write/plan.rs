@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
+use super::temp::{Run, has_stale_temps};
 use super::walk::Walker;
 use super::{NAME_MAX, Outcome, PATH_MAX, WriteOptions};
 use crate::error::{Error, Result};
@@ -78,6 +79,9 @@ pub(super) struct DirPlan {
     pub(super) shown: PathBuf,
     /// Device and inode; `None` while it does not exist yet.
     pub(super) id: Option<(u64, u64)>,
+    /// Whether it holds temp files of killed runs, as listed when it was
+    /// planned; `None` where it was not listed then.
+    pub(super) stale: Option<bool>,
 }
 
 /// One destination, planned.
@@ -103,16 +107,22 @@ pub(super) struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
+    /// Plans `files`. With `scan` (the temp tag and this run), each
+    /// existing destination directory is listed for temp files of killed
+    /// runs through the descriptor it is planned with.
     pub(super) fn make<P: AsRef<Path>, B: AsRef<[u8]>>(
         root: &Root,
         files: &'a [(P, B)],
         options: &WriteOptions,
         walker: &mut Walker<'_>,
+        scan: Option<Run>,
     ) -> Result<Plan<'a>> {
         let mut plan = Plan {
             dirs: Vec::new(),
             targets: Vec::new(),
         };
+        // Devices whose file system was found not to be a kernel one.
+        let mut regular_devices: Vec<u64> = Vec::new();
         let mut by_rel: HashMap<PathBuf, usize> = HashMap::new();
         let mut by_id: HashMap<(u64, u64), usize> = HashMap::new();
         let mut files_seen: HashMap<(usize, OsString), PathBuf> = HashMap::new();
@@ -126,8 +136,25 @@ impl<'a> Plan<'a> {
                 None => {
                     let fd = walker.open(&dir_rel)?;
                     let id = match &fd {
-                        Some(fd) => Some(dir_identity(fd.as_fd(), &root.shown(&dir_rel))?),
+                        Some(fd) => Some(dir_identity(
+                            fd.as_fd(),
+                            &root.shown(&dir_rel),
+                            &mut regular_devices,
+                        )?),
                         None => None,
+                    };
+                    // (Not the root itself: its descriptor is a copy of
+                    // the walker's, whose offset must not move.)
+                    let stale = match (&fd, scan) {
+                        (Some(fd), Some(run)) if !dir_rel.as_os_str().is_empty() => {
+                            Some(has_stale_temps(
+                                fd.as_fd(),
+                                &root.shown(&dir_rel),
+                                &options.temp_tag,
+                                run,
+                            )?)
+                        }
+                        _ => None,
                     };
                     if let Some(first) = id.and_then(|id| by_id.get(&id)) {
                         return Err(Error::AliasedDirectory {
@@ -144,6 +171,7 @@ impl<'a> Plan<'a> {
                         reach: Reach::Beneath(dir_rel.clone()),
                         shown: root.shown(&dir_rel),
                         id,
+                        stale,
                     });
                     by_rel.insert(dir_rel.clone(), i);
                     if let Some(id) = id {
@@ -166,7 +194,8 @@ impl<'a> Plan<'a> {
                         }
                         Found::Symlink(_) => {
                             let f = follow(root, &dir_rel, fd, name, &shown, bytes)?;
-                            let id = dir_identity(f.dir.as_fd(), &f.dir_shown)?;
+                            let id =
+                                dir_identity(f.dir.as_fd(), &f.dir_shown, &mut regular_devices)?;
                             let i = match by_id.get(&id) {
                                 Some(&i) => i,
                                 None => {
@@ -175,6 +204,7 @@ impl<'a> Plan<'a> {
                                         reach: Reach::InRoot(f.dir_rel),
                                         shown: f.dir_shown,
                                         id: Some(id),
+                                        stale: None,
                                     });
                                     by_id.insert(id, i);
                                     i
@@ -213,10 +243,16 @@ impl<'a> Plan<'a> {
 }
 
 /// A directory's device and inode, refusing one on a kernel file system.
-fn dir_identity(fd: BorrowedFd<'_>, shown: &Path) -> Result<(u64, u64)> {
-    refuse_pseudo(fd, shown)?;
+/// A device is one file system: one found not to be a kernel one
+/// (recorded in `regular`) is not asked about again.
+fn dir_identity(fd: BorrowedFd<'_>, shown: &Path, regular: &mut Vec<u64>) -> Result<(u64, u64)> {
     let st = rustix::fs::fstat(fd).map_err(|e| Error::io("inspect", shown, e))?;
-    Ok(sys::identity(&st))
+    let id = sys::identity(&st);
+    if !regular.contains(&id.0) {
+        refuse_pseudo(fd, shown)?;
+        regular.push(id.0);
+    }
+    Ok(id)
 }
 
 /// What is at a destination.
@@ -270,15 +306,20 @@ fn compare(
             path: shown.to_path_buf(),
         });
     }
-    let mut old = Vec::with_capacity(bytes.len().saturating_add(1));
-    let limit = u64::try_from(bytes.len())
-        .unwrap_or(u64::MAX)
-        .saturating_add(1);
-    File::from(fd)
-        .take(limit)
-        .read_to_end(&mut old)
-        .map_err(|e| Error::io("read", shown, e))?;
-    Ok(if old == bytes {
+    // The size is the new content's: its bytes are read, not an end of
+    // file after them (a file that grows meanwhile grows after the read).
+    let mut old = vec![0u8; bytes.len()];
+    let mut got = 0;
+    let mut file = File::from(fd);
+    while let Some(rest) = old.get_mut(got..).filter(|r| !r.is_empty()) {
+        match file.read(rest) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io("read", shown, e)),
+        }
+    }
+    Ok(if got == bytes.len() && old == bytes {
         Outcome::Unchanged
     } else {
         Outcome::Updated

@@ -62,6 +62,9 @@ enum Maker {
 
 /// The maker of a temp file of ours with `tag`, if `name` is one.
 fn temp_maker(name: &[u8], tag: &str) -> Option<Maker> {
+    if name.first() != Some(&b'.') {
+        return None;
+    }
     let marker = format!(".{tag}.");
     let marker = marker.as_bytes();
     let at = name.windows(marker.len()).rposition(|w| w == marker)?;
@@ -109,6 +112,26 @@ fn stale(maker: Maker, me: Run) -> bool {
         Maker::Run(Run { pid, .. }) | Maker::Pid(pid) if pid == me.pid => true,
         Maker::Run(Run { pid, .. }) | Maker::Pid(pid) => !alive(pid),
     }
+}
+
+/// Whether the directory `dir` holds a stale temp file (see [`stale`])
+/// with `tag`, its entries read through `dir` itself: `dir` must be
+/// opened for reading and not read from before (its offset moves).
+pub(super) fn has_stale_temps(
+    dir: BorrowedFd<'_>,
+    shown: &Path,
+    tag: &str,
+    me: Run,
+) -> Result<bool> {
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
+    let mut entries = rustix::fs::RawDir::new(dir, &mut buf);
+    while let Some(entry) = entries.next() {
+        let entry = entry.map_err(|e| Error::io("list", shown, e))?;
+        if temp_maker(entry.file_name().to_bytes(), tag).is_some_and(|m| stale(m, me)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Removes the stale temp files (see [`stale`]) with `tag` from the
