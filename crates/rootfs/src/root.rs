@@ -23,6 +23,9 @@ pub struct Root {
     fd: OwnedFd,
     path: PathBuf,
     resolver: Resolver,
+    /// The device last found not to be a kernel file system, plus one
+    /// (0: none yet): a device is one file system, asked about once.
+    regular_device: std::sync::atomic::AtomicU64,
 }
 
 /// A directory's entries as [`Root::list`] gives them: each name and the
@@ -152,6 +155,7 @@ impl Root {
             fd,
             path: path.to_path_buf(),
             resolver: Resolver::default(),
+            regular_device: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -351,9 +355,11 @@ impl Root {
         Ok(Some(out))
     }
 
-    /// The directory at `rel` (an `O_PATH` descriptor), checked, and its
-    /// entries' names with the types the listing gives (`Unknown` where it
-    /// gives none), sorted by name; `None` if nothing is there.
+    /// The directory at `rel` (opened for reading, as a directory only:
+    /// the kernel refuses anything else before opening it, so a FIFO or a
+    /// device is never opened), checked, and its entries' names with the
+    /// types the listing gives (`Unknown` where it gives none), sorted by
+    /// name; `None` if nothing is there.
     fn listing(
         &self,
         rel: &Path,
@@ -361,11 +367,36 @@ impl Root {
         budget: &Budget,
     ) -> Result<Option<(OwnedFd, Listing)>> {
         budget.time_left(shown)?;
-        let Some(fd) = self
-            .open_path(rel, true)
-            .map_err(|e| Error::io("open", shown, e))?
-        else {
-            return Ok(None);
+        let opened = resolve::in_root(
+            self.fd(),
+            rel.as_os_str(),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+            true,
+            self.resolver,
+        );
+        let fd = match opened {
+            Ok(fd) => fd,
+            Err(e) if e.raw_os_error() == Some(Errno::NOENT.raw_os_error()) => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(Errno::NOTDIR.raw_os_error()) => {
+                // It, or a directory on the way, is something else: said
+                // as a look at the path itself says it.
+                let Some(fd) = self
+                    .open_path(rel, true)
+                    .map_err(|e| Error::io("open", shown, e))?
+                else {
+                    return Ok(None);
+                };
+                budget.start_file(shown)?;
+                let st = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", shown, e))?;
+                if FileType::of(&st) != FileType::Directory {
+                    return Err(Error::NotADirectory {
+                        path: shown.to_path_buf(),
+                    });
+                }
+                // A directory now: it changed meanwhile.
+                return Err(Error::io("open", shown, e));
+            }
+            Err(e) => return Err(Error::io("open", shown, e)),
         };
         budget.start_file(shown)?;
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", shown, e))?;
@@ -374,17 +405,11 @@ impl Root {
                 path: shown.to_path_buf(),
             });
         }
-        refuse_pseudo(fd.as_fd(), shown)?;
-        let listing = rustix::fs::openat(
-            &fd,
-            ".",
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| Error::io("open", shown, e))?;
+        self.refuse_pseudo_device(fd.as_fd(), st.st_dev, shown)?;
         let mut names = Vec::new();
-        let dir = rustix::fs::Dir::new(listing).map_err(|e| Error::io("list", shown, e))?;
-        for entry in dir {
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 8192];
+        let mut entries = rustix::fs::RawDir::new(&fd, &mut buf);
+        while let Some(entry) = entries.next() {
             let entry = entry.map_err(|e| Error::io("list", shown, e))?;
             let name = entry.file_name().to_bytes();
             if name == b"." || name == b".." {
@@ -402,6 +427,21 @@ impl Root {
         }
         names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Ok(Some((fd, names)))
+    }
+
+    /// Refuses `fd`, on device `dev`, if it is on a kernel file system;
+    /// the last device found not to be one is not asked about again.
+    fn refuse_pseudo_device(&self, fd: BorrowedFd<'_>, dev: u64, shown: &Path) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        let known = dev.checked_add(1);
+        if known.is_some_and(|k| self.regular_device.load(Ordering::Relaxed) == k) {
+            return Ok(());
+        }
+        refuse_pseudo(fd, shown)?;
+        if let Some(k) = known {
+            self.regular_device.store(k, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// One entry of the directory `dir` (at `rel`); `None` if it vanished
