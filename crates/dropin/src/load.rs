@@ -444,6 +444,12 @@ pub struct RootFs<'a> {
     /// its link target are asked one after the other, and one look at the
     /// path answers both (the tree must not change while it is read).
     inspected: std::cell::RefCell<Option<(String, Inspected)>>,
+    /// Directories listed, by path, and how many entries they hold in
+    /// all: whether a path in one is there, and whether it is a
+    /// directory, is answered from its listing (the tree must not change
+    /// while it is read). Small directories only, a bounded number of
+    /// entries in all.
+    listed: std::cell::RefCell<(std::collections::HashMap<String, Vec<DirEntry>>, usize)>,
 }
 
 /// What [`rootfs::Root::inspect`] says of a path.
@@ -458,6 +464,9 @@ impl<'a> RootFs<'a> {
         {
             return Ok(i.clone());
         }
+        if let Some(known) = self.answer_from_listing(path) {
+            return Ok(known);
+        }
         let i = self.root.inspect(Self::rel(path))?;
         *self.inspected.borrow_mut() = Some((path.to_owned(), i.clone()));
         Ok(i)
@@ -470,6 +479,52 @@ impl<'a> RootFs<'a> {
             budget,
             refused: std::cell::RefCell::new(Vec::new()),
             inspected: std::cell::RefCell::new(None),
+            listed: Default::default(),
+        }
+    }
+
+    /// A directory listed with at most this many entries is kept.
+    const LISTED_DIR: usize = 4096;
+    /// At most this many entries are kept in all.
+    const LISTED_ALL: usize = 65_536;
+
+    /// What the listing of its directory says of `path`, if that was
+    /// listed: nothing there, or a directory (not a link); `None` where
+    /// the listing cannot say (not listed, a file whose size it does not
+    /// give, a link, a name that is not one entry).
+    fn answer_from_listing(&self, path: &str) -> Option<Inspected> {
+        let (dir, name) = path.rsplit_once('/')?;
+        if name.is_empty() || name == "." || name == ".." {
+            return None;
+        }
+        let dir = if dir.is_empty() { "/" } else { dir };
+        let listed = self.listed.borrow();
+        let entries = listed.0.get(dir)?;
+        match entries.binary_search_by(|e| e.name.as_str().cmp(name)) {
+            Err(_) => Some(None),
+            Ok(i) => match entries.get(i)?.kind {
+                EntryKind::Dir => Some(Some((
+                    rootfs::Metadata {
+                        file_type: rootfs::FileType::Directory,
+                        size: 0,
+                    },
+                    None,
+                ))),
+                _ => None,
+            },
+        }
+    }
+
+    /// Keeps the listing of `dir` for [`RootFs::answer_from_listing`] if it is
+    /// small and the bound allows.
+    fn keep_listing(&self, dir: &str, entries: &[DirEntry]) {
+        let mut listed = self.listed.borrow_mut();
+        let fits = entries.len() <= Self::LISTED_DIR
+            && listed.1 + entries.len() <= Self::LISTED_ALL
+            && entries.windows(2).all(|w| w[0].name < w[1].name);
+        if fits && !listed.0.contains_key(dir) {
+            listed.1 += entries.len();
+            listed.0.insert(dir.to_owned(), entries.to_vec());
         }
     }
 
@@ -491,8 +546,9 @@ impl Fs for RootFs<'_> {
     fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError> {
         match self.root.list(Self::rel(path), self.budget) {
             Ok(None) | Err(rootfs::Error::NotADirectory { .. }) => Ok(None),
-            Ok(Some(entries)) => Ok(Some(
-                entries
+            Ok(Some(entries)) => {
+                // A name that is not UTF-8 is one no unit path can name.
+                let entries: Vec<DirEntry> = entries
                     .into_iter()
                     .filter_map(|(name, file_type)| {
                         let name = name.into_string().ok()?;
@@ -504,8 +560,14 @@ impl Fs for RootFs<'_> {
                         };
                         Some(DirEntry { name, kind })
                     })
-                    .collect(),
-            )),
+                    .collect();
+                let dir = match path.trim_end_matches('/') {
+                    "" => "/",
+                    dir => dir,
+                };
+                self.keep_listing(dir, &entries);
+                Ok(Some(entries))
+            }
             Err(e) => Err(self.fail(&e)),
         }
     }
@@ -1574,6 +1636,45 @@ pub fn installed_instances(fs: &dyn Fs, template: &str, options: &LoadOptions) -
 mod tests {
     use super::*;
     use crate::directive::Directive;
+
+    #[test]
+    fn a_root_answers_from_a_listing_what_a_look_at_the_path_answers() {
+        let tmp = std::env::temp_dir().join(format!("dropin-listing-{}", std::process::id()));
+        let d = tmp.join("etc/systemd/system");
+        std::fs::create_dir_all(d.join("a.service.d")).unwrap();
+        std::fs::write(d.join("a.service"), "[Service]\n").unwrap();
+        std::os::unix::fs::symlink("a.service.d", d.join("b.service.d")).unwrap();
+        std::os::unix::fs::symlink("/dev/null", d.join("c.service")).unwrap();
+        let root = rootfs::Root::open(&tmp).unwrap();
+        let budget = rootfs::Budget::default();
+        let paths = [
+            "a.service.d",
+            "a.service",
+            "b.service.d",
+            "c.service",
+            "missing.service.d",
+            ".",
+            "..",
+            "",
+        ]
+        .map(|n| format!("/etc/systemd/system/{n}"));
+        let ask = |fs: &RootFs<'_>| -> Vec<String> {
+            paths
+                .iter()
+                .map(|p| format!("{p}: {:?} {:?}", fs.target(p), fs.read_link(p)))
+                .collect()
+        };
+        let looked = ask(&RootFs::new(&root, &budget));
+        let listed = RootFs::new(&root, &budget);
+        assert!(listed.read_dir("/etc/systemd/system").unwrap().is_some());
+        // Answered from the listing: a directory, and nothing there.
+        for p in ["a.service.d", "missing.service.d"] {
+            let p = format!("/etc/systemd/system/{p}");
+            assert!(listed.answer_from_listing(&p).is_some(), "{p}");
+        }
+        assert_eq!(ask(&listed), looked);
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
 
     const BASE: &str = "[Service]\nExecStart=/bin/true\n";
 
