@@ -1233,9 +1233,10 @@ impl fmt::Display for Effective {
 /// that read the same in every unit.
 ///
 /// A storage is *per unit* when any line of it holds a specifier (`%`):
-/// its lines expand differently in each unit (`%i`, `%n`). Every other
-/// line reads the same for every unit and is applied once; for a unit,
-/// only the per-unit storages' lines are applied, on a copy. A line
+/// its lines expand differently in each unit (`%i`, `%n`), from its first
+/// line with a specifier on. Every other line reads the same for every
+/// unit and is applied once; for a unit, only those lines are applied, on
+/// a copy. A line
 /// changes its own storage only, so the result equals [`Effective::of`],
 /// values and line numbers alike, and the logs are kept in line order.
 #[derive(Clone, Debug)]
@@ -1255,17 +1256,28 @@ impl Prepared {
             .iter()
             .map(|(a, _)| crate::render::assignment_line(a))
             .collect();
-        let per_unit: std::collections::BTreeSet<&'static str> = assignments
-            .iter()
-            .zip(&texts)
-            .filter(|(_, t)| t.contains('%'))
-            .map(|((a, _), _)| a.directive.storage())
-            .collect();
+        // Each storage's first line with a specifier: the lines of that
+        // storage before it read the same for every unit and are applied
+        // once too (a storage is changed by its own lines only, in order).
+        let mut first_per_unit: std::collections::BTreeMap<usize, usize> =
+            std::collections::BTreeMap::new();
+        for (i, ((a, _), t)) in assignments.iter().zip(&texts).enumerate() {
+            if t.contains('%') {
+                first_per_unit
+                    .entry(a.directive.storage_rank())
+                    .or_insert(i);
+            }
+        }
         let lines: Vec<(usize, String, bool)> = assignments
             .iter()
             .zip(texts)
             .enumerate()
-            .map(|(i, ((a, _), t))| (i + 1, t, per_unit.contains(a.directive.storage())))
+            .map(|(i, ((a, _), t))| {
+                let per_unit = first_per_unit
+                    .get(&a.directive.storage_rank())
+                    .is_some_and(|first| i >= *first);
+                (i + 1, t, per_unit)
+            })
             .collect();
         // Defaults are applied with the unit's specifiers: with one that
         // holds a specifier, no state is the same in every unit.
@@ -1541,9 +1553,15 @@ mod tests {
             Assignment::parse(Directive::BindPaths, "/srv/%i").unwrap(),
             why(),
         );
+        layer.push(
+            Assignment::parse(Directive::BindPaths, "/data").unwrap(),
+            why(),
+        );
         let composed = Composed::compose(&[layer]);
         let prepared = Prepared::new(&composed);
-        // Storages with a specifier are the ones applied per unit.
+        // Storages with a specifier are the ones applied per unit, from
+        // their first line with one on.
+        let texts: Vec<&str> = prepared.lines.iter().map(|l| l.1.as_str()).collect();
         let per_unit: Vec<&str> = prepared
             .lines
             .iter()
@@ -1551,7 +1569,9 @@ mod tests {
             .map(|l| l.1.as_str())
             .collect();
         assert!(per_unit.contains(&"BindPaths=/srv/%i"), "{per_unit:?}");
-        assert!(per_unit.contains(&"BindReadOnlyPaths="), "{per_unit:?}");
+        assert!(per_unit.contains(&"BindPaths=/data"), "{texts:?}");
+        assert!(texts.contains(&"BindReadOnlyPaths="), "{texts:?}");
+        assert!(!per_unit.contains(&"BindReadOnlyPaths="), "{per_unit:?}");
         assert!(!per_unit.iter().any(|l| l.starts_with("SystemCallFilter")));
         for unit in ["x@1.service", "x@two.service", "x@.service"] {
             let (a, b) = (prepared.of(unit), Effective::of(&composed, unit));
