@@ -38,8 +38,10 @@ impl fmt::Display for Origin {
 /// (since the last one that replaced everything before it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Slot {
-    /// What systemd holds.
-    pub state: State,
+    /// What systemd holds (shared between copies until one writes it: a
+    /// replayed storage costs a reference, not a copy of a filter's
+    /// hundreds of calls).
+    pub state: std::sync::Arc<State>,
     /// Where the assignments that count came from.
     pub origins: Vec<Origin>,
     /// Their values, as written.
@@ -402,7 +404,7 @@ impl Effective {
             .iter()
             .map(|s| {
                 std::sync::Arc::new(Slot {
-                    state: s.clone(),
+                    state: std::sync::Arc::new(s.clone()),
                     origins: Vec::new(),
                     values: Vec::new(),
                     keys: Vec::new(),
@@ -598,7 +600,7 @@ impl Effective {
                     && slot.values.is_empty()
                     && slot.keys.is_empty()
                     && !slot.reset
-                    && slot.state == *fresh
+                    && *slot.state == *fresh
             }
             _ => false,
         }
@@ -746,7 +748,7 @@ impl Effective {
             diagnostics: &mut self.diagnostics,
         };
         let before = cx.diagnostics.len();
-        slot.state.apply(&mut cx, &a.value);
+        std::sync::Arc::make_mut(&mut slot.state).apply(&mut cx, &a.value);
         let ignored = cx.diagnostics.len() > before && a.value.is_empty();
         if ignored {
             return;
@@ -816,7 +818,7 @@ impl Effective {
             .typed
             .get_mut(Directive::CapabilityBoundingSet.storage_rank())
             .map(std::sync::Arc::make_mut)
-            && let State::Capabilities(mask) = &mut slot.state
+            && let State::Capabilities(mask) = std::sync::Arc::make_mut(&mut slot.state)
         {
             *mask &= !drop;
         }
@@ -923,7 +925,7 @@ impl Effective {
     /// What systemd holds for `directive`'s storage.
     pub fn state(&self, directive: Directive) -> Option<&State> {
         reads::storage(directive.storage());
-        self.typed.get(directive.storage_rank()).map(|s| &s.state)
+        self.typed.get(directive.storage_rank()).map(|s| &*s.state)
     }
 
     /// The state of `directive` as its kind's type.
