@@ -430,8 +430,14 @@ impl Root {
     }
 
     /// Refuses `fd`, on device `dev`, if it is on a kernel file system;
-    /// the last device found not to be one is not asked about again.
-    fn refuse_pseudo_device(&self, fd: BorrowedFd<'_>, dev: u64, shown: &Path) -> Result<()> {
+    /// the last device found not to be one is not asked about again (a
+    /// device is one file system). Listings and the write plan both ask.
+    pub(crate) fn refuse_pseudo_device(
+        &self,
+        fd: BorrowedFd<'_>,
+        dev: u64,
+        shown: &Path,
+    ) -> Result<()> {
         use std::sync::atomic::Ordering;
         let known = dev.checked_add(1);
         if known.is_some_and(|k| self.regular_device.load(Ordering::Relaxed) == k) {

@@ -16,7 +16,7 @@ use super::temp::{Run, has_stale_temps};
 use super::walk::Walker;
 use super::{NAME_MAX, Outcome, PATH_MAX, WriteOptions};
 use crate::error::{Error, Result};
-use crate::read::{READ_FLAGS, refuse_pseudo};
+use crate::read::READ_FLAGS;
 use crate::resolve::{self, MAX_LINKS};
 use crate::root::Root;
 use crate::sys::{self, FileType};
@@ -107,9 +107,9 @@ pub(super) struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
-    /// Plans `files`. With `scan` (the temp tag and this run), each
-    /// existing destination directory is listed for temp files of killed
-    /// runs through the descriptor it is planned with.
+    /// Plans `files`. With `scan` (this run), each existing destination
+    /// directory is listed for temp files of killed runs (tagged
+    /// `options.temp_tag`) through the descriptor it is planned with.
     pub(super) fn make<P: AsRef<Path>, B: AsRef<[u8]>>(
         root: &Root,
         files: &'a [(P, B)],
@@ -121,8 +121,6 @@ impl<'a> Plan<'a> {
             dirs: Vec::new(),
             targets: Vec::new(),
         };
-        // Devices whose file system was found not to be a kernel one.
-        let mut regular_devices: Vec<u64> = Vec::new();
         let mut by_rel: HashMap<PathBuf, usize> = HashMap::new();
         let mut by_id: HashMap<(u64, u64), usize> = HashMap::new();
         let mut files_seen: HashMap<(usize, OsString), PathBuf> = HashMap::new();
@@ -136,11 +134,7 @@ impl<'a> Plan<'a> {
                 None => {
                     let fd = walker.open(&dir_rel)?;
                     let id = match &fd {
-                        Some(fd) => Some(dir_identity(
-                            fd.as_fd(),
-                            &root.shown(&dir_rel),
-                            &mut regular_devices,
-                        )?),
+                        Some(fd) => Some(dir_identity(root, fd.as_fd(), &root.shown(&dir_rel))?),
                         None => None,
                     };
                     // (Not the root itself: its descriptor is a copy of
@@ -194,8 +188,7 @@ impl<'a> Plan<'a> {
                         }
                         Found::Symlink(_) => {
                             let f = follow(root, &dir_rel, fd, name, &shown, bytes)?;
-                            let id =
-                                dir_identity(f.dir.as_fd(), &f.dir_shown, &mut regular_devices)?;
+                            let id = dir_identity(root, f.dir.as_fd(), &f.dir_shown)?;
                             let i = match by_id.get(&id) {
                                 Some(&i) => i,
                                 None => {
@@ -242,17 +235,12 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// A directory's device and inode, refusing one on a kernel file system.
-/// A device is one file system: one found not to be a kernel one
-/// (recorded in `regular`) is not asked about again.
-fn dir_identity(fd: BorrowedFd<'_>, shown: &Path, regular: &mut Vec<u64>) -> Result<(u64, u64)> {
+/// A directory's device and inode, refusing one on a kernel file system
+/// (asked once per device, see [`Root::refuse_pseudo_device`]).
+fn dir_identity(root: &Root, fd: BorrowedFd<'_>, shown: &Path) -> Result<(u64, u64)> {
     let st = rustix::fs::fstat(fd).map_err(|e| Error::io("inspect", shown, e))?;
-    let id = sys::identity(&st);
-    if !regular.contains(&id.0) {
-        refuse_pseudo(fd, shown)?;
-        regular.push(id.0);
-    }
-    Ok(id)
+    root.refuse_pseudo_device(fd, st.st_dev, shown)?;
+    Ok(sys::identity(&st))
 }
 
 /// What is at a destination.

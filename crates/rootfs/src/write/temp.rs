@@ -114,6 +114,11 @@ fn stale(maker: Maker, me: Run) -> bool {
     }
 }
 
+/// Whether `name` is a stale temp file name with `tag` for the run `me`.
+fn is_stale_temp(name: &[u8], tag: &str, me: Run) -> bool {
+    temp_maker(name, tag).is_some_and(|m| stale(m, me))
+}
+
 /// Whether the directory `dir` holds a stale temp file (see [`stale`])
 /// with `tag`, its entries read through `dir` itself: `dir` must be
 /// opened for reading and not read from before (its offset moves).
@@ -127,7 +132,7 @@ pub(super) fn has_stale_temps(
     let mut entries = rustix::fs::RawDir::new(dir, &mut buf);
     while let Some(entry) = entries.next() {
         let entry = entry.map_err(|e| Error::io("list", shown, e))?;
-        if temp_maker(entry.file_name().to_bytes(), tag).is_some_and(|m| stale(m, me)) {
+        if is_stale_temp(entry.file_name().to_bytes(), tag, me) {
             return Ok(true);
         }
     }
@@ -154,7 +159,7 @@ pub(super) fn remove_stale_temps(
     for entry in rustix::fs::Dir::new(listing).map_err(|e| Error::io("list", shown, e))? {
         let entry = entry.map_err(|e| Error::io("list", shown, e))?;
         let name = entry.file_name().to_bytes();
-        if temp_maker(name, tag).is_some_and(|m| stale(m, me)) {
+        if is_stale_temp(name, tag, me) {
             doomed.push(OsString::from_vec(name.to_vec()));
         }
     }

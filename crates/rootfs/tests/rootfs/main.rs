@@ -621,32 +621,57 @@ fn followed_links_stay_inside_the_root_and_one_file_is_written_once() {
 
 #[test]
 fn stale_temps_of_dead_runs_go_and_live_ones_stay() {
-    let s = Scratch::new("stale");
-    let root = Root::open(&s.0).unwrap();
-    let tag = "rootfs-tmp";
-    // Pid 1 runs; u32::MAX never does; other tags and names are not ours.
-    let names = [
-        (format!(".a.conf.{tag}.1.0123456789abcdef-0"), true),
-        (format!(".a.conf.{tag}.1"), true),
-        (
-            format!(".a.conf.{tag}.4294967295.0123456789abcdef-3"),
-            false,
-        ),
-        (format!(".b.conf.{tag}.4294967295"), false),
-        (".a.conf.other-tmp.4294967295".to_owned(), true),
-        (format!(".a.conf.{tag}.keep"), true),
-        ("a.conf".to_owned(), true),
+    // At the root (listed when the temps are removed) and in a directory
+    // below it (listed while planned, through the plan's descriptor).
+    for dir in ["", "d/"] {
+        let s = Scratch::new("stale");
+        let root = Root::open(&s.0).unwrap();
+        let tag = "rootfs-tmp";
+        // Pid 1 runs; u32::MAX never does; other tags and names are not ours.
+        let names = [
+            (format!(".a.conf.{tag}.1.0123456789abcdef-0"), true),
+            (format!(".a.conf.{tag}.1"), true),
+            (
+                format!(".a.conf.{tag}.4294967295.0123456789abcdef-3"),
+                false,
+            ),
+            (format!(".b.conf.{tag}.4294967295"), false),
+            (".a.conf.other-tmp.4294967295".to_owned(), true),
+            (format!(".a.conf.{tag}.keep"), true),
+            ("a.conf".to_owned(), true),
+        ];
+        for (n, _) in &names {
+            s.file(&format!("{dir}{n}"), b"x");
+        }
+        // A directory named like a stale temp is not removed.
+        fs::create_dir(s.join(&format!("{dir}.d.{tag}.4294967295"))).unwrap();
+        let dest = format!("{dir}a.conf");
+        rootfs::write_all(&root, &[(dest.as_str(), b"x")], &WriteOptions::default()).unwrap();
+        for (n, stays) in &names {
+            assert_eq!(s.join(&format!("{dir}{n}")).exists(), *stays, "{dir}{n}");
+        }
+        assert!(s.join(&format!("{dir}.d.{tag}.4294967295")).is_dir());
+    }
+}
+
+#[test]
+fn a_kernel_file_system_is_refused_after_a_regular_one_was_seen() {
+    // The device last found regular is not asked about again; another
+    // device still is, in a listing and in a write plan (nothing is
+    // written: `plan` only looks).
+    let host = Root::open("/").unwrap();
+    let budget = Budget::default();
+    assert!(host.list("etc", &budget).unwrap().is_some());
+    let e = host.list("proc/sys", &budget).unwrap_err().to_string();
+    assert!(e.contains("a kernel file system"), "{e}");
+    let files = [
+        ("etc/rootfs-plan-test.conf", b"x"),
+        ("proc/sys/x.conf", b"x"),
     ];
-    for (n, _) in &names {
-        s.file(n, b"x");
-    }
-    // A directory named like a stale temp is not removed.
-    fs::create_dir(s.join(&format!(".d.{tag}.4294967295"))).unwrap();
-    rootfs::write_all(&root, &[("a.conf", b"x")], &WriteOptions::default()).unwrap();
-    for (n, stays) in &names {
-        assert_eq!(s.join(n).exists(), *stays, "{n}");
-    }
-    assert!(s.join(&format!(".d.{tag}.4294967295")).is_dir());
+    let e = rootfs::plan(&host, &files, &WriteOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a kernel file system"), "{e}");
 }
 
 /// A tmpfs of `size`, unmounted when dropped (needs root, as CI has).
