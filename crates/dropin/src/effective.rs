@@ -303,10 +303,7 @@ impl Effective {
         // for every unit: made once per process.
         static SHARED: std::sync::OnceLock<Option<Effective>> = std::sync::OnceLock::new();
         let shared = SHARED.get_or_init(|| {
-            let any = Directive::ALL
-                .iter()
-                .any(|d| d.spec().default.is_some_and(|v| v.contains('%')));
-            (!any).then(|| Effective::made(specifier::Context::new("", None)))
+            Effective::fresh_shared().then(|| Effective::made(specifier::Context::new("", None)))
         });
         match shared {
             Some(e) => Effective {
@@ -1238,9 +1235,9 @@ impl fmt::Display for Effective {
 /// its lines expand differently in each unit (`%i`, `%n`), from its first
 /// line with a specifier on. Every other line reads the same for every
 /// unit and is applied once; for a unit, only those lines are applied, on
-/// a copy. A line
-/// changes its own storage only, so the result equals [`Effective::of`],
-/// values and line numbers alike, and the logs are kept in line order.
+/// a copy. A line changes its own storage only, so the result equals
+/// [`Effective::of`], values and line numbers alike, and the logs are
+/// kept in line order.
 #[derive(Clone, Debug)]
 pub struct Prepared {
     /// The shared lines applied (`finish` not yet run); `None` when
@@ -1283,10 +1280,7 @@ impl Prepared {
             .collect();
         // Defaults are applied with the unit's specifiers: with one that
         // holds a specifier, no state is the same in every unit.
-        let shared = !Directive::ALL
-            .iter()
-            .any(|d| d.spec().default.is_some_and(|v| v.contains('%')));
-        let base = shared.then(|| {
+        let base = Effective::fresh_shared().then(|| {
             let mut e = Effective::new("");
             for (line, text, _) in lines.iter().filter(|(_, _, per_unit)| !per_unit) {
                 e.apply_generated(*line, text);
