@@ -106,11 +106,13 @@ pub struct ScoreChange {
 
 /// Scores `unit` (a template as its `test_instance`) as installed and as
 /// it will be once the generated files are written; `loaded` is the unit
-/// itself, loaded both ways, when it is the one scored.
+/// itself, loaded both ways from where `located` says, when it is the one
+/// scored. `siblings` scores instances installed as generated (`own`).
 fn score_change(
-    loaders: &Loaders<'_>,
+    (loaders, siblings): (&Loaders<'_>, Option<&crate::score::Instances<'_>>),
     unit: &str,
-    loaded: (&load::Loaded, &load::Loaded),
+    own: &Generated,
+    (located, loaded): (&load::Located, (&load::Loaded, &load::Loaded)),
 ) -> Option<ScoreChange> {
     let name = crate::score::unit_to_load(unit);
     let other;
@@ -118,11 +120,14 @@ fn score_change(
         loaded
     } else {
         other = loaders.both(&name);
-        (&other.0, other.1.as_ref().unwrap_or(&other.0))
+        (&other.1, other.2.as_ref().unwrap_or(&other.1))
     };
     // With nothing to write, the unit as it will be is a copy of the unit
     // as installed: the same load scores the same.
-    let before = dropin::score::score(old).ok();
+    let before = match siblings {
+        Some(s) if name == unit => s.score_loaded(own, &name, located, old).ok(),
+        _ => dropin::score::score(old).ok(),
+    };
     let after = if loaders.wanted.is_none() {
         before.clone()
     } else {
@@ -157,11 +162,13 @@ struct Loaders<'a> {
 }
 
 impl Loaders<'_> {
-    /// `unit` as installed and as it will be (`None`: as installed).
-    fn both(&self, unit: &str) -> (load::Loaded, Option<load::Loaded>) {
-        let installed = self.installed.load(unit);
+    /// Where `unit` is installed, the unit as installed and as it will be
+    /// (`None`: as installed).
+    fn both(&self, unit: &str) -> (load::Located, load::Loaded, Option<load::Loaded>) {
+        let located = self.installed.locate(unit);
+        let installed = self.installed.load_located(unit, located.clone());
         let wanted = self.wanted.as_ref().map(|l| l.load(unit));
-        (installed, wanted)
+        (located, installed, wanted)
     }
 }
 
@@ -324,13 +331,13 @@ fn overrides(
 
 fn unit_report(
     (fs, overlay): (&dyn Fs, &dyn Fs),
-    loaders: &Loaders<'_>,
+    scorers: (&Loaders<'_>, Option<&crate::score::Instances<'_>>),
     unit: &str,
     profile: ProfileKind,
     files: &[&Generated],
     own: &Generated,
 ) -> UnitReport {
-    let (installed, will_be) = loaders.both(unit);
+    let (located, installed, will_be) = scorers.0.both(unit);
     let wanted = will_be.as_ref().unwrap_or(&installed);
     let (overridden, not_read) = overrides(overlay, unit, wanted, &absolute(&own.path));
     let generated: BTreeSet<String> = files
@@ -360,7 +367,7 @@ fn unit_report(
         },
         overridden,
         not_read,
-        score: score_change(loaders, unit, (&installed, wanted)),
+        score: score_change(scorers, unit, own, (&located, (&installed, wanted))),
         files: files.iter().map(|g| file_diff(fs, g)).collect(),
         installed_diagnostics: installed.diagnostics,
         generated_diagnostics,
@@ -506,6 +513,7 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
     // Made when the first unit is compared: the sysctl file alone reads
     // no unit directory.
     let loaders = std::cell::OnceCell::new();
+    let siblings = std::cell::OnceCell::new();
     let template_files: Vec<&Generated> = generated
         .iter()
         .filter(|o| o.profile == ProfileKind::Server && o.instance.is_none())
@@ -530,7 +538,16 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
             wanted: (!installed_as_generated(fs, &generated))
                 .then(|| load::Loader::new(&overlay, &options)),
         });
-        let mut report = unit_report((fs, &overlay), loaders, &unit, g.profile, &files, g);
+        // Installed as generated: an instance scores as a sibling did
+        // where that provably holds (see `crate::score::Instances`).
+        let siblings = siblings.get_or_init(|| {
+            loaders
+                .wanted
+                .is_none()
+                .then(|| crate::score::Instances::new(host, &loaders.installed))
+        });
+        let scorers = (loaders, siblings.as_ref());
+        let mut report = unit_report((fs, &overlay), scorers, &unit, g.profile, &files, g);
         // The template's own file is reported with the template.
         if g.instance.is_some() {
             report

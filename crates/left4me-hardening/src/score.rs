@@ -243,16 +243,37 @@ impl<'l> Instances<'l> {
     /// for it (a template's `test_instance`).
     pub fn score(&self, generated: &Generated, name: &str) -> dropin::Result<Score> {
         let own = format!("/{}", generated.path);
-        let alike = generated
+        self.scores
+            .score(name, self.alike(generated, &own).as_ref())
+    }
+
+    /// The score of `name`, the unit of `generated`, which the caller
+    /// loaded from `located` with the loader given to [`Instances::new`].
+    pub fn score_loaded(
+        &self,
+        generated: &Generated,
+        name: &str,
+        located: &dropin::load::Located,
+        loaded: &dropin::load::Loaded,
+    ) -> dropin::Result<Score> {
+        let own = format!("/{}", generated.path);
+        let alike = self.alike(generated, &own);
+        self.scores
+            .score_loaded(name, located, loaded, alike.as_ref())
+    }
+
+    /// What `generated`'s unit shares with its siblings (instances only),
+    /// its own drop-in at `own`.
+    fn alike<'a>(&'a self, generated: &Generated, own: &'a str) -> Option<score::Alike<'a>> {
+        generated
             .instance
             .as_ref()
             .and_then(|_| self.differs.iter().find(|(k, _)| *k == generated.profile))
             .map(|(k, differs)| score::Alike {
                 class: k.name(),
-                own: &own,
+                own,
                 differs,
-            });
-        self.scores.score(name, alike.as_ref())
+            })
     }
 
     /// How many scores were a sibling's.

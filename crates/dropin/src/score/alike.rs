@@ -57,21 +57,59 @@ impl<'l> Scores<'l> {
         };
         let located = self.loader.locate(name);
         // The own drop-in must be read, by the path given.
-        if !located.files.files.iter().any(|f| f == alike.own) {
+        if !reads_own(&located, alike) {
             return super::score(&self.loader.load_located(name, located));
         }
         let key = (alike.class.to_owned(), masked(&located, alike.own));
-        if let Some((score, reads)) = self.seen.borrow().get(&key)
-            && !reads.touches(alike.differs)
-        {
-            self.reused.set(self.reused.get() + 1);
-            return Ok(Score {
-                unit: info::unit_id(name, located.fragment.as_deref()),
-                ..score.clone()
-            });
+        if let Some(score) = self.sibling(&key, alike, name, &located) {
+            return Ok(score);
         }
-        let loaded = self.loader.load_located(name, located);
-        let (score, reads) = score_tracked(&loaded);
+        self.keep(key, &self.loader.load_located(name, located))
+    }
+
+    /// The score of unit `name` that the caller loaded from `located`
+    /// (as [`Loader::locate`] found it) with this loader, as
+    /// [`super::score`] gives it for `loaded`.
+    pub fn score_loaded(
+        &self,
+        name: &str,
+        located: &Located,
+        loaded: &crate::load::Loaded,
+        alike: Option<&Alike<'_>>,
+    ) -> Result<Score> {
+        let Some(alike) = alike.filter(|a| reads_own(located, a)) else {
+            return super::score(loaded);
+        };
+        let key = (alike.class.to_owned(), masked(located, alike.own));
+        match self.sibling(&key, alike, name, located) {
+            Some(score) => Ok(score),
+            None => self.keep(key, loaded),
+        }
+    }
+
+    /// A sibling's score that holds for `name`, located at `key`.
+    fn sibling(
+        &self,
+        key: &(String, Located),
+        alike: &Alike<'_>,
+        name: &str,
+        located: &Located,
+    ) -> Option<Score> {
+        let seen = self.seen.borrow();
+        let (score, reads) = seen.get(key)?;
+        if reads.touches(alike.differs) {
+            return None;
+        }
+        self.reused.set(self.reused.get() + 1);
+        Some(Score {
+            unit: info::unit_id(name, located.fragment.as_deref()),
+            ..score.clone()
+        })
+    }
+
+    /// `loaded` scored, its score kept for its siblings at `key`.
+    fn keep(&self, key: (String, Located), loaded: &crate::load::Loaded) -> Result<Score> {
+        let (score, reads) = score_tracked(loaded);
         if let Ok(s) = &score {
             self.seen
                 .borrow_mut()
@@ -85,6 +123,11 @@ impl<'l> Scores<'l> {
     pub fn reused(&self) -> usize {
         self.reused.get()
     }
+}
+
+/// Whether the load reads the own drop-in, by the path given.
+fn reads_own(located: &Located, alike: &Alike<'_>) -> bool {
+    located.files.files.iter().any(|f| f == alike.own)
 }
 
 /// `located` with the own drop-in and its directory named by a mark: what

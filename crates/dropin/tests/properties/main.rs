@@ -330,21 +330,27 @@ proptest! {
     /// Reading files with what reading the same lines did before kept
     /// ([`Effective::read_shared`]) gives what reading them plainly gives,
     /// origins and logs included, for every unit of a template: a pool of
-    /// few files, so that units read the same lines again.
+    /// few files, so that units read the same lines again, each file the
+    /// unit's own or one every unit reads (a template's drop-in), so that
+    /// storages hold equal settings before a file as well as none.
     #[test]
     fn shared_reads_are_plain_reads(
         pool in prop::collection::vec(prop::collection::vec(file_line(), 0..12), 1..4),
         units in prop::collection::vec(
-            ("[a-z0-9]{1,3}", prop::collection::vec(0usize..4, 0..4)), 1..6),
+            ("[a-z0-9]{1,3}", prop::collection::vec((0usize..4, any::<bool>()), 0..4)), 1..6),
     ) {
         let mut replays = dropin::effective::Replays::new();
         for (instance, files) in &units {
             let unit = format!("x@{instance}.service");
             let mut plain = Effective::new(&unit);
             let mut shared = Effective::new(&unit);
-            for (n, i) in files.iter().enumerate() {
+            for (n, (i, common)) in files.iter().enumerate() {
                 let text = format!("[Service]\n{}\n", pool[i % pool.len()].join("\n"));
-                let file = format!("/etc/systemd/system/{unit}.d/{n}-{i}.conf");
+                let file = if *common {
+                    format!("/etc/systemd/system/x@.service.d/{n}-{i}.conf")
+                } else {
+                    format!("/etc/systemd/system/{unit}.d/{n}-{i}.conf")
+                };
                 let a = plain.read(&file, text.as_bytes());
                 let b = shared.read_shared(&file, text.as_bytes(), &mut replays);
                 prop_assert_eq!(a, b, "{}", text);

@@ -1,5 +1,6 @@
 //! Instances scored without loading each (`score::Instances`, the score
-//! lines of `write` and `render`) against systemd 257's own
+//! lines of `write` and `render`), or loaded but scored only where no
+//! sibling's score holds (`score_loaded`, as `diff` scores), against systemd 257's own
 //! `systemd-analyze security --offline=true`, one call per host.
 //!
 //! Each host is the reference base units plus the generated drop-ins of
@@ -175,6 +176,30 @@ fn ours(host: &Host, files: &[Generated], base: &MemFs) -> (BTreeMap<String, Str
     (out, scores.reused())
 }
 
+/// Our scores through `score::Instances::score_loaded`, each unit loaded
+/// by the caller first (as `diff` does), and how many were reused.
+fn ours_loaded(
+    host: &Host,
+    files: &[Generated],
+    base: &MemFs,
+) -> (BTreeMap<String, String>, usize) {
+    let fs = overlay(files, base);
+    let options = LoadOptions {
+        search_path: score::search_path(&[], None),
+    };
+    let loader = Loader::new(&fs, &options);
+    let scores = score::Instances::new(host, &loader);
+    let mut out = BTreeMap::new();
+    for g in files.iter().filter(|g| g.instance.is_some()) {
+        let unit = g.unit().unwrap().to_string();
+        let located = loader.locate(&unit);
+        let loaded = loader.load_located(&unit, located.clone());
+        let s = scores.score_loaded(g, &unit, &located, &loaded).unwrap();
+        out.insert(unit, format!("{} {}", s.exposure_text(), s.level().name));
+    }
+    (out, scores.reused())
+}
+
 fn overlay<'a>(files: &[Generated], base: &'a MemFs) -> Overlay<'a> {
     Overlay::new(
         base as &dyn Fs,
@@ -236,9 +261,17 @@ fn instance_scores_are_systemds_and_reused_only_where_they_hold() {
             case.name
         );
         let (mine, reused) = ours(&host, &files, &base);
+        let (loaded, reused_loaded) = ours_loaded(&host, &files, &base);
         for u in &units {
             assert_eq!(mine.get(u), theirs.get(u), "{}: {u}", case.name);
+            assert_eq!(
+                loaded.get(u),
+                theirs.get(u),
+                "{}: {u} (loaded first)",
+                case.name
+            );
         }
+        assert_eq!(reused_loaded, reused, "{}", case.name);
         if case.reuse {
             assert!(
                 reused > units.len() / 2,
