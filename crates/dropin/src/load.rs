@@ -1090,6 +1090,26 @@ fn find_dirs_under(
     name: &str,
     out: &mut Vec<String>,
 ) {
+    if unit_name_kind(name) == Some(NameKind::Instance) {
+        return find_dirs_named(map, fs, unit_path, name, out);
+    }
+    let key = cat(&[unit_path, "\0", name]);
+    let found = remembered(&fs.found, &key, || {
+        let mut found = Vec::new();
+        find_dirs_named(map, fs, unit_path, name, &mut found);
+        found
+    });
+    out.extend(found);
+}
+
+/// [`find_dirs_under`], asked of the map and file system.
+fn find_dirs_named(
+    map: &NameMap,
+    fs: &Memo<'_>,
+    unit_path: &str,
+    name: &str,
+    out: &mut Vec<String>,
+) {
     let path = cat(&[unit_path.trim_end_matches('/'), "/", name, ".d"]);
     // unit_file_add_dir(): the directory is recorded as chase() resolves
     // it, so a linked directory's files are named by their real path.
@@ -1235,6 +1255,10 @@ struct Memo<'a> {
     targets: Cache<Result<Target, FsError>>,
     files: Cache<Result<Vec<u8>, FsError>>,
     chased: Cache<Option<String>>,
+    /// [`find_dirs_under`] of a name that is no instance, by search path
+    /// directory and name (a template's directories, found once for all
+    /// its instances).
+    found: Cache<Vec<String>>,
 }
 
 /// Answers by path.
@@ -1249,6 +1273,7 @@ impl<'a> Memo<'a> {
             targets: Default::default(),
             files: Default::default(),
             chased: Default::default(),
+            found: Default::default(),
         }
     }
 

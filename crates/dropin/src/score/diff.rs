@@ -226,7 +226,7 @@ pub fn compare(
     let moves = before
         .checks
         .iter()
-        .zip(&after.checks)
+        .zip(after.checks.iter())
         .filter(|(b, a)| b != a)
         .map(|(b, a)| CheckMove {
             id: b.id,

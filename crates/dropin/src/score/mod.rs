@@ -165,8 +165,9 @@ impl Level {
 pub struct Score {
     /// The unit's id (for an alias, the name of the unit it stands for).
     pub unit: String,
-    /// The checks, in systemd's table order.
-    pub checks: Vec<Check>,
+    /// The checks, in systemd's table order (shared by the copies of a
+    /// score: an instance that takes a sibling's score copies none).
+    pub checks: std::sync::Arc<[Check]>,
     /// The overall exposure in tenths (`0..=100`; 13 is "1.3").
     pub exposure: u64,
 }
@@ -313,7 +314,7 @@ impl Score {
         }
         Score {
             unit: unit.to_owned(),
-            checks,
+            checks: checks.into(),
             exposure: (badness_sum * 100).div_ceil(weight_sum),
         }
     }
