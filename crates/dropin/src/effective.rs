@@ -75,7 +75,9 @@ pub struct Effective {
     /// Every storage's state with nothing read, at its rank (shared by
     /// every copy).
     fresh: std::sync::Arc<Vec<State>>,
-    raw: BTreeMap<(String, String), Raw>,
+    /// Each untyped key's values, by the section and name of its
+    /// storage (shared between copies until one writes it).
+    raw: BTreeMap<(&'static str, &'static str), std::sync::Arc<Raw>>,
     untyped_log: Vec<UntypedAssignment>,
     fatal: Option<Diagnostic>,
     diagnostics: Vec<Diagnostic>,
@@ -119,6 +121,9 @@ pub struct Replays {
     /// name, bytes, the settings they left and whether reading stopped
     /// ([`Effective::read_first`]).
     first: Vec<(String, Vec<u8>, Effective, bool)>,
+    /// Unit files read first with a `%` in them: what their lines that
+    /// depend on no specifier left ([`Effective::read_first`]).
+    partial: Vec<Partial>,
     /// Files lexed, by name and bytes (lexing depends on nothing else).
     lexed: Vec<(String, Vec<u8>, std::sync::Arc<lexer::Lexed>)>,
     replayed: usize,
@@ -163,6 +168,26 @@ impl Replays {
     pub fn replayed(&self) -> usize {
         self.replayed
     }
+}
+
+/// A unit file read first onto nothing, with `%` in some lines: the
+/// settings its other lines left, and the lines each unit reads itself.
+///
+/// A storage (typed, or an untyped key's) with a `%` in any of its lines
+/// is read by each unit, all its lines in order; every other storage is
+/// what the first unit's read left, the same for every unit where those
+/// lines logged nothing and no line is fatal. The untyped assignments'
+/// log is kept in line order, as reading gives it.
+#[derive(Clone, Debug)]
+struct Partial {
+    file: String,
+    bytes: Vec<u8>,
+    /// The settings the lines in no such storage left (the first unit's
+    /// specifiers).
+    effective: Effective,
+    /// The lines each unit reads, by index in the file's assignments.
+    lines: Vec<usize>,
+    stopped: bool,
 }
 
 /// The lines of one storage in a file being read.
@@ -226,11 +251,19 @@ struct Resolved {
     directive: Option<Directive>,
 }
 
+/// Where an untyped key's values are kept: its own section and name, or
+/// those of the key it is an alias of.
+fn untyped_storage(key: &'static UnitKey) -> (&'static str, &'static str) {
+    key.alias_of()
+        .and_then(|k| k.split_once('.'))
+        .unwrap_or((key.section(), key.name()))
+}
+
 impl Resolved {
     fn of(a: &lexer::Assignment) -> Resolved {
-        let key = unit_key(&a.section, &a.key);
+        let key = unit_key(a.section, &a.key);
         let directive = Directive::from_name(&a.key)
-            .filter(|d| d.spec().section == a.section.as_str())
+            .filter(|d| d.spec().section == a.section)
             .or_else(|| key.and_then(alias_directive));
         Resolved { key, directive }
     }
@@ -330,8 +363,11 @@ impl Effective {
         bytes: &[u8],
         replays: &mut Replays,
     ) -> (Effective, bool) {
+        if Effective::fresh_shared() && bytes.contains(&b'%') {
+            return Effective::read_first_partly(specifiers, file, bytes, replays);
+        }
         let mut e = Effective::with_specifiers(specifiers);
-        let alike = Effective::fresh_shared() && !bytes.contains(&b'%');
+        let alike = Effective::fresh_shared();
         if !alike {
             let stopped = e.read_shared(file, bytes, replays);
             return (e, stopped);
@@ -355,6 +391,115 @@ impl Effective {
                 .push((file.to_owned(), bytes.to_vec(), e.clone(), stopped));
         }
         (e, stopped)
+    }
+
+    /// [`Effective::read_first`] of a file with `%` in it: the lines of
+    /// storages without one are read once for every unit ([`Partial`]).
+    fn read_first_partly(
+        specifiers: specifier::Context,
+        file: &str,
+        bytes: &[u8],
+        replays: &mut Replays,
+    ) -> (Effective, bool) {
+        let lexed = replays.lex(file, bytes);
+        let assignments = &lexed.assignments;
+        // This unit's own lines read onto the others' settings; `None`
+        // where one of them is fatal for this unit (its specifiers
+        // expanding to what the parser refuses).
+        let finish = |mut e: Effective, lines: &[usize]| {
+            let mine: Vec<(&lexer::Assignment, Resolved)> = lines
+                .iter()
+                .filter_map(|i| assignments.get(*i))
+                .map(|a| (a, Resolved::of(a)))
+                .collect();
+            if mine.iter().any(|(a, r)| e.fatal_error(a, r).is_some()) {
+                return None;
+            }
+            for (a, r) in &mine {
+                e.apply_resolved(file, a, r);
+            }
+            // Only this file was read: its log in line order is the
+            // order reading gives.
+            e.untyped_log.sort_by_key(|u| u.origin.line);
+            Some(e)
+        };
+        let plain = |specifiers, replays: &mut Replays| {
+            let mut e = Effective::with_specifiers(specifiers);
+            let stopped = e.read_shared(file, bytes, replays);
+            (e, stopped)
+        };
+        if let Some(kept) = replays
+            .partial
+            .iter()
+            .find(|p| p.file == file && p.bytes == bytes)
+        {
+            let mut e = kept.effective.clone();
+            e.specifiers = specifiers.clone();
+            let stopped = kept.stopped;
+            return match finish(e, &kept.lines) {
+                Some(e) => {
+                    replays.replayed += 1;
+                    (e, stopped)
+                }
+                None => plain(specifiers, replays),
+            };
+        }
+        let mut e = Effective::with_specifiers(specifiers);
+        let resolved: Vec<Resolved> = assignments.iter().map(Resolved::of).collect();
+        let fatal = assignments
+            .iter()
+            .zip(&resolved)
+            .any(|(a, r)| e.fatal_error(a, r).is_some());
+        if fatal
+            || bytes.len() > Replays::KEPT_BYTES
+            || replays.partial.len() >= Replays::FIRST_FILES
+        {
+            let stopped = e.read_shared(file, bytes, replays);
+            return (e, stopped);
+        }
+        // The storages some line with a specifier sets.
+        let storage = |_: &lexer::Assignment, r: &Resolved| match r.directive {
+            Some(d) => Ok(d.storage_rank()),
+            None => Err(r.key.map(untyped_storage)),
+        };
+        let mut per_unit = Vec::new();
+        for (a, r) in assignments.iter().zip(&resolved) {
+            if a.value.contains('%') {
+                per_unit.push(storage(a, r));
+            }
+        }
+        let lines: Vec<usize> = (0..assignments.len())
+            .filter(|i| {
+                let (Some(a), Some(r)) = (assignments.get(*i), resolved.get(*i)) else {
+                    return false;
+                };
+                per_unit.contains(&storage(a, r))
+            })
+            .collect();
+        e.diagnostics.extend(lexed.diagnostics.iter().cloned());
+        let logged = (e.diagnostics.len(), e.shared_resets.len());
+        for (i, (a, r)) in assignments.iter().zip(&resolved).enumerate() {
+            if !lines.contains(&i) {
+                e.apply_resolved(file, a, r);
+            }
+        }
+        if logged != (e.diagnostics.len(), e.shared_resets.len()) {
+            // What those lines logged would come before the other lines'
+            // logs: read as reading gives it.
+            return plain(e.specifiers, replays);
+        }
+        replays.partial.push(Partial {
+            file: file.to_owned(),
+            bytes: bytes.to_vec(),
+            effective: e.clone(),
+            lines: lines.clone(),
+            stopped: lexed.stopped,
+        });
+        let specifiers = e.specifiers.clone();
+        match finish(e, &lines) {
+            Some(e) => (e, lexed.stopped),
+            None => plain(specifiers, replays),
+        }
     }
 
     /// Whether the fresh states are the same for every unit (no default
@@ -452,7 +597,7 @@ impl Effective {
         self.apply(
             "(generated)",
             &lexer::Assignment {
-                section: "Service".to_owned(),
+                section: "Service",
                 key: key.to_owned(),
                 value: value.to_owned(),
                 line,
@@ -877,10 +1022,7 @@ impl Effective {
             }
             KeyKind::CompiledOut | KeyKind::InstallOnly => return,
         }
-        let (section, name) = key
-            .alias_of()
-            .and_then(|k| k.split_once('.'))
-            .unwrap_or((key.section(), key.name()));
+        let (section, name) = untyped_storage(key);
         self.untyped_log.push(UntypedAssignment {
             section,
             key: name,
@@ -900,10 +1042,7 @@ impl Effective {
             );
             return;
         }
-        let raw = self
-            .raw
-            .entry((section.to_owned(), name.to_owned()))
-            .or_default();
+        let raw = std::sync::Arc::make_mut(self.raw.entry((section, name)).or_default());
         if a.value.is_empty() && empty == Empty::Resets {
             *raw = Raw {
                 reset: true,
@@ -1073,7 +1212,12 @@ impl Effective {
     /// A key the model does not type.
     pub fn raw(&self, section: &str, key: &str) -> Option<&Raw> {
         reads::note(|r| r.untyped = true);
-        self.raw.get(&(section.to_owned(), key.to_owned()))
+        // The keys are the table's (`'static`): found by comparing, a few
+        // dozen at most.
+        self.raw
+            .iter()
+            .find(|((s, k), _)| *s == section && *k == key)
+            .map(|(_, r)| &**r)
     }
 
     /// The values of an untyped `[Service]` key after the last reset.
@@ -1083,9 +1227,9 @@ impl Effective {
     }
 
     /// Every untyped key.
-    pub fn raw_keys(&self) -> impl Iterator<Item = (&(String, String), &Raw)> {
+    pub fn raw_keys(&self) -> impl Iterator<Item = (&(&'static str, &'static str), &Raw)> {
         reads::note(|r| r.untyped = true);
-        self.raw.iter()
+        self.raw.iter().map(|(k, r)| (k, &**r))
     }
 
     /// Empty assignments that cleared another directive's lines from the
@@ -1144,11 +1288,12 @@ impl Effective {
                 });
             }
         }
-        let keys: std::collections::BTreeSet<&(String, String)> =
+        let keys: std::collections::BTreeSet<&(&'static str, &'static str)> =
             self.raw.keys().chain(new.raw.keys()).collect();
         for k in keys {
             let (a, b) = (self.raw.get(k), new.raw.get(k));
-            let values = |r: Option<&Raw>| r.map(|r| r.values.clone()).unwrap_or_default();
+            let values =
+                |r: Option<&std::sync::Arc<Raw>>| r.map(|r| r.values.clone()).unwrap_or_default();
             let (va, vb) = (values(a), values(b));
             if va == vb && a.map(|r| r.reset) == b.map(|r| r.reset) {
                 continue;
@@ -1159,7 +1304,7 @@ impl Effective {
                 _ => Delta::Changed(va.join(" "), vb.join(" ")),
             };
             out.push(Change {
-                key: k.1.clone(),
+                key: k.1.to_owned(),
                 directive: None,
                 delta,
                 old_origins: a.map(|r| r.origins.clone()).unwrap_or_default(),

@@ -101,8 +101,8 @@ impl fmt::Display for Diagnostic {
 /// One `Key=Value` line in a section systemd reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Assignment {
-    /// The section.
-    pub section: String,
+    /// The section (one of those the lexer was given).
+    pub section: &'static str,
     /// The key, whitespace-stripped (not checked against any table).
     pub key: String,
     /// The value, whitespace-stripped, continuations joined.
@@ -145,7 +145,7 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = Result<&[u8], ()>> + '_ {
         // The content: up to the first end-of-line byte.
         let end = bytes[start..]
             .iter()
-            .position(|&b| kind(b) != 0)
+            .position(|&b| b <= b'\r' && kind(b) != 0)
             .map_or(bytes.len(), |p| start + p);
         // read_line() refuses before storing character LONG_LINE_MAX + 1,
         // and also when it has stored LONG_LINE_MAX and more input
@@ -244,8 +244,8 @@ fn string_is_safe(s: &[u8]) -> bool {
 
 struct State<'a> {
     file: &'a str,
-    sections: &'a [&'a str],
-    section: Option<String>,
+    sections: &'static [&'static str],
+    section: Option<&'static str>,
     section_ignored: bool,
     out: Lexed,
 }
@@ -293,8 +293,8 @@ impl State<'_> {
                 self.stop(line, format!("Bad characters in section header '{l}'"));
                 return false;
             }
-            if self.sections.contains(&name) {
-                self.section = Some(name.to_owned());
+            if let Some(known) = self.sections.iter().find(|s| **s == name) {
+                self.section = Some(known);
                 self.section_ignored = false;
             } else {
                 if !name.starts_with("X-") {
@@ -305,7 +305,7 @@ impl State<'_> {
             }
             return true;
         }
-        let Some(section) = self.section.clone() else {
+        let Some(section) = self.section else {
             if !self.section_ignored {
                 self.warn(line, "Assignment outside of section. Ignoring.".to_owned());
             }
@@ -339,7 +339,7 @@ impl State<'_> {
 /// Lexes a unit file or drop-in named `file` (for diagnostics) as systemd
 /// 257 does for a unit whose type reads `sections` (for a service:
 /// `Unit`, `Service`, `Install`).
-pub fn lex(file: &str, bytes: &[u8], sections: &[&str]) -> Lexed {
+pub fn lex(file: &str, bytes: &[u8], sections: &'static [&'static str]) -> Lexed {
     let mut st = State {
         file,
         sections,
@@ -374,7 +374,10 @@ pub fn lex(file: &str, bytes: &[u8], sections: &[&str]) -> Lexed {
             l = rest;
             bom_seen = true;
         }
-        let mut p: Vec<u8> = match continuation.take() {
+        // A line joined to a continuation is copied; any other is lexed
+        // where it lies.
+        let joined;
+        let p: &[u8] = match continuation.take() {
             Some(mut c) => {
                 if c.len() + l.len() > LONG_LINE_MAX {
                     st.stop_as(
@@ -385,29 +388,25 @@ pub fn lex(file: &str, bytes: &[u8], sections: &[&str]) -> Lexed {
                     return st.out;
                 }
                 c.extend_from_slice(l);
-                c
+                joined = c;
+                &joined
             }
-            None => l.to_vec(),
+            None => l,
         };
-        let mut escaped = false;
-        for &b in &p {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            }
-        }
-        if escaped {
-            if let Some(last) = p.last_mut() {
+        // Continued where an odd number of backslashes ends the line (each
+        // pair is one escaped backslash).
+        let trailing = p.iter().rev().take_while(|b| **b == b'\\').count();
+        if trailing % 2 == 1 {
+            let mut c = p.to_vec();
+            if let Some(last) = c.last_mut() {
                 *last = b' ';
             }
-            continuation = Some(p);
+            continuation = Some(c);
             continue;
         }
-        if !st.line(number, &p) {
+        if !st.line(number, p) {
             return st.out;
         }
-        p.clear();
     }
     if let Some(c) = continuation {
         st.line(number + 1, &c);

@@ -361,3 +361,61 @@ proptest! {
         }
     }
 }
+
+/// A line of a unit file read first for [`first_reads_are_plain_reads`]:
+/// most lines of [`file_line`], and lines whose storage other lines set
+/// with and without a specifier, a user that is fatal for some
+/// instances only, and a key systemd does not know.
+fn fragment_line() -> impl Strategy<Value = String> {
+    prop_oneof![
+        6 => file_line(),
+        1 => prop::sample::select(vec![
+            "Description=plain",
+            "ExecStart=/bin/true %i",
+            "ExecStart=/bin/false",
+            "ExecStart=",
+            "WorkingDirectory=/srv/%i",
+            "Environment=B=%i",
+            "User=%i",
+            "ReadWritePaths=/var/a",
+            "BindPaths=/srv/%i",
+            "BindReadOnlyPaths=/etc/x",
+            "NoSuchKey=%i",
+            "[Unit]",
+            "After=x.service",
+        ])
+        .prop_map(str::to_owned),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: CASES, ..ProptestConfig::default() })]
+
+    /// A unit file read first onto nothing, for several instances with
+    /// what reading it for another instance kept
+    /// ([`Effective::read_first`]), gives what reading it plainly gives,
+    /// origins, logs and the untyped log included: files with specifiers
+    /// in some storages and not in others, instances for which a `User=%i`
+    /// is fatal (`a:b`) and for which it is not.
+    #[test]
+    fn first_reads_are_plain_reads(
+        pool in prop::collection::vec(prop::collection::vec(fragment_line(), 0..14), 1..3),
+        units in prop::collection::vec(
+            (prop::sample::select(vec!["1", "2", "a:b", "x-y", "root"]), 0usize..3), 1..6),
+    ) {
+        let mut replays = dropin::effective::Replays::new();
+        for (instance, file) in &units {
+            let unit = format!("x@{instance}.service");
+            let text = format!("[Service]\n{}\n", pool[file % pool.len()].join("\n"));
+            let path = format!("/etc/systemd/system/x@.service.{file}");
+            let mut plain = Effective::new(&unit);
+            let a = plain.read(&path, text.as_bytes());
+            let specifiers = dropin::systemd::specifier::Context::new(&unit, None);
+            let (mut first, b) = Effective::read_first(specifiers, &path, text.as_bytes(), &mut replays);
+            prop_assert_eq!(a, b, "{}", text);
+            plain.finish();
+            first.finish();
+            prop_assert_eq!(format!("{plain:?}"), format!("{first:?}"), "{}", text);
+        }
+    }
+}
