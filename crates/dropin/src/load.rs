@@ -450,6 +450,19 @@ pub struct RootFs<'a> {
     /// while it is read). Small directories only, a bounded number of
     /// entries in all.
     listed: std::cell::RefCell<(std::collections::HashMap<String, Vec<DirEntry>>, usize)>,
+    /// The root's host path where it is UTF-8: a path is shown by joining
+    /// text, not through `Path` (see [`shown`]).
+    root_text: Option<String>,
+}
+
+/// What [`rootfs::Root::shown`] shows for `rel` (no leading `/`) under a
+/// root whose host path is `root`, as `Path::join` joins them: a `/`
+/// between them unless the root is empty or ends with one.
+fn shown(root: &str, rel: &str) -> String {
+    if root.is_empty() || root.ends_with('/') {
+        return cat(&[root, rel]);
+    }
+    cat(&[root, "/", rel])
 }
 
 /// What [`rootfs::Root::inspect`] says of a path.
@@ -480,6 +493,7 @@ impl<'a> RootFs<'a> {
             refused: std::cell::RefCell::new(Vec::new()),
             inspected: std::cell::RefCell::new(None),
             listed: Default::default(),
+            root_text: root.path().to_str().map(str::to_owned),
         }
     }
 
@@ -628,7 +642,10 @@ impl Fs for RootFs<'_> {
     /// reports read like the host's own files.
     /// The path as it is under the root (`R/etc/...` for `--root R`).
     fn display(&self, path: &str) -> String {
-        self.root.shown(Self::rel(path)).display().to_string()
+        match &self.root_text {
+            Some(root) => shown(root, Self::rel(path)),
+            None => self.root.shown(Self::rel(path)).display().to_string(),
+        }
     }
 
     fn refused(&self) -> Vec<String> {
@@ -1659,6 +1676,28 @@ pub fn installed_instances(fs: &dyn Fs, template: &str, options: &LoadOptions) -
 
 #[cfg(test)]
 mod tests {
+
+    /// A path shown by joining text is what `Path::join` and `display`
+    /// show, for roots with and without a trailing `/` and paths with
+    /// doubled, trailing and no separators (the empty path included).
+    #[test]
+    fn a_path_is_shown_as_path_join_shows_it() {
+        let roots = ["/srv/root", "/srv/root/", "/", "", "root", "./r", "/a//b"];
+        let rels = [
+            "",
+            "etc",
+            "etc/systemd/system/x.conf",
+            "etc//x",
+            "etc/",
+            "a b/ü",
+        ];
+        for root in roots {
+            for rel in rels {
+                let want = std::path::Path::new(root).join(rel).display().to_string();
+                assert_eq!(super::shown(root, rel), want, "{root:?} + {rel:?}");
+            }
+        }
+    }
     use super::*;
     use crate::directive::Directive;
 

@@ -368,7 +368,13 @@ fn unit_report(
         overridden,
         not_read,
         score: score_change(scorers, unit, own, (&located, (&installed, wanted))),
-        files: files.iter().map(|g| file_diff(fs, g)).collect(),
+        // An instance's report shows its own file only (the template's
+        // file is reported with the template).
+        files: files
+            .iter()
+            .filter(|g| own.instance.is_none() || std::ptr::eq(**g, own))
+            .map(|g| file_diff(fs, g))
+            .collect(),
         installed_diagnostics: installed.diagnostics,
         generated_diagnostics,
     }
@@ -547,14 +553,14 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
                 .then(|| crate::score::Instances::new(host, &loaders.installed))
         });
         let scorers = (loaders, siblings.as_ref());
-        let mut report = unit_report((fs, &overlay), scorers, &unit, g.profile, &files, g);
-        // The template's own file is reported with the template.
-        if g.instance.is_some() {
-            report
-                .files
-                .retain(|f| f.path == fs.display(&absolute(&g.path)));
-        }
-        units.push(report);
+        units.push(unit_report(
+            (fs, &overlay),
+            scorers,
+            &unit,
+            g.profile,
+            &files,
+            g,
+        ));
     }
     refused(fs)?;
     Ok(DiffReport {
