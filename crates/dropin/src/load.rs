@@ -465,6 +465,24 @@ fn shown(root: &str, rel: &str) -> String {
     cat(&[root, "/", rel])
 }
 
+/// A listing's entries as the loader sees them (a name that is not UTF-8
+/// is one no unit path can name).
+fn entries_of(listing: rootfs::Listing) -> Vec<DirEntry> {
+    listing
+        .into_iter()
+        .filter_map(|(name, file_type)| {
+            let name = name.into_string().ok()?;
+            let kind = match file_type {
+                rootfs::FileType::Regular => EntryKind::File,
+                rootfs::FileType::Directory => EntryKind::Dir,
+                rootfs::FileType::Symlink => EntryKind::Symlink,
+                _ => EntryKind::Other,
+            };
+            Some(DirEntry { name, kind })
+        })
+        .collect()
+}
+
 /// What [`rootfs::Root::inspect`] says of a path.
 type Inspected = Option<(rootfs::Metadata, Option<std::ffi::OsString>)>;
 
@@ -529,6 +547,19 @@ impl<'a> RootFs<'a> {
         }
     }
 
+    /// This view, knowing what directories listed elsewhere hold (paths
+    /// relative to the root, as [`rootfs::Written::listed`] gives them):
+    /// they are not listed again. The tree must not have changed since.
+    pub fn with_listed(self, listed: Vec<(std::path::PathBuf, rootfs::Listing)>) -> Self {
+        for (rel, listing) in listed {
+            if let Some(rel) = rel.to_str() {
+                let dir = cat(&["/", rel.trim_matches('/')]);
+                self.keep_listing(&dir, &entries_of(listing));
+            }
+        }
+        self
+    }
+
     /// Keeps the listing of `dir` for [`RootFs::answer_from_listing`] if it is
     /// small and the bound allows.
     fn keep_listing(&self, dir: &str, entries: &[DirEntry]) {
@@ -558,27 +589,17 @@ impl<'a> RootFs<'a> {
 
 impl Fs for RootFs<'_> {
     fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError> {
+        let dir = match path.trim_end_matches('/') {
+            "" => "/",
+            dir => dir,
+        };
+        if let Some(entries) = self.listed.borrow().0.get(dir) {
+            return Ok(Some(entries.clone()));
+        }
         match self.root.list(Self::rel(path), self.budget) {
             Ok(None) | Err(rootfs::Error::NotADirectory { .. }) => Ok(None),
             Ok(Some(entries)) => {
-                // A name that is not UTF-8 is one no unit path can name.
-                let entries: Vec<DirEntry> = entries
-                    .into_iter()
-                    .filter_map(|(name, file_type)| {
-                        let name = name.into_string().ok()?;
-                        let kind = match file_type {
-                            rootfs::FileType::Regular => EntryKind::File,
-                            rootfs::FileType::Directory => EntryKind::Dir,
-                            rootfs::FileType::Symlink => EntryKind::Symlink,
-                            _ => EntryKind::Other,
-                        };
-                        Some(DirEntry { name, kind })
-                    })
-                    .collect();
-                let dir = match path.trim_end_matches('/') {
-                    "" => "/",
-                    dir => dir,
-                };
+                let entries = entries_of(entries);
                 self.keep_listing(dir, &entries);
                 Ok(Some(entries))
             }
@@ -1737,6 +1758,60 @@ mod tests {
             assert!(listed.answer_from_listing(&p).is_some(), "{p}");
         }
         assert_eq!(ask(&listed), looked);
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    /// What a write listed and left as it was is handed to the reader,
+    /// and read there as a fresh listing reads it; a directory the write
+    /// put a file in, or removed a dead run's temp file from, is not
+    /// handed over (its listing from before the write is out of date).
+    #[test]
+    fn what_a_write_listed_and_left_reads_as_a_fresh_listing() {
+        let tmp = std::env::temp_dir().join(format!("dropin-written-{}", std::process::id()));
+        let d = tmp.join("etc/systemd/system");
+        for (dir, files) in [
+            ("a.service.d", &["10-x.conf", "20-operator.conf"][..]),
+            ("b.service.d", &["10-x.conf"][..]),
+            (
+                "c.service.d",
+                &["10-x.conf", ".10-x.conf.rootfs-tmp.4194999"][..],
+            ),
+        ] {
+            std::fs::create_dir_all(d.join(dir)).unwrap();
+            for f in files {
+                std::fs::write(d.join(dir).join(f), "x").unwrap();
+            }
+        }
+        let root = rootfs::Root::open(&tmp).unwrap();
+        let files = [
+            ("etc/systemd/system/a.service.d/10-x.conf", "x"),
+            ("etc/systemd/system/b.service.d/10-x.conf", "x"),
+            ("etc/systemd/system/b.service.d/30-new.conf", "y"),
+            ("etc/systemd/system/c.service.d/10-x.conf", "x"),
+        ];
+        let written =
+            rootfs::write_all_listed(&root, &files, &rootfs::WriteOptions::default()).unwrap();
+        let handed: Vec<String> = written
+            .listed
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        assert_eq!(handed, ["etc/systemd/system/a.service.d"]);
+        let budget = rootfs::Budget::default();
+        let seeded = RootFs::new(&root, &budget).with_listed(written.listed);
+        let fresh = RootFs::new(&root, &budget);
+        for dir in ["a", "b", "c"] {
+            let dir = format!("/etc/systemd/system/{dir}.service.d");
+            let listing = fresh.read_dir(&dir).unwrap();
+            assert!(listing.is_some(), "{dir}");
+            assert_eq!(seeded.read_dir(&dir).unwrap(), listing, "{dir}");
+        }
+        // The listing handed over is the one read, not a new one: a file
+        // added since is not seen through it (the tree must not change).
+        std::fs::write(d.join("a.service.d/40-late.conf"), "z").unwrap();
+        let a = "/etc/systemd/system/a.service.d";
+        let now = RootFs::new(&root, &budget).read_dir(a).unwrap();
+        assert_ne!(seeded.read_dir(a).unwrap(), now);
         std::fs::remove_dir_all(&tmp).unwrap();
     }
 

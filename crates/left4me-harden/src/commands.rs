@@ -154,7 +154,10 @@ fn write(args: &WriteArgs, budget: &Budget) -> Result<ExitCode> {
     }
     // Every destination is checked before anything is written, every new
     // content is written and synced before any destination is replaced.
-    let done = rootfs::write_all(&root, &outputs, &write_options(args)).map_err(hint)?;
+    let rootfs::Written {
+        outcomes: done,
+        listed,
+    } = rootfs::write_all_listed(&root, &outputs, &write_options(args)).map_err(hint)?;
     if out::quiet() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -170,7 +173,9 @@ fn write(args: &WriteArgs, budget: &Budget) -> Result<ExitCode> {
     for line in left4me_hardening::report::after_write(&files, &done) {
         writeln!(stdout, "{line}")?;
     }
-    let fs = dropin::RootFs::new(&root, budget);
+    // The directories the write listed and left as they were are not
+    // listed again for the scores.
+    let fs = dropin::RootFs::new(&root, budget).with_listed(listed);
     for line in left4me_hardening::score::lines(&host, &files, Some(&fs)) {
         writeln!(stdout, "{line}")?;
     }

@@ -72,4 +72,4 @@ pub use read::{read_fd, read_named, read_path, read_stdin};
 pub use resolve::Resolver;
 pub use root::{Entry, Link, Listing, Metadata, Resolved, Root};
 pub use sys::FileType;
-pub use write::{Outcome, WriteOptions, plan, write_all};
+pub use write::{Outcome, WriteOptions, Written, plan, write_all, write_all_listed};

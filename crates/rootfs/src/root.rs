@@ -32,6 +32,15 @@ pub struct Root {
 /// entry's own type, sorted by name.
 pub type Listing = Vec<(OsString, FileType)>;
 
+/// The type a directory listing gives an entry (`Unknown` where it gives
+/// none).
+pub(crate) fn entry_type(entry: &rustix::fs::RawDirEntry<'_>) -> FileType {
+    match entry.file_type() {
+        rustix::fs::FileType::Unknown => FileType::Unknown,
+        t => FileType::from_mode(t.as_raw_mode()),
+    }
+}
+
 /// What a path names, links followed inside the root.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Metadata {
@@ -415,11 +424,7 @@ impl Root {
             if name == b"." || name == b".." {
                 continue;
             }
-            let file_type = match entry.file_type() {
-                rustix::fs::FileType::Unknown => FileType::Unknown,
-                t => FileType::from_mode(t.as_raw_mode()),
-            };
-            names.push((OsString::from_vec(name.to_vec()), file_type));
+            names.push((OsString::from_vec(name.to_vec()), entry_type(&entry)));
             budget.check_entries(shown, u64::try_from(names.len()).unwrap_or(u64::MAX))?;
             if names.len() % 256 == 0 {
                 budget.time_left(shown)?;

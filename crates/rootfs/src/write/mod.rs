@@ -127,11 +127,35 @@ pub fn write_all<P: AsRef<Path>, B: AsRef<[u8]>>(
     files: &[(P, B)],
     options: &WriteOptions,
 ) -> Result<Vec<(PathBuf, Outcome)>> {
+    write_all_listed(root, files, options).map(|w| w.outcomes)
+}
+
+/// What [`write_all_listed`] did.
+#[derive(Debug)]
+pub struct Written {
+    /// What happened to each file, in the order given.
+    pub outcomes: Vec<(PathBuf, Outcome)>,
+    /// The destination directories listed while the run was planned and
+    /// left as they were (nothing written into them, no stale temp file
+    /// removed), by path relative to the root, with their entries as
+    /// [`Root::list`] gives them: a caller that reads the tree next need
+    /// not list them again. Reached without links, so the same path
+    /// resolved inside the root names them. Directories of many entries
+    /// are left out.
+    pub listed: Vec<(PathBuf, crate::Listing)>,
+}
+
+/// [`write_all`], with the listings the run made.
+pub fn write_all_listed<P: AsRef<Path>, B: AsRef<[u8]>>(
+    root: &Root,
+    files: &[(P, B)],
+    options: &WriteOptions,
+) -> Result<Written> {
     check_tag(&options.temp_tag)?;
     let _lock = lock(root)?;
     let mut walker = Walker::new(root);
     let run = Run::new();
-    let planned = Plan::make(root, files, options, &mut walker, Some(run))?;
+    let mut planned = Plan::make(root, files, options, &mut walker, Some(run))?;
     for (i, d) in planned.dirs.iter().enumerate() {
         // A directory listed while planned is opened again only when it
         // held temp files of killed runs.
@@ -147,8 +171,19 @@ pub fn write_all<P: AsRef<Path>, B: AsRef<[u8]>>(
         .filter(|t| t.outcome != Outcome::Unchanged)
         .map(|t| t.dir)
         .collect();
+    let listed = planned
+        .dirs
+        .iter_mut()
+        .enumerate()
+        .filter(|(i, d)| d.stale == Some(false) && !written.contains(i))
+        .filter_map(|(_, d)| match (&d.reach, d.listing.take()) {
+            (plan::Reach::Beneath(rel), Some(listing)) => Some((rel.clone(), listing)),
+            _ => None,
+        })
+        .collect();
+    let done = Written { outcomes, listed };
     if written.is_empty() {
-        return Ok(outcomes);
+        return Ok(done);
     }
     let file_systems = file_systems(root, &mut walker, &planned.dirs, &written)?;
     let mut staging = Staging::new(root, walker, planned.dirs);
@@ -156,7 +191,7 @@ pub fn write_all<P: AsRef<Path>, B: AsRef<[u8]>>(
     sync(&file_systems)?;
     staging.commit()?;
     sync(&file_systems)?;
-    Ok(outcomes)
+    Ok(done)
 }
 
 /// Refuses a tag that could make temp names ambiguous.

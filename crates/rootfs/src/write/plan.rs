@@ -82,6 +82,9 @@ pub(super) struct DirPlan {
     /// Whether it holds temp files of killed runs, as listed when it was
     /// planned; `None` where it was not listed then.
     pub(super) stale: Option<bool>,
+    /// Its entries as listed when it was planned, where it held no stale
+    /// temp file and few entries.
+    pub(super) listing: Option<crate::Listing>,
 }
 
 /// One destination, planned.
@@ -139,16 +142,17 @@ impl<'a> Plan<'a> {
                     };
                     // (Not the root itself: its descriptor is a copy of
                     // the walker's, whose offset must not move.)
-                    let stale = match (&fd, scan) {
+                    let (stale, listing) = match (&fd, scan) {
                         (Some(fd), Some(run)) if !dir_rel.as_os_str().is_empty() => {
-                            Some(has_stale_temps(
+                            let (stale, listing) = has_stale_temps(
                                 fd.as_fd(),
                                 &root.shown(&dir_rel),
                                 &options.temp_tag,
                                 run,
-                            )?)
+                            )?;
+                            (Some(stale), listing)
                         }
-                        _ => None,
+                        _ => (None, None),
                     };
                     if let Some(first) = id.and_then(|id| by_id.get(&id)) {
                         return Err(Error::AliasedDirectory {
@@ -166,6 +170,7 @@ impl<'a> Plan<'a> {
                         shown: root.shown(&dir_rel),
                         id,
                         stale,
+                        listing,
                     });
                     by_rel.insert(dir_rel.clone(), i);
                     if let Some(id) = id {
@@ -198,6 +203,7 @@ impl<'a> Plan<'a> {
                                         shown: f.dir_shown,
                                         id: Some(id),
                                         stale: None,
+                                        listing: None,
                                     });
                                     by_id.insert(id, i);
                                     i

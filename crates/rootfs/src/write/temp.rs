@@ -12,6 +12,7 @@ use rustix::io::Errno;
 
 use super::NAME_MAX;
 use crate::error::{Error, Result};
+use crate::root::{Listing, entry_type};
 use crate::sys::FileType;
 
 /// This run: the process and a random number, in every temp file name.
@@ -121,23 +122,44 @@ fn is_stale_temp(name: &[u8], tag: &str, me: Run) -> bool {
 
 /// Whether the directory `dir` holds a stale temp file (see [`stale`])
 /// with `tag`, its entries read through `dir` itself: `dir` must be
-/// opened for reading and not read from before (its offset moves).
+/// opened for reading and not read from before (its offset moves). With
+/// none, also its entries as [`crate::Root::list`] gives them (where
+/// there are few).
 pub(super) fn has_stale_temps(
     dir: BorrowedFd<'_>,
     shown: &Path,
     tag: &str,
     me: Run,
-) -> Result<bool> {
+) -> Result<(bool, Option<Listing>)> {
     let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
     let mut entries = rustix::fs::RawDir::new(dir, &mut buf);
+    let mut names = Some(Vec::new());
     while let Some(entry) = entries.next() {
         let entry = entry.map_err(|e| Error::io("list", shown, e))?;
-        if is_stale_temp(entry.file_name().to_bytes(), tag, me) {
-            return Ok(true);
+        let name = entry.file_name().to_bytes();
+        if is_stale_temp(name, tag, me) {
+            return Ok((true, None));
+        }
+        if name == b"." || name == b".." {
+            continue;
+        }
+        if let Some(n) = names.as_mut() {
+            if n.len() >= LISTED_MAX {
+                names = None;
+            } else {
+                n.push((OsString::from_vec(name.to_vec()), entry_type(&entry)));
+            }
         }
     }
-    Ok(false)
+    if let Some(n) = names.as_mut() {
+        n.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    }
+    Ok((false, names))
 }
+
+/// The most entries a directory listed while planned may hold for its
+/// listing to be kept ([`super::Written::listed`]).
+const LISTED_MAX: usize = 4096;
 
 /// Removes the stale temp files (see [`stale`]) with `tag` from the
 /// directory `dir`, of any destination name: a killed run may have been
