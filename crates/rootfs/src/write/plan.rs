@@ -182,7 +182,8 @@ impl<'a> Plan<'a> {
             let (dir, name, target_shown, outcome) = match fd {
                 None => (dir, name, shown.clone(), Outcome::Created),
                 Some(fd) => {
-                    let found = examine(fd.as_fd(), &name, &shown, bytes)?;
+                    let listing = plan.dirs.get(dir).and_then(|d| d.listing.as_ref());
+                    let found = examine_listed(fd.as_fd(), &name, &shown, bytes, listing)?;
                     match found {
                         Found::Outcome(o) => (dir, name, shown.clone(), o),
                         Found::Symlink(target) if !options.follow_symlinks => {
@@ -256,6 +257,40 @@ enum Found {
     Symlink(OsString),
 }
 
+/// [`examine`], where the directory's `listing` (made while planned) may
+/// say `name` is a regular file: then it is opened at once, not looked at
+/// first, and the open file's own type and size decide (the same look
+/// `examine` takes after opening it). Whatever else the listing or the
+/// open finds is examined as `examine` examines it.
+fn examine_listed(
+    dir: BorrowedFd<'_>,
+    name: &OsStr,
+    shown: &Path,
+    bytes: &[u8],
+    listing: Option<&crate::Listing>,
+) -> Result<Found> {
+    let regular = listing
+        .and_then(|l| {
+            let at = l.binary_search_by(|(n, _)| n.as_os_str().cmp(name)).ok()?;
+            l.get(at)
+        })
+        .is_some_and(|(_, t)| *t == FileType::Regular);
+    if !regular {
+        return examine(dir, name, shown, bytes);
+    }
+    let Ok(fd) = rustix::fs::openat(dir, name, READ_FLAGS | OFlags::NOFOLLOW, Mode::empty()) else {
+        return examine(dir, name, shown, bytes);
+    };
+    let st = rustix::fs::fstat(&fd).map_err(|e| Error::io("inspect", shown, e))?;
+    if FileType::of(&st) != FileType::Regular {
+        return examine(dir, name, shown, bytes);
+    }
+    if usize::try_from(sys::size(&st)).ok() != Some(bytes.len()) {
+        return Ok(Found::Outcome(Outcome::Updated));
+    }
+    holds(fd, shown, bytes).map(Found::Outcome)
+}
+
 /// What writing `bytes` to `name` in `dir` would do; `shown` names it.
 fn examine(dir: BorrowedFd<'_>, name: &OsStr, shown: &Path, bytes: &[u8]) -> Result<Found> {
     let st = match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -300,6 +335,12 @@ fn compare(
             path: shown.to_path_buf(),
         });
     }
+    holds(fd, shown, bytes)
+}
+
+/// Whether the open regular file `fd` of the new content's size holds
+/// `bytes`.
+fn holds(fd: rustix::fd::OwnedFd, shown: &Path, bytes: &[u8]) -> Result<Outcome> {
     // The size is the new content's: its bytes are read, not an end of
     // file after them (a file that grows meanwhile grows after the read).
     let mut old = vec![0u8; bytes.len()];
@@ -443,6 +484,61 @@ fn follow(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What examining a destination found, for comparing.
+    fn said(found: Result<Found>) -> String {
+        match found {
+            Ok(Found::Outcome(o)) => format!("{o:?}"),
+            Ok(Found::Symlink(t)) => format!("link to {t:?}"),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    /// A destination examined through a listing that calls it a regular
+    /// file (as a listing made a moment before might, the tree having
+    /// changed since) is found as a look at the path finds it: the same
+    /// file, one of another size or content, one gone, a link, a FIFO, a
+    /// directory.
+    #[test]
+    fn a_listed_file_is_examined_as_a_look_at_it_examines_it() {
+        let tmp = std::env::temp_dir().join(format!("rootfs-listed-{}", std::process::id()));
+        std::fs::create_dir_all(tmp.join("dir")).unwrap();
+        std::fs::write(tmp.join("same"), "new").unwrap();
+        std::fs::write(tmp.join("other"), "old").unwrap();
+        std::fs::write(tmp.join("longer"), "older").unwrap();
+        std::os::unix::fs::symlink("same", tmp.join("link")).unwrap();
+        let dir =
+            rustix::fs::open(&tmp, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        rustix::fs::mknodat(
+            &dir,
+            "fifo",
+            rustix::fs::FileType::Fifo,
+            Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let names = ["dir", "fifo", "gone", "link", "longer", "other", "same"];
+        let listing: crate::Listing = names
+            .iter()
+            .map(|n| (OsString::from(n), FileType::Regular))
+            .collect();
+        for name in names {
+            let name = OsStr::new(name);
+            let shown = tmp.join(name);
+            assert_eq!(
+                said(examine_listed(
+                    dir.as_fd(),
+                    name,
+                    &shown,
+                    b"new",
+                    Some(&listing)
+                )),
+                said(examine(dir.as_fd(), name, &shown, b"new")),
+                "{name:?}"
+            );
+        }
+        std::fs::remove_dir_all(&tmp).unwrap();
+    }
 
     #[test]
     fn destinations_must_be_plain_relative_names() {
