@@ -44,10 +44,11 @@ pub struct Slot {
     pub state: std::sync::Arc<State>,
     /// Where the assignments that count came from.
     pub origins: Vec<Origin>,
-    /// Their values, as written.
-    pub values: Vec<String>,
+    /// Their values, as written (shared between copies until one writes
+    /// them: a replayed storage renames its origins only).
+    pub values: std::sync::Arc<Vec<String>>,
     /// The directive each value was written for (storage may be shared).
-    pub keys: Vec<Directive>,
+    pub keys: std::sync::Arc<Vec<Directive>>,
     /// Whether an empty assignment came first (discarding what was before).
     pub reset: bool,
 }
@@ -548,8 +549,8 @@ impl Effective {
                 std::sync::Arc::new(Slot {
                     state: std::sync::Arc::new(s.clone()),
                     origins: Vec::new(),
-                    values: Vec::new(),
-                    keys: Vec::new(),
+                    values: Default::default(),
+                    keys: Default::default(),
                     reset: false,
                 })
             })
@@ -897,19 +898,19 @@ impl Effective {
         }
         if a.value.is_empty() && spec.merge() != Merge::Single {
             slot.origins.clear();
-            slot.values.clear();
-            slot.keys.clear();
+            slot.values = Default::default();
+            slot.keys = Default::default();
             slot.reset = true;
         }
         if spec.merge() == Merge::Single {
             slot.origins = vec![origin];
-            slot.values = vec![a.value.clone()];
-            slot.keys = vec![d];
+            slot.values = std::sync::Arc::new(vec![a.value.clone()]);
+            slot.keys = std::sync::Arc::new(vec![d]);
         } else {
             slot.origins.push(origin);
             if !a.value.is_empty() {
-                slot.values.push(a.value.clone());
-                slot.keys.push(d);
+                std::sync::Arc::make_mut(&mut slot.values).push(a.value.clone());
+                std::sync::Arc::make_mut(&mut slot.keys).push(d);
             }
         }
     }
@@ -1122,7 +1123,7 @@ impl Effective {
         let mut scratch = Vec::new();
         let found: Vec<Origin> = slot.origins[skip..]
             .iter()
-            .zip(slot.values.iter().zip(&slot.keys))
+            .zip(slot.values.iter().zip(slot.keys.iter()))
             .filter(|(o, (v, key))| {
                 // Applied as written (a BindPaths= value to a shared bind
                 // list gives no BindReadOnlyPaths= item).
