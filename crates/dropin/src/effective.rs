@@ -106,18 +106,22 @@ pub struct UntypedAssignment {
 /// template differ in their names, comments and a few lines only.
 ///
 /// What is kept is, per typed storage, the lines of one file that set it
-/// (in order, with their line numbers) and the storage they left: kept when
-/// the storage was untouched before the file, no line of it holds a
-/// specifier (no value then depends on the unit read), no line of the file
-/// is fatal, and none of its lines logged anything or cleared another
-/// directive's lines. A line changes its own storage only, so the same
-/// lines read onto another unit's untouched storage leave the same storage
-/// (the origins naming the other file) and log nothing; every other line
-/// of that file is read as `read` reads it, in order.
+/// (in order, with their line numbers) and the storage after each of them:
+/// kept when the storage was untouched before the file, no line of it
+/// holds a specifier (no value then depends on the unit read), no line of
+/// the file is fatal, and none of its lines logged anything or cleared
+/// another directive's lines. A line changes its own storage only, so the
+/// same first lines read onto another unit's untouched storage leave the
+/// same storage (the origins naming the other file) and log nothing: a
+/// file whose lines for a storage begin as kept ones do takes the storage
+/// after as many of them and reads only the rest (an instance's bind list
+/// that differs in its last line); every other line of that file is read
+/// as `read` reads it, in order.
 #[derive(Clone, Debug, Default)]
 pub struct Replays {
     /// At each storage's [rank](Directive::storage_rank).
-    seen: Vec<Vec<(Vec<lexer::Assignment>, Slot)>>,
+    /// The lines of one file that set it, with the storage after each.
+    seen: Vec<Vec<(Vec<lexer::Assignment>, Vec<Slot>)>>,
     /// Unit files read first, onto nothing, with no `%` in them: their
     /// name, bytes, the settings they left and whether reading stopped
     /// ([`Effective::read_first`]).
@@ -200,6 +204,13 @@ struct Group {
     shared: bool,
     /// Set from what was kept, its lines not applied.
     replayed: bool,
+    /// How many of its first lines were set from what was kept (all of
+    /// them where `replayed`).
+    from: usize,
+    /// How many of its lines the read has come to.
+    done: usize,
+    /// The storage after each line, where it is to be kept.
+    steps: Option<Vec<Slot>>,
     /// Its lines, applied, logged nothing.
     quiet: bool,
 }
@@ -668,6 +679,9 @@ impl Effective {
                             lines: vec![i],
                             shared: false,
                             replayed: false,
+                            from: 0,
+                            done: 0,
+                            steps: None,
                             quiet: true,
                         });
                         groups.len() - 1
@@ -681,21 +695,30 @@ impl Effective {
             if !g.shared {
                 continue;
             }
-            let same = |kept: &[lexer::Assignment]| {
-                kept.len() == g.lines.len()
-                    && kept
+            // The kept lines that begin as this file's do, the most of
+            // them: the storage after them is this storage after as many
+            // of its lines (the same lines onto the same untouched storage).
+            let kept = replays.seen.get(g.rank).map_or(&[][..], Vec::as_slice);
+            let best = kept
+                .iter()
+                .map(|(lines, steps)| {
+                    let p = lines
                         .iter()
                         .zip(&g.lines)
-                        .all(|(k, i)| *k == assignments[*i])
-            };
-            let Some((_, slot)) = replays
-                .seen
-                .get(g.rank)
-                .and_then(|kept| kept.iter().find(|(k, _)| same(k)))
-            else {
+                        .take_while(|(k, i)| **k == assignments[**i])
+                        .count();
+                    (p, p.checked_sub(1).and_then(|at| steps.get(at)))
+                })
+                .filter_map(|(p, step)| Some((p, step?)))
+                .max_by_key(|(p, _)| *p);
+            let Some((from, step)) = best else {
+                // Nothing kept begins so: kept once read, if there is room.
+                if kept.len() < Replays::PER_STORAGE {
+                    g.steps = Some(Vec::with_capacity(g.lines.len()));
+                }
                 continue;
             };
-            let mut slot = slot.clone();
+            let mut slot = step.clone();
             let name = self.file_name(file);
             for o in &mut slot.origins {
                 o.file = name.clone();
@@ -703,34 +726,44 @@ impl Effective {
             if let Some(at) = self.typed.get_mut(g.rank) {
                 *at = std::sync::Arc::new(slot);
             }
-            g.replayed = true;
+            g.from = from;
+            g.replayed = from == g.lines.len();
             replays.replayed += 1;
         }
         for ((a, r), g) in assignments.iter().zip(&resolved).zip(&of_line) {
             match g.map(|g| &mut groups[g]) {
                 Some(g) if g.replayed => {}
+                Some(g) if g.done < g.from => g.done += 1,
                 Some(g) => {
                     let logged = (self.diagnostics.len(), self.shared_resets.len());
                     self.apply_resolved(file, a, r);
                     g.quiet &= logged == (self.diagnostics.len(), self.shared_resets.len());
+                    g.done += 1;
+                    if let (Some(steps), Some(slot)) = (g.steps.as_mut(), self.typed.get(g.rank)) {
+                        steps.push(Slot::clone(slot));
+                    }
                 }
                 None => self.apply_resolved(file, a, r),
             }
         }
-        for g in groups.iter().filter(|g| g.shared && g.quiet && !g.replayed) {
+        for g in groups
+            .iter_mut()
+            .filter(|g| g.shared && g.quiet && g.from == 0)
+        {
+            let Some(steps) = g.steps.take() else {
+                continue;
+            };
             if replays.seen.len() <= g.rank {
                 replays.seen.resize_with(g.rank + 1, Vec::new);
             }
             let Some(kept) = replays.seen.get_mut(g.rank) else {
                 continue;
             };
-            if kept.len() >= Replays::PER_STORAGE {
+            if kept.len() >= Replays::PER_STORAGE || steps.len() != g.lines.len() {
                 continue;
             }
-            if let Some(slot) = self.typed.get(g.rank) {
-                let lines = g.lines.iter().map(|i| assignments[*i].clone()).collect();
-                kept.push((lines, Slot::clone(slot)));
-            }
+            let lines = g.lines.iter().map(|i| assignments[*i].clone()).collect();
+            kept.push((lines, steps));
         }
         lexed.stopped
     }

@@ -345,7 +345,14 @@ proptest! {
             let mut plain = Effective::new(&unit);
             let mut shared = Effective::new(&unit);
             for (n, (i, common)) in files.iter().enumerate() {
-                let text = format!("[Service]\n{}\n", pool[i % pool.len()].join("\n"));
+                // Some files end with a line of the unit's own: the lines
+                // before it are another unit's, the storage's last is not.
+                let own = match i % 3 {
+                    0 => format!("BindReadOnlyPaths=/srv/{instance}"),
+                    1 => format!("ReadWritePaths=/var/{instance}"),
+                    _ => String::new(),
+                };
+                let text = format!("[Service]\n{}\n{own}\n", pool[i % pool.len()].join("\n"));
                 let file = if *common {
                     format!("/etc/systemd/system/x@.service.d/{n}-{i}.conf")
                 } else {
