@@ -40,6 +40,11 @@ pub const LONG_LINE_MAX: usize = 1024 * 1024;
 /// systemd's `WHITESPACE`.
 pub(crate) const WHITESPACE: &[u8] = b" \t\n\r";
 
+/// Whether `b` is one of [`WHITESPACE`].
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// How serious a diagnostic is, as systemd logs it.
@@ -170,12 +175,12 @@ fn lines(bytes: &[u8]) -> impl Iterator<Item = Result<&[u8], ()>> + '_ {
 
 fn strip(mut s: &[u8]) -> &[u8] {
     while let [first, rest @ ..] = s
-        && WHITESPACE.contains(first)
+        && is_space(*first)
     {
         s = rest;
     }
     while let [rest @ .., last] = s
-        && WHITESPACE.contains(last)
+        && is_space(*last)
     {
         s = rest;
     }
@@ -244,13 +249,36 @@ fn string_is_safe(s: &[u8]) -> bool {
 
 struct State<'a> {
     file: &'a str,
+    /// The file's bytes, and the file as text where it is all ASCII (no
+    /// line of it then needs checking on its own).
+    bytes: &'a [u8],
+    ascii: Option<&'a str>,
     sections: &'static [&'static str],
     section: Option<&'static str>,
     section_ignored: bool,
     out: Lexed,
 }
 
-impl State<'_> {
+impl<'a> State<'a> {
+    /// `l` as text, as [`systemd_utf8`] gives it: taken from the file's
+    /// text where the file is ASCII and `l` lies in it.
+    fn text<'l>(&self, l: &'l [u8]) -> Option<&'l str>
+    where
+        'a: 'l,
+    {
+        if let Some(text) = self.ascii {
+            let start = (l.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
+            if let Some(t) = start
+                .checked_add(l.len())
+                .and_then(|end| text.get(start..end))
+                && std::ptr::eq(t.as_bytes(), l)
+            {
+                return Some(t);
+            }
+        }
+        systemd_utf8(l)
+    }
+
     fn warn(&mut self, line: usize, message: String) {
         self.out
             .diagnostics
@@ -274,7 +302,7 @@ impl State<'_> {
         if l.is_empty() {
             return true;
         }
-        let Some(l) = systemd_utf8(l) else {
+        let Some(l) = self.text(l) else {
             self.stop(
                 line,
                 format!(
@@ -323,7 +351,7 @@ impl State<'_> {
             return true;
         }
         let text = |s: &str| {
-            s.trim_matches(|c: char| c.is_ascii() && WHITESPACE.contains(&(c as u8)))
+            s.trim_matches(|c: char| c.is_ascii() && is_space(c as u8))
                 .to_owned()
         };
         self.out.assignments.push(Assignment {
@@ -342,6 +370,11 @@ impl State<'_> {
 pub fn lex(file: &str, bytes: &[u8], sections: &'static [&'static str]) -> Lexed {
     let mut st = State {
         file,
+        bytes,
+        ascii: bytes
+            .is_ascii()
+            .then(|| std::str::from_utf8(bytes).ok())
+            .flatten(),
         sections,
         section: None,
         section_ignored: false,
@@ -364,7 +397,7 @@ pub fn lex(file: &str, bytes: &[u8], sections: &'static [&'static str]) -> Lexed
         number += 1;
         let lead = buf
             .iter()
-            .position(|b| !WHITESPACE.contains(b))
+            .position(|b| !is_space(*b))
             .map_or(&[][..], |p| &buf[p..]);
         if matches!(lead.first(), Some(b'#' | b';')) {
             continue;
@@ -434,6 +467,25 @@ mod tests {
             .iter()
             .map(ToString::to_string)
             .collect()
+    }
+
+    /// A file all ASCII (each line taken from the file's text) lexes as
+    /// the same file does with one non-ASCII comment at its end (each line
+    /// checked on its own): continuations, comments, bad lines, sections.
+    #[test]
+    fn an_ascii_file_lexes_as_its_lines_checked_one_by_one() {
+        let files = [
+            "[Unit]\nDescription=a\n[Service]\nExecStart=/bin/true \\\n  -x\nUser = app \n",
+            "[Service]\n\t A = b \r\nNo equals\n=x\n[Bogus]\nK=v\n[Service]\nL=\\\\\n",
+            "K=outside\n[Serv\n[Service]\nM=1\n",
+            "[Service]\nA=x \\\n# c\n; d\n  y\\\nz\nB=2",
+        ];
+        for text in files {
+            let ascii = lex("f", text.as_bytes(), SERVICE);
+            let checked = lex("f", format!("{text}\n# \u{e9}\n").as_bytes(), SERVICE);
+            assert_eq!(ascii, checked, "{text:?}");
+            assert!(!ascii.assignments.is_empty() || ascii.stopped, "{text:?}");
+        }
     }
 
     #[test]
