@@ -1315,9 +1315,23 @@ impl<'a> Memo<'a> {
         }
     }
 
-    /// [`chase`], each path resolved once.
+    /// [`chase`], each path resolved once: a path whose last component is
+    /// a name is its parent resolved (remembered) and that name, where the
+    /// name there is no link (the walk would come to the parent's end,
+    /// then take the name as it is); any other path is walked.
     fn chase(&self, path: &str) -> Option<String> {
-        remembered(&self.chased, path, || chase(self, path))
+        remembered(&self.chased, path, || {
+            if let Some((parent, last)) = path.rsplit_once('/')
+                && !matches!(last, "" | "." | "..")
+            {
+                let base = self.chase(if parent.is_empty() { "/" } else { parent })?;
+                let next = join(&base, last);
+                if let Ok(None) = self.read_link(&next) {
+                    return Some(next);
+                }
+            }
+            chase(self, path)
+        })
     }
 }
 
@@ -1813,6 +1827,51 @@ mod tests {
         let now = RootFs::new(&root, &budget).read_dir(a).unwrap();
         assert_ne!(seeded.read_dir(a).unwrap(), now);
         std::fs::remove_dir_all(&tmp).unwrap();
+    }
+
+    /// Paths resolved through their remembered parents are what a walk of
+    /// the whole path gives: links to directories (relative, absolute,
+    /// through `..`), a link to a link, a loop, a missing name, `.` and
+    /// `..` in paths, each asked parents first and children first.
+    #[test]
+    fn a_path_resolved_from_its_parent_is_the_walked_path() {
+        let mut fs = MemFs::new();
+        fs.dir("/etc/systemd/system/a.d")
+            .file("/etc/systemd/system/a.d/x.conf", "x")
+            .symlink("/etc/systemd/system/b.d", "a.d")
+            .symlink("/etc/systemd/system/c.d", "/etc/systemd/system/b.d")
+            .symlink("/etc/systemd/system/up", "../..")
+            .symlink("/etc/systemd/system/loop", "loop")
+            .symlink("/etc/s", "systemd/system")
+            .dir("/usr/lib/systemd/system");
+        let paths = [
+            "/etc",
+            "/etc/systemd",
+            "/etc/systemd/system",
+            "/etc/systemd/system/a.d",
+            "/etc/systemd/system/a.d/x.conf",
+            "/etc/systemd/system/b.d",
+            "/etc/systemd/system/b.d/x.conf",
+            "/etc/systemd/system/c.d/x.conf",
+            "/etc/systemd/system/up",
+            "/etc/systemd/system/up/systemd/system/a.d",
+            "/etc/systemd/system/loop",
+            "/etc/systemd/system/loop/x",
+            "/etc/s/b.d/x.conf",
+            "/etc/systemd/system/missing.d",
+            "/etc/./systemd/../systemd/system/b.d",
+            "/etc/systemd/system/b.d/",
+            "/",
+            "/usr/lib/systemd/system",
+        ];
+        let walked: Vec<Option<String>> = paths.iter().map(|p| chase(&fs, p)).collect();
+        for order in [paths.to_vec(), paths.iter().rev().copied().collect()] {
+            let memo = Memo::new(&fs);
+            for p in order {
+                let i = paths.iter().position(|q| *q == p).unwrap();
+                assert_eq!(memo.chase(p), walked[i], "{p}");
+            }
+        }
     }
 
     const BASE: &str = "[Service]\nExecStart=/bin/true\n";
