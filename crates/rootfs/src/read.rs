@@ -26,12 +26,14 @@ pub(crate) const READ_FLAGS: OFlags = OFlags::RDONLY
 /// system, is refused before it is opened for reading (so opening it has
 /// no side effect); the budget is checked before and while reading.
 /// `reresolve` opens the file again by name with [`READ_FLAGS`] where
-/// `/proc` is missing; its result must be the same file.
+/// `/proc` is missing; its result must be the same file. `pseudo` refuses
+/// a file on a kernel file system, given its descriptor and device.
 pub(crate) fn read_opath(
     opath: &OwnedFd,
     shown: &Path,
     budget: &Budget,
     reresolve: impl FnOnce() -> io::Result<OwnedFd>,
+    pseudo: impl FnOnce(BorrowedFd<'_>, u64) -> Result<()>,
 ) -> Result<Vec<u8>> {
     let st = rustix::fs::fstat(opath).map_err(|e| Error::io("inspect", shown, e))?;
     let kind = FileType::of(&st);
@@ -41,7 +43,7 @@ pub(crate) fn read_opath(
             kind,
         });
     }
-    refuse_pseudo(opath.as_fd(), shown)?;
+    pseudo(opath.as_fd(), st.st_dev)?;
     budget.check_size(shown, sys::size(&st))?;
     let fd =
         match sys::reopen(opath.as_fd(), READ_FLAGS).map_err(|e| Error::io("open", shown, e))? {
@@ -145,9 +147,13 @@ pub fn read_path(path: impl AsRef<Path>, budget: &Budget) -> Result<Vec<u8>> {
     let opath = rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
         .map_err(|e| Error::io("open", path, e))?;
     budget.start_file(path)?;
-    read_opath(&opath, path, budget, || {
-        Ok(rustix::fs::open(path, READ_FLAGS, Mode::empty())?)
-    })
+    read_opath(
+        &opath,
+        path,
+        budget,
+        || Ok(rustix::fs::open(path, READ_FLAGS, Mode::empty())?),
+        |fd, _| refuse_pseudo(fd, path),
+    )
 }
 
 /// Reads standard input to its end, bounded like [`read_path`]: a regular

@@ -228,9 +228,15 @@ impl Root {
             return Ok(None);
         };
         budget.start_file(&shown)?;
-        read_opath(&opath, &shown, budget, || {
-            resolve::in_root(self.fd(), rel.as_os_str(), READ_FLAGS, true, self.resolver)
-        })
+        read_opath(
+            &opath,
+            &shown,
+            budget,
+            || resolve::in_root(self.fd(), rel.as_os_str(), READ_FLAGS, true, self.resolver),
+            // The device cache the listings use: a tree's files are on a
+            // few devices, each asked about once.
+            |fd, dev| self.refuse_pseudo_device(fd, dev, &shown),
+        )
         .map(Some)
     }
 

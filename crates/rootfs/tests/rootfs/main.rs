@@ -672,6 +672,13 @@ fn a_kernel_file_system_is_refused_after_a_regular_one_was_seen() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("a kernel file system"), "{e}");
+    // And in a read: a regular file's device, then a kernel file's.
+    assert!(host.read_file("etc/passwd", &budget).is_ok());
+    let e = host
+        .read_file("proc/sys/kernel/hostname", &budget)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("a kernel file system"), "{e}");
 }
 
 /// A tmpfs of `size`, unmounted when dropped (needs root, as CI has).
