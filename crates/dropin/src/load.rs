@@ -450,6 +450,9 @@ pub struct RootFs<'a> {
     /// while it is read). Small directories only, a bounded number of
     /// entries in all.
     listed: std::cell::RefCell<(std::collections::HashMap<String, Vec<DirEntry>>, usize)>,
+    /// The regular file looked at last, by path, and the descriptor the
+    /// look opened: read through it if it is read next.
+    kept: std::cell::RefCell<Option<(String, std::os::fd::OwnedFd)>>,
     /// The root's host path where it is UTF-8: a path is shown by joining
     /// text, not through `Path` (see [`shown`]).
     root_text: Option<String>,
@@ -498,7 +501,12 @@ impl<'a> RootFs<'a> {
         if let Some(known) = self.answer_from_listing(path) {
             return Ok(known);
         }
-        let i = self.root.inspect(Self::rel(path))?;
+        let kept = self.root.inspect_kept(Self::rel(path))?;
+        let (i, fd) = match kept {
+            Some((m, t, fd)) => (Some((m, t)), fd),
+            None => (None, None),
+        };
+        *self.kept.borrow_mut() = fd.map(|fd| (path.to_owned(), fd));
         *self.inspected.borrow_mut() = Some((path.to_owned(), i.clone()));
         Ok(i)
     }
@@ -511,6 +519,7 @@ impl<'a> RootFs<'a> {
             refused: std::cell::RefCell::new(Vec::new()),
             inspected: std::cell::RefCell::new(None),
             listed: Default::default(),
+            kept: std::cell::RefCell::new(None),
             root_text: root.path().to_str().map(str::to_owned),
         }
     }
@@ -652,6 +661,17 @@ impl Fs for RootFs<'_> {
     }
 
     fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+        // A regular file just looked at is read through the descriptor
+        // the look opened (the path is not resolved again).
+        let kept = self.kept.borrow_mut().take();
+        if let Some((p, fd)) = kept
+            && p == path
+        {
+            return self
+                .root
+                .read_inspected(&fd, Self::rel(path), self.budget)
+                .map_err(|e| self.fail(&e));
+        }
         match self.root.read_file(Self::rel(path), self.budget) {
             Ok(Some(b)) => Ok(b),
             Ok(None) => Err(FsError(format!("{}: not found", self.display(path)))),
@@ -1872,6 +1892,40 @@ mod tests {
                 assert_eq!(memo.chase(p), walked[i], "{p}");
             }
         }
+    }
+
+    /// A file read right after a look at it reads as a fresh read does:
+    /// a regular file, a link to one, a directory, something missing, a
+    /// link to nothing; and the look's descriptor is what is read (a file
+    /// renamed over the path between the two is not seen: the tree must
+    /// not change while it is read).
+    #[test]
+    fn a_file_read_after_a_look_reads_as_a_fresh_read() {
+        let tmp = std::env::temp_dir().join(format!("dropin-kept-{}", std::process::id()));
+        let d = tmp.join("etc");
+        std::fs::create_dir_all(d.join("dir")).unwrap();
+        std::fs::write(d.join("file"), "one").unwrap();
+        std::os::unix::fs::symlink("file", d.join("link")).unwrap();
+        std::os::unix::fs::symlink("nothing", d.join("dangling")).unwrap();
+        let root = rootfs::Root::open(&tmp).unwrap();
+        let budget = rootfs::Budget::default();
+        for name in ["file", "link", "dir", "missing", "dangling"] {
+            let p = format!("/etc/{name}");
+            let looked = RootFs::new(&root, &budget);
+            let target = looked.target(&p);
+            let fresh = RootFs::new(&root, &budget);
+            assert_eq!(looked.read(&p), fresh.read(&p), "{p} ({target:?})");
+        }
+        let looked = RootFs::new(&root, &budget);
+        assert_eq!(looked.target("/etc/file"), Ok(Target::File(3)));
+        std::fs::write(d.join("new"), "two").unwrap();
+        std::fs::rename(d.join("new"), d.join("file")).unwrap();
+        assert_eq!(looked.read("/etc/file").unwrap(), b"one");
+        assert_eq!(
+            RootFs::new(&root, &budget).read("/etc/file").unwrap(),
+            b"two"
+        );
+        std::fs::remove_dir_all(&tmp).unwrap();
     }
 
     const BASE: &str = "[Service]\nExecStart=/bin/true\n";

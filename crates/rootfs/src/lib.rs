@@ -70,6 +70,6 @@ pub use budget::{Budget, Limits};
 pub use error::{Error, Result};
 pub use read::{read_fd, read_named, read_path, read_stdin};
 pub use resolve::Resolver;
-pub use root::{Entry, Link, Listing, Metadata, Resolved, Root};
+pub use root::{Entry, Inspected, Link, Listing, Metadata, Resolved, Root};
 pub use sys::FileType;
 pub use write::{Outcome, WriteOptions, Written, plan, write_all, write_all_listed};

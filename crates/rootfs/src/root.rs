@@ -32,6 +32,10 @@ pub struct Root {
 /// entry's own type, sorted by name.
 pub type Listing = Vec<(OsString, FileType)>;
 
+/// What [`Root::inspect_kept`] says of a path: what it is, a link's
+/// target, and a regular file's `O_PATH` descriptor.
+pub type Inspected = (Metadata, Option<OsString>, Option<OwnedFd>);
+
 /// The type a directory listing gives an entry (`Unknown` where it gives
 /// none).
 pub(crate) fn entry_type(entry: &rustix::fs::RawDirEntry<'_>) -> FileType {
@@ -284,6 +288,13 @@ impl Root {
     /// of the path answers both, and for anything but a link it is also
     /// what [`Root::metadata`] would say.
     pub fn inspect(&self, rel: impl AsRef<Path>) -> Result<Option<(Metadata, Option<OsString>)>> {
+        Ok(self.inspect_kept(rel)?.map(|(m, t, _)| (m, t)))
+    }
+
+    /// [`Root::inspect`], and for a regular file the `O_PATH` descriptor
+    /// the look was taken through: [`Root::read_inspected`] reads the file
+    /// through it without resolving the path again.
+    pub fn inspect_kept(&self, rel: impl AsRef<Path>) -> Result<Option<Inspected>> {
         let rel = rel.as_ref();
         let shown = self.shown(rel);
         let Some(fd) = self
@@ -297,15 +308,40 @@ impl Root {
             file_type: FileType::of(&st),
             size: sys::size(&st),
         };
-        if metadata.file_type != FileType::Symlink {
-            return Ok(Some((metadata, None)));
+        match metadata.file_type {
+            FileType::Regular => return Ok(Some((metadata, None, Some(fd)))),
+            FileType::Symlink => {}
+            _ => return Ok(Some((metadata, None, None))),
         }
         let target = rustix::fs::readlinkat(&fd, "", Vec::new())
             .map_err(|e| Error::io("read the link", &shown, e))?;
         Ok(Some((
             metadata,
             Some(OsString::from_vec(target.into_bytes())),
+            None,
         )))
+    }
+
+    /// [`Root::read_file`] of `rel`, a regular file [`Root::inspect_kept`]
+    /// looked at through `fd` (the tree unchanged since: a path to a
+    /// regular file leads there whether its last link is followed or not).
+    pub fn read_inspected(
+        &self,
+        fd: &OwnedFd,
+        rel: impl AsRef<Path>,
+        budget: &Budget,
+    ) -> Result<Vec<u8>> {
+        let rel = rel.as_ref();
+        let shown = self.shown(rel);
+        budget.time_left(&shown)?;
+        budget.start_file(&shown)?;
+        read_opath(
+            fd,
+            &shown,
+            budget,
+            || resolve::in_root(self.fd(), rel.as_os_str(), READ_FLAGS, true, self.resolver),
+            |fd, dev| self.refuse_pseudo_device(fd, dev, &shown),
+        )
     }
 
     /// Whether systemd takes `rel` for a mask (see [`Entry::is_masked`]).
