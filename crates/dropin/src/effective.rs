@@ -190,8 +190,9 @@ struct Partial {
     /// The settings the lines in no such storage left (the first unit's
     /// specifiers).
     effective: Effective,
-    /// The lines each unit reads, by index in the file's assignments.
-    lines: Vec<usize>,
+    /// The lines each unit reads, by index in the file's assignments,
+    /// each with its key resolved.
+    lines: Vec<(usize, Resolved)>,
     stopped: bool,
 }
 
@@ -200,16 +201,13 @@ struct Group {
     /// The storage's [rank](Directive::storage_rank).
     rank: usize,
     lines: Vec<usize>,
-    /// Untouched before and with no specifier: may be replayed or kept.
-    shared: bool,
-    /// Set from what was kept, its lines not applied.
-    replayed: bool,
     /// How many of its first lines were set from what was kept (all of
-    /// them where `replayed`).
+    /// them, or none).
     from: usize,
     /// How many of its lines the read has come to.
     done: usize,
-    /// The storage after each line, where it is to be kept.
+    /// The storage after each line, where it is to be kept (untouched
+    /// before, no specifier, nothing kept began so, and room to keep).
     steps: Option<Vec<Slot>>,
     /// Its lines, applied, logged nothing.
     quiet: bool,
@@ -375,15 +373,15 @@ impl Effective {
         bytes: &[u8],
         replays: &mut Replays,
     ) -> (Effective, bool) {
-        if Effective::fresh_shared() && bytes.contains(&b'%') {
-            return Effective::read_first_partly(specifiers, file, bytes, replays);
-        }
-        let mut e = Effective::with_specifiers(specifiers);
-        let alike = Effective::fresh_shared();
-        if !alike {
+        if !Effective::fresh_shared() {
+            let mut e = Effective::with_specifiers(specifiers);
             let stopped = e.read_shared(file, bytes, replays);
             return (e, stopped);
         }
+        if bytes.contains(&b'%') {
+            return Effective::read_first_partly(specifiers, file, bytes, replays);
+        }
+        let mut e = Effective::with_specifiers(specifiers);
         if let Some((_, _, kept, stopped)) = replays
             .first
             .iter()
@@ -418,11 +416,10 @@ impl Effective {
         // This unit's own lines read onto the others' settings; `None`
         // where one of them is fatal for this unit (its specifiers
         // expanding to what the parser refuses).
-        let finish = |mut e: Effective, lines: &[usize]| {
-            let mine: Vec<(&lexer::Assignment, Resolved)> = lines
+        let finish = |mut e: Effective, lines: &[(usize, Resolved)]| {
+            let mine: Vec<(&lexer::Assignment, &Resolved)> = lines
                 .iter()
-                .filter_map(|i| assignments.get(*i))
-                .map(|a| (a, Resolved::of(a)))
+                .filter_map(|(i, r)| Some((assignments.get(*i)?, r)))
                 .collect();
             if mine.iter().any(|(a, r)| e.fatal_error(a, r).is_some()) {
                 return None;
@@ -470,28 +467,23 @@ impl Effective {
             return (e, stopped);
         }
         // The storages some line with a specifier sets.
-        let storage = |_: &lexer::Assignment, r: &Resolved| match r.directive {
+        let storage = |r: &Resolved| match r.directive {
             Some(d) => Ok(d.storage_rank()),
             None => Err(r.key.map(untyped_storage)),
         };
-        let mut per_unit = Vec::new();
-        for (a, r) in assignments.iter().zip(&resolved) {
-            if a.value.contains('%') {
-                per_unit.push(storage(a, r));
-            }
-        }
-        let lines: Vec<usize> = (0..assignments.len())
-            .filter(|i| {
-                let (Some(a), Some(r)) = (assignments.get(*i), resolved.get(*i)) else {
-                    return false;
-                };
-                per_unit.contains(&storage(a, r))
-            })
+        let per_unit: Vec<_> = assignments
+            .iter()
+            .zip(&resolved)
+            .filter(|(a, _)| a.value.contains('%'))
+            .map(|(_, r)| storage(r))
             .collect();
+        let mut lines = Vec::new();
         e.diagnostics.extend(lexed.diagnostics.iter().cloned());
         let logged = (e.diagnostics.len(), e.shared_resets.len());
         for (i, (a, r)) in assignments.iter().zip(&resolved).enumerate() {
-            if !lines.contains(&i) {
+            if per_unit.contains(&storage(r)) {
+                lines.push((i, *r));
+            } else {
                 e.apply_resolved(file, a, r);
             }
         }
@@ -677,8 +669,6 @@ impl Effective {
                         groups.push(Group {
                             rank: k,
                             lines: vec![i],
-                            shared: false,
-                            replayed: false,
                             from: 0,
                             done: 0,
                             steps: None,
@@ -690,9 +680,9 @@ impl Effective {
             );
         }
         for g in &mut groups {
-            g.shared = self.untouched(g.rank)
+            let shared = self.untouched(g.rank)
                 && !g.lines.iter().any(|i| assignments[*i].value.contains('%'));
-            if !g.shared {
+            if !shared {
                 continue;
             }
             // The kept lines that begin as this file's do, the most of
@@ -727,12 +717,10 @@ impl Effective {
                 *at = std::sync::Arc::new(slot);
             }
             g.from = from;
-            g.replayed = from == g.lines.len();
             replays.replayed += 1;
         }
         for ((a, r), g) in assignments.iter().zip(&resolved).zip(&of_line) {
             match g.map(|g| &mut groups[g]) {
-                Some(g) if g.replayed => {}
                 Some(g) if g.done < g.from => g.done += 1,
                 Some(g) => {
                     let logged = (self.diagnostics.len(), self.shared_resets.len());
@@ -746,20 +734,18 @@ impl Effective {
                 None => self.apply_resolved(file, a, r),
             }
         }
-        for g in groups
-            .iter_mut()
-            .filter(|g| g.shared && g.quiet && g.from == 0)
-        {
+        for g in groups.iter_mut().filter(|g| g.quiet) {
             let Some(steps) = g.steps.take() else {
                 continue;
             };
             if replays.seen.len() <= g.rank {
                 replays.seen.resize_with(g.rank + 1, Vec::new);
             }
+            // (Room was checked when `steps` was begun.)
             let Some(kept) = replays.seen.get_mut(g.rank) else {
                 continue;
             };
-            if kept.len() >= Replays::PER_STORAGE || steps.len() != g.lines.len() {
+            if steps.len() != g.lines.len() {
                 continue;
             }
             let lines = g.lines.iter().map(|i| assignments[*i].clone()).collect();
