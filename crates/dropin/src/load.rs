@@ -462,10 +462,10 @@ pub struct RootFs<'a> {
 /// root whose host path is `root`, as `Path::join` joins them: a `/`
 /// between them unless the root is empty or ends with one.
 fn shown(root: &str, rel: &str) -> String {
-    if root.is_empty() || root.ends_with('/') {
-        return cat(&[root, rel]);
+    if root.is_empty() {
+        return rel.to_owned();
     }
-    cat(&[root, "/", rel])
+    join(root, rel)
 }
 
 /// A listing's entries as the loader sees them (a name that is not UTF-8

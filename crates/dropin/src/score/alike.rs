@@ -58,6 +58,17 @@ struct Last {
     at: Option<usize>,
 }
 
+impl Last {
+    fn of(alike: &Alike<'_>, located: &Located, at: Option<usize>) -> Last {
+        Last {
+            class: alike.class.to_owned(),
+            own: alike.own.to_owned(),
+            located: located.clone(),
+            at,
+        }
+    }
+}
+
 /// What a lookup found: the kept score, else the key to keep one at.
 struct Found {
     at: Option<usize>,
@@ -128,12 +139,7 @@ impl<'l> Scores<'l> {
         }
         let key = (alike.class.to_owned(), masked(located, alike.own));
         let at = self.seen.borrow().get(&key).copied();
-        *last = Some(Last {
-            class: alike.class.to_owned(),
-            own: alike.own.to_owned(),
-            located: located.clone(),
-            at,
-        });
+        *last = Some(Last::of(alike, located, at));
         Found { at, key: Some(key) }
     }
 
@@ -175,12 +181,7 @@ impl<'l> Scores<'l> {
             let at = kept.len();
             kept.push((s.clone(), reads));
             self.seen.borrow_mut().insert(key, at);
-            *self.last.borrow_mut() = Some(Last {
-                class: alike.class.to_owned(),
-                own: alike.own.to_owned(),
-                located: located.clone(),
-                at: Some(at),
-            });
+            *self.last.borrow_mut() = Some(Last::of(alike, located, Some(at)));
         }
         score
     }
