@@ -231,17 +231,28 @@ impl Root {
         else {
             return Ok(None);
         };
-        budget.start_file(&shown)?;
+        self.read_opened(&opath, rel, &shown, budget).map(Some)
+    }
+
+    /// Reads `rel` (shown as `shown`), opened as `opath`: counted as a
+    /// file read, then read as [`read_opath`] reads.
+    fn read_opened(
+        &self,
+        opath: &OwnedFd,
+        rel: &Path,
+        shown: &Path,
+        budget: &Budget,
+    ) -> Result<Vec<u8>> {
+        budget.start_file(shown)?;
         read_opath(
-            &opath,
-            &shown,
+            opath,
+            shown,
             budget,
             || resolve::in_root(self.fd(), rel.as_os_str(), READ_FLAGS, true, self.resolver),
             // The device cache the listings use: a tree's files are on a
             // few devices, each asked about once.
-            |fd, dev| self.refuse_pseudo_device(fd, dev, &shown),
+            |fd, dev| self.refuse_pseudo_device(fd, dev, shown),
         )
-        .map(Some)
     }
 
     /// What `rel` is, links followed inside the root; `None` if nothing
@@ -334,14 +345,7 @@ impl Root {
         let rel = rel.as_ref();
         let shown = self.shown(rel);
         budget.time_left(&shown)?;
-        budget.start_file(&shown)?;
-        read_opath(
-            fd,
-            &shown,
-            budget,
-            || resolve::in_root(self.fd(), rel.as_os_str(), READ_FLAGS, true, self.resolver),
-            |fd, dev| self.refuse_pseudo_device(fd, dev, &shown),
-        )
+        self.read_opened(fd, rel, &shown, budget)
     }
 
     /// Whether systemd takes `rel` for a mask (see [`Entry::is_masked`]).

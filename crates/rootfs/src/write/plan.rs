@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 
-use super::temp::{Run, has_stale_temps};
+use super::temp::{Run, scan_for_stale_temps};
 use super::walk::Walker;
 use super::{NAME_MAX, Outcome, PATH_MAX, WriteOptions};
 use crate::error::{Error, Result};
@@ -144,7 +144,7 @@ impl<'a> Plan<'a> {
                     // the walker's, whose offset must not move.)
                     let (stale, listing) = match (&fd, scan) {
                         (Some(fd), Some(run)) if !dir_rel.as_os_str().is_empty() => {
-                            let (stale, listing) = has_stale_temps(
+                            let (stale, listing) = scan_for_stale_temps(
                                 fd.as_fd(),
                                 &root.shown(&dir_rel),
                                 &options.temp_tag,

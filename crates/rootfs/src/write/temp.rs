@@ -125,7 +125,7 @@ fn is_stale_temp(name: &[u8], tag: &str, me: Run) -> bool {
 /// opened for reading and not read from before (its offset moves). With
 /// none, also its entries as [`crate::Root::list`] gives them (where
 /// there are few).
-pub(super) fn has_stale_temps(
+pub(super) fn scan_for_stale_temps(
     dir: BorrowedFd<'_>,
     shown: &Path,
     tag: &str,
