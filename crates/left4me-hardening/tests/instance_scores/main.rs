@@ -159,29 +159,15 @@ fn systemd_scores(case: &Case, files: &[Generated], units: &[String]) -> BTreeMa
     scores
 }
 
-/// Our scores through `score::Instances`, and how many were reused.
-fn ours(host: &Host, files: &[Generated], base: &MemFs) -> (BTreeMap<String, String>, usize) {
-    let fs = overlay(files, base);
-    let options = LoadOptions {
-        search_path: score::search_path(&[], None),
-    };
-    let loader = Loader::new(&fs, &options);
-    let scores = score::Instances::new(host, &loader);
-    let mut out = BTreeMap::new();
-    for g in files.iter().filter(|g| g.instance.is_some()) {
-        let unit = g.unit().unwrap().to_string();
-        let s = scores.score(g, &unit).unwrap();
-        out.insert(unit, format!("{} {}", s.exposure_text(), s.level().name));
-    }
-    (out, scores.reused())
-}
-
-/// Our scores through `score::Instances::score_loaded`, each unit loaded
-/// by the caller first (as `diff` does), and how many were reused.
-fn ours_loaded(
+/// Our scores through `score::Instances`, and how many were reused:
+/// each unit located and loaded by `Instances::score`, or (`loaded_first`)
+/// loaded by the caller first and scored by `score_loaded`, as `diff`
+/// does.
+fn ours(
     host: &Host,
     files: &[Generated],
     base: &MemFs,
+    loaded_first: bool,
 ) -> (BTreeMap<String, String>, usize) {
     let fs = overlay(files, base);
     let options = LoadOptions {
@@ -192,9 +178,14 @@ fn ours_loaded(
     let mut out = BTreeMap::new();
     for g in files.iter().filter(|g| g.instance.is_some()) {
         let unit = g.unit().unwrap().to_string();
-        let located = loader.locate(&unit);
-        let loaded = loader.load_located(&unit, located.clone());
-        let s = scores.score_loaded(g, &unit, &located, &loaded).unwrap();
+        let s = if loaded_first {
+            let located = loader.locate(&unit);
+            let loaded = loader.load_located(&unit, located.clone());
+            scores.score_loaded(g, &unit, &located, &loaded)
+        } else {
+            scores.score(g, &unit)
+        };
+        let s = s.unwrap();
         out.insert(unit, format!("{} {}", s.exposure_text(), s.level().name));
     }
     (out, scores.reused())
@@ -260,8 +251,8 @@ fn instance_scores_are_systemds_and_reused_only_where_they_hold() {
             "{}: systemd scored {theirs:?}",
             case.name
         );
-        let (mine, reused) = ours(&host, &files, &base);
-        let (loaded, reused_loaded) = ours_loaded(&host, &files, &base);
+        let (mine, reused) = ours(&host, &files, &base, false);
+        let (loaded, reused_loaded) = ours(&host, &files, &base, true);
         for u in &units {
             assert_eq!(mine.get(u), theirs.get(u), "{}: {u}", case.name);
             assert_eq!(
