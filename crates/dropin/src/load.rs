@@ -25,6 +25,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::effective::{Effective, Replays};
 use crate::lexer::{Diagnostic, Level};
@@ -98,7 +99,10 @@ impl fmt::Display for FsError {
 
 /// A read-only view of a file system as systemd sees it: absolute paths,
 /// symbolic links followed within whatever root the view is confined to.
-pub trait Fs {
+///
+/// A view is shared by readers on several threads (`Sync`): one that keeps
+/// answers keeps them behind a lock.
+pub trait Fs: Sync {
     /// The entries of directory `path`, or `None` if it is missing or not a
     /// directory.
     fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError>;
@@ -439,20 +443,23 @@ pub const FILE_MAX: usize = 1024 * 1024;
 pub struct RootFs<'a> {
     root: &'a rootfs::Root,
     budget: &'a rootfs::Budget,
-    refused: std::cell::RefCell<Vec<String>>,
-    /// The path looked at last and what it is: what a path leads to and
-    /// its link target are asked one after the other, and one look at the
-    /// path answers both (the tree must not change while it is read).
-    inspected: std::cell::RefCell<Option<(String, Inspected)>>,
+    refused: Mutex<Vec<String>>,
+    /// The paths looked at last and what they are, newest last: what a
+    /// path leads to and its link target are asked one after the other,
+    /// and one look at the path answers both (the tree must not change
+    /// while it is read). A few, not one: readers on other threads ask in
+    /// between.
+    inspected: Mutex<Vec<(String, Inspected)>>,
     /// Directories listed, by path, and how many entries they hold in
     /// all: whether a path in one is there, and whether it is a
     /// directory, is answered from its listing (the tree must not change
     /// while it is read). Small directories only, a bounded number of
     /// entries in all.
-    listed: std::cell::RefCell<(std::collections::HashMap<String, Vec<DirEntry>>, usize)>,
-    /// The regular file looked at last, by path, and the descriptor the
-    /// look opened: read through it if it is read next.
-    kept: std::cell::RefCell<Option<(String, std::os::fd::OwnedFd)>>,
+    listed: Mutex<(std::collections::HashMap<String, Vec<DirEntry>>, usize)>,
+    /// The regular files looked at last, by path, and the descriptors the
+    /// looks opened, newest last: a file is read through its descriptor
+    /// if it is read soon after.
+    kept: Mutex<Vec<(String, std::os::fd::OwnedFd)>>,
     /// The root's host path where it is UTF-8: a path is shown by joining
     /// text, not through `Path` (see [`shown`]).
     root_text: Option<String>,
@@ -486,6 +493,24 @@ fn entries_of(listing: rootfs::Listing) -> Vec<DirEntry> {
         .collect()
 }
 
+/// The value in `m`: a reader that panicked while holding it left
+/// nothing half-written (each holder makes one whole change).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// How many recent looks [`RootFs`] keeps.
+const LOOKS_KEPT: usize = 4;
+
+/// Adds `entry` as the newest of `kept`, dropping the oldest past
+/// [`LOOKS_KEPT`].
+fn keep_last<T>(kept: &mut Vec<T>, entry: T) {
+    if kept.len() == LOOKS_KEPT {
+        kept.remove(0);
+    }
+    kept.push(entry);
+}
+
 /// What [`rootfs::Root::inspect`] says of a path.
 type Inspected = Option<(rootfs::Metadata, Option<std::ffi::OsString>)>;
 
@@ -493,9 +518,7 @@ impl<'a> RootFs<'a> {
     /// [`rootfs::Root::inspect`] of `path`, the last answer given again
     /// for the same path.
     fn inspect(&self, path: &str) -> Result<Inspected, rootfs::Error> {
-        if let Some((p, i)) = self.inspected.borrow().as_ref()
-            && p == path
-        {
+        if let Some((_, i)) = lock(&self.inspected).iter().rev().find(|(p, _)| p == path) {
             return Ok(i.clone());
         }
         if let Some(known) = self.answer_from_listing(path) {
@@ -506,8 +529,10 @@ impl<'a> RootFs<'a> {
             Some((m, t, fd)) => (Some((m, t)), fd),
             None => (None, None),
         };
-        *self.kept.borrow_mut() = fd.map(|fd| (path.to_owned(), fd));
-        *self.inspected.borrow_mut() = Some((path.to_owned(), i.clone()));
+        if let Some(fd) = fd {
+            keep_last(&mut lock(&self.kept), (path.to_owned(), fd));
+        }
+        keep_last(&mut lock(&self.inspected), (path.to_owned(), i.clone()));
         Ok(i)
     }
 
@@ -516,10 +541,10 @@ impl<'a> RootFs<'a> {
         RootFs {
             root,
             budget,
-            refused: std::cell::RefCell::new(Vec::new()),
-            inspected: std::cell::RefCell::new(None),
+            refused: Mutex::new(Vec::new()),
+            inspected: Mutex::new(Vec::new()),
             listed: Default::default(),
-            kept: std::cell::RefCell::new(None),
+            kept: Mutex::new(Vec::new()),
             root_text: root.path().to_str().map(str::to_owned),
         }
     }
@@ -539,7 +564,7 @@ impl<'a> RootFs<'a> {
             return None;
         }
         let dir = if dir.is_empty() { "/" } else { dir };
-        let listed = self.listed.borrow();
+        let listed = lock(&self.listed);
         let entries = listed.0.get(dir)?;
         match entries.binary_search_by(|e| e.name.as_str().cmp(name)) {
             Err(_) => Some(None),
@@ -572,7 +597,7 @@ impl<'a> RootFs<'a> {
     /// Keeps the listing of `dir` for [`RootFs::answer_from_listing`] if it is
     /// small and the bound allows.
     fn keep_listing(&self, dir: &str, entries: &[DirEntry]) {
-        let mut listed = self.listed.borrow_mut();
+        let mut listed = lock(&self.listed);
         let fits = entries.len() <= Self::LISTED_DIR
             && listed.1 + entries.len() <= Self::LISTED_ALL
             && entries.windows(2).all(|w| w[0].name < w[1].name);
@@ -588,7 +613,7 @@ impl<'a> RootFs<'a> {
 
     fn fail(&self, e: &rootfs::Error) -> FsError {
         let text = e.to_string();
-        let mut refused = self.refused.borrow_mut();
+        let mut refused = lock(&self.refused);
         if !refused.contains(&text) {
             refused.push(text.clone());
         }
@@ -602,7 +627,7 @@ impl Fs for RootFs<'_> {
             "" => "/",
             dir => dir,
         };
-        if let Some(entries) = self.listed.borrow().0.get(dir) {
+        if let Some(entries) = lock(&self.listed).0.get(dir) {
             return Ok(Some(entries.clone()));
         }
         match self.root.list(Self::rel(path), self.budget) {
@@ -663,10 +688,12 @@ impl Fs for RootFs<'_> {
     fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
         // A regular file just looked at is read through the descriptor
         // the look opened (the path is not resolved again).
-        let kept = self.kept.borrow_mut().take();
-        if let Some((p, fd)) = kept
-            && p == path
-        {
+        let kept = {
+            let mut kept = lock(&self.kept);
+            let at = kept.iter().rposition(|(p, _)| p == path);
+            at.map(|at| kept.remove(at))
+        };
+        if let Some((_, fd)) = kept {
             return self
                 .root
                 .read_inspected(&fd, Self::rel(path), self.budget)
@@ -679,8 +706,6 @@ impl Fs for RootFs<'_> {
         }
     }
 
-    /// The path as the host sees it (`/etc/...`), not joined to the root:
-    /// reports read like the host's own files.
     /// The path as it is under the root (`R/etc/...` for `--root R`).
     fn display(&self, path: &str) -> String {
         match &self.root_text {
@@ -690,7 +715,7 @@ impl Fs for RootFs<'_> {
     }
 
     fn refused(&self) -> Vec<String> {
-        self.refused.borrow().clone()
+        lock(&self.refused).clone()
     }
 }
 
@@ -1320,7 +1345,7 @@ struct Memo<'a> {
 }
 
 /// Answers by path.
-type Cache<T> = std::cell::RefCell<std::collections::HashMap<String, T>>;
+type Cache<T> = Mutex<std::collections::HashMap<String, T>>;
 
 impl<'a> Memo<'a> {
     fn new(base: &'a dyn Fs) -> Memo<'a> {
@@ -1357,11 +1382,11 @@ impl<'a> Memo<'a> {
 
 /// The answer to `path` in `cache`, asked of `ask` the first time.
 fn remembered<T: Clone>(cache: &Cache<T>, path: &str, ask: impl FnOnce() -> T) -> T {
-    if let Some(v) = cache.borrow().get(path) {
+    if let Some(v) = lock(cache).get(path) {
         return v.clone();
     }
     let v = ask();
-    cache.borrow_mut().insert(path.to_owned(), v.clone());
+    lock(cache).insert(path.to_owned(), v.clone());
     v
 }
 
@@ -1396,9 +1421,49 @@ impl Fs for Memo<'_> {
 /// all (a larger file, or one past that, is read again when asked again),
 /// so that holding them never doubles what a run may read. The file
 /// system must not change while it is in use.
+///
+/// Readers on several threads share one: a path is asked of the file
+/// system below by one reader at a time (another asking of it waits for
+/// that answer), so two readers asking the same question get the same one
+/// answer and each file counts against a [`rootfs::Budget`] once; readers
+/// of other paths do not wait.
 pub struct Cached<'a> {
-    memo: Memo<'a>,
-    held: std::cell::Cell<usize>,
+    base: &'a dyn Fs,
+    answers: Mutex<Answers>,
+    /// Told when a question was answered.
+    answered: std::sync::Condvar,
+}
+
+/// What a [`Cached`] was answered, by path.
+#[derive(Default)]
+struct Answers {
+    dirs: std::collections::HashMap<String, Result<Option<Vec<DirEntry>>, FsError>>,
+    links: std::collections::HashMap<String, Result<Option<String>, FsError>>,
+    targets: std::collections::HashMap<String, Result<Target, FsError>>,
+    files: std::collections::HashMap<String, Result<Vec<u8>, FsError>>,
+    /// The bytes of the file contents kept.
+    held: usize,
+    /// The paths being asked of the file system below.
+    asking: std::collections::HashSet<String>,
+    /// How many readers wait for one of them.
+    waiting: usize,
+}
+
+/// A path being asked of the file system below by one reader: no longer
+/// when dropped (answered, or the reader gone), and the others told.
+struct Asking<'c> {
+    cached: &'c Cached<'c>,
+    path: &'c str,
+}
+
+impl Drop for Asking<'_> {
+    fn drop(&mut self) {
+        let mut answers = lock(&self.cached.answers);
+        answers.asking.remove(self.path);
+        if answers.waiting > 0 {
+            self.cached.answered.notify_all();
+        }
+    }
 }
 
 impl<'a> Cached<'a> {
@@ -1408,47 +1473,84 @@ impl<'a> Cached<'a> {
     /// Answers from `fs`, each once.
     pub fn new(fs: &'a dyn Fs) -> Cached<'a> {
         Cached {
-            memo: Memo::new(fs),
-            held: std::cell::Cell::new(0),
+            base: fs,
+            answers: Mutex::default(),
+            answered: std::sync::Condvar::new(),
         }
+    }
+
+    /// The answer kept in the map `of` picks, else `ask`'s, kept where
+    /// `keep` says so.
+    fn answer<T: Clone>(
+        &self,
+        of: impl Fn(&mut Answers) -> &mut std::collections::HashMap<String, T>,
+        path: &str,
+        ask: impl FnOnce() -> T,
+        keep: impl FnOnce(&mut Answers, &T) -> bool,
+    ) -> T {
+        let mut answers = lock(&self.answers);
+        loop {
+            if let Some(v) = of(&mut answers).get(path) {
+                return v.clone();
+            }
+            if !answers.asking.contains(path) {
+                break;
+            }
+            answers.waiting += 1;
+            answers = self
+                .answered
+                .wait(answers)
+                .unwrap_or_else(PoisonError::into_inner);
+            answers.waiting -= 1;
+        }
+        answers.asking.insert(path.to_owned());
+        drop(answers);
+        let asking = Asking { cached: self, path };
+        let v = ask();
+        let mut answers = lock(&self.answers);
+        if keep(&mut answers, &v) {
+            of(&mut answers).insert(path.to_owned(), v.clone());
+        }
+        drop(answers);
+        drop(asking);
+        v
     }
 }
 
 impl Fs for Cached<'_> {
     fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError> {
-        self.memo.read_dir(path)
+        let ask = || self.base.read_dir(path);
+        self.answer(|a| &mut a.dirs, path, ask, |_, _| true)
     }
 
     fn read_link(&self, path: &str) -> Result<Option<String>, FsError> {
-        self.memo.read_link(path)
+        let ask = || self.base.read_link(path);
+        self.answer(|a| &mut a.links, path, ask, |_, _| true)
     }
 
     fn target(&self, path: &str) -> Result<Target, FsError> {
-        self.memo.target(path)
+        let ask = || self.base.target(path);
+        self.answer(|a| &mut a.targets, path, ask, |_, _| true)
     }
 
     fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
-        if let Some(kept) = self.memo.files.borrow().get(path) {
-            return kept.clone();
-        }
-        let read = self.memo.base.read(path);
-        let size = read.as_ref().map_or(0, Vec::len);
-        if self.held.get() + size <= Self::HOLD {
-            self.held.set(self.held.get() + size);
-            self.memo
-                .files
-                .borrow_mut()
-                .insert(path.to_owned(), read.clone());
-        }
-        read
+        let keep = |answers: &mut Answers, read: &Result<Vec<u8>, FsError>| {
+            let size = read.as_ref().map_or(0, Vec::len);
+            let fits = answers.held + size <= Self::HOLD;
+            if fits {
+                answers.held += size;
+            }
+            fits
+        };
+        self.answer(|a| &mut a.files, path, || self.base.read(path), keep)
     }
 
     fn display(&self, path: &str) -> String {
-        self.memo.display(path)
+        self.base.display(path)
     }
 
     fn refused(&self) -> Vec<String> {
-        self.memo.refused()
+        self.base.refused()
     }
 }
 
@@ -2228,5 +2330,89 @@ mod tests {
             installed_instances(&fs, "left4me-server@.service", &LoadOptions::default()),
             ["left4me-server@2.service", "left4me-server@7.service"]
         );
+    }
+
+    /// A file system that counts what it is asked, each answer slow
+    /// enough that readers on other threads ask meanwhile.
+    struct Counting {
+        fs: MemFs,
+        asked: Mutex<BTreeMap<String, usize>>,
+    }
+
+    impl Counting {
+        fn ask(&self, what: &str, path: &str) {
+            *lock(&self.asked)
+                .entry(format!("{what} {path}"))
+                .or_default() += 1;
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    }
+
+    impl Fs for Counting {
+        fn read_dir(&self, path: &str) -> Result<Option<Vec<DirEntry>>, FsError> {
+            self.ask("list", path);
+            self.fs.read_dir(path)
+        }
+        fn read_link(&self, path: &str) -> Result<Option<String>, FsError> {
+            self.ask("link", path);
+            self.fs.read_link(path)
+        }
+        fn target(&self, path: &str) -> Result<Target, FsError> {
+            self.ask("target", path);
+            self.fs.target(path)
+        }
+        fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
+            self.ask("read", path);
+            self.fs.read(path)
+        }
+    }
+
+    /// Readers on eight threads asking the same questions of one
+    /// [`Cached`], each in its own order: every question is asked of the
+    /// file system below once, and every reader gets the same answers.
+    #[test]
+    fn readers_on_many_threads_ask_each_question_once() {
+        let mut fs = MemFs::new();
+        for i in 0..12 {
+            fs.file(&format!("/etc/u{i}.conf"), format!("[Service]\nX={i}\n"));
+        }
+        fs.symlink("/etc/l", "u1.conf");
+        let counting = Counting {
+            fs,
+            asked: Mutex::default(),
+        };
+        let cached = Cached::new(&counting);
+        let paths: Vec<String> = (0..12)
+            .map(|i| format!("/etc/u{i}.conf"))
+            .chain(["/etc/l".to_owned(), "/etc/missing".to_owned()])
+            .collect();
+        let answers: Vec<Vec<String>> = std::thread::scope(|scope| {
+            let readers: Vec<_> = (0..8)
+                .map(|t| {
+                    let (cached, paths) = (&cached, &paths);
+                    scope.spawn(move || {
+                        let mut seen = Vec::new();
+                        // Each reader starts elsewhere in the list.
+                        for k in 0..paths.len() {
+                            let p = &paths[(k + t * 5) % paths.len()];
+                            seen.push(format!(
+                                "{p} {:?} {:?} {:?} {:?}",
+                                cached.target(p),
+                                cached.read_link(p),
+                                cached.read(p),
+                                cached.read_dir("/etc").map(|d| d.map(|d| d.len())),
+                            ));
+                        }
+                        seen.sort();
+                        seen
+                    })
+                })
+                .collect();
+            readers.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        assert!(answers.windows(2).all(|w| w[0] == w[1]));
+        let asked = lock(&counting.asked);
+        assert_eq!(asked.len(), 3 * paths.len() + 1, "{asked:?}");
+        assert!(asked.values().all(|n| *n == 1), "{asked:?}");
     }
 }
