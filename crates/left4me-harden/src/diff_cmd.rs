@@ -48,6 +48,7 @@ pub(crate) fn run(args: &DiffArgs, budget: &Budget) -> Result<ExitCode> {
         profile: args.profile,
         instances: commands::instances(&args.instance)?,
         render,
+        threads: left4me_hardening::Threads::Machine,
     };
     let report = inspect::diff(&host, &fs, &request)?;
     let mut err = out::stderr();

@@ -176,6 +176,17 @@ impl Host {
     /// named like a server instance), or a file where another needs a
     /// directory, are refused.
     pub fn files(&self, instances: &[Instance], options: RenderOptions) -> Result<Vec<Generated>> {
+        self.files_on(instances, options, crate::Threads::Machine)
+    }
+
+    /// [`Host::files`], the instances generated on `threads` threads: the
+    /// same files in the same order on any number.
+    pub fn files_on(
+        &self,
+        instances: &[Instance],
+        options: RenderOptions,
+        threads: crate::Threads,
+    ) -> Result<Vec<Generated>> {
         let mut out = Vec::with_capacity(ProfileKind::ALL.len() + instances.len());
         let mut server = None;
         for kind in ProfileKind::ALL {
@@ -186,9 +197,17 @@ impl Host {
             }
         }
         // The instances come last, in the order given.
-        if let Some(server) = server {
-            for i in instances {
-                out.push(server.generate(Some(i), options)?);
+        // The first is generated before the others: what its lints read
+        // and found is what the others are compared with, on any thread.
+        if let (Some(server), Some((first, rest))) = (server, instances.split_first()) {
+            out.push(server.generate(Some(first), options)?);
+            let others = crate::par::runs(rest, threads, |part| {
+                part.iter()
+                    .map(|i| server.generate(Some(i), options))
+                    .collect()
+            });
+            for generated in others {
+                out.push(generated?);
             }
         }
         check_collisions(&out)?;
@@ -209,10 +228,10 @@ pub struct Batch<'h> {
     differs: Option<dropin::reads::Reads>,
     /// The first instance's findings and what each lint read, in
     /// [`lint::LINTS`] order.
-    linted: std::cell::RefCell<Option<Vec<Linted>>>,
+    linted: std::sync::OnceLock<Vec<Linted>>,
     /// The profile's composition rendered once, with and without
     /// comments, for instances to be filled into.
-    templates: [std::cell::OnceCell<dropin::render::Template>; 2],
+    templates: [std::sync::OnceLock<dropin::render::Template>; 2],
 }
 
 /// One lint's findings for an instance, and what it read.
@@ -296,8 +315,7 @@ impl Batch<'_> {
         let Some(differs) = self.differs.as_ref().filter(|_| instance.is_some()) else {
             return Ok(lint::check(&subject(&prepared.of(&unit))));
         };
-        let mut linted = self.linted.borrow_mut();
-        let Some(per_lint) = linted.as_ref() else {
+        let Some(per_lint) = self.linted.get() else {
             let effective = prepared.of(&unit);
             let per_lint: Vec<Linted> = lint::LINTS
                 .iter()
@@ -313,7 +331,9 @@ impl Batch<'_> {
                 .iter()
                 .flat_map(|(f, _)| f.iter().cloned())
                 .collect();
-            *linted = Some(per_lint);
+            // Two threads may both lint a first instance: each finds the
+            // same, the first to finish is kept.
+            let _ = self.linted.set(per_lint);
             return Ok(findings);
         };
         let effective = std::cell::OnceCell::new();

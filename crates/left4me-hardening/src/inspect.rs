@@ -216,15 +216,19 @@ pub struct DiffRequest {
     pub instances: Vec<Instance>,
     /// How the generated files are rendered.
     pub render: RenderOptions,
+    /// How many threads compare the units.
+    pub threads: crate::Threads,
 }
 
 fn as_text<S: serde::Serializer>(d: &UnifiedDiff, s: S) -> std::result::Result<S::Ok, S::Error> {
     s.serialize_str(&d.to_string())
 }
 
-/// Fails with what `fs` refused to read, if anything.
+/// Fails with what `fs` refused to read, if anything (in path order:
+/// the threads that read meet them in no one order).
 fn refused(fs: &dyn Fs) -> Result<()> {
-    let refused = fs.refused();
+    let mut refused = fs.refused();
+    refused.sort();
     if refused.is_empty() {
         Ok(())
     } else {
@@ -505,7 +509,7 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
             instances.push(i.clone());
         }
     }
-    let mut generated = host.files(&instances, request.render)?;
+    let mut generated = host.files_on(&instances, request.render, request.threads)?;
     if let Some(kind) = request.profile {
         generated.retain(|g| g.profile == kind);
     }
@@ -516,52 +520,66 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
             .map(|g| (absolute(&g.path), g.text.clone().into_bytes())),
     );
     let options = LoadOptions::default();
-    // Made when the first unit is compared: the sysctl file alone reads
+    // Known when the first unit is compared: the sysctl file alone reads
     // no unit directory.
-    let loaders = std::cell::OnceCell::new();
-    let siblings = std::cell::OnceCell::new();
+    let as_generated = std::sync::OnceLock::new();
     let template_files: Vec<&Generated> = generated
         .iter()
         .filter(|o| o.profile == ProfileKind::Server && o.instance.is_none())
         .collect();
-    let mut units = Vec::new();
-    for g in &generated {
-        if g.profile == ProfileKind::Sysctl {
-            units.push(sysctl_report(fs, &overlay, g));
-            continue;
+    let reports = crate::par::runs(&generated, request.threads, |part| {
+        // Each thread's own loaders, made when its first unit is compared.
+        let loaders = std::cell::OnceCell::new();
+        let siblings = std::cell::OnceCell::new();
+        let mut units = Vec::with_capacity(part.len());
+        for g in part {
+            if g.profile == ProfileKind::Sysctl {
+                units.push(Ok(sysctl_report(fs, &overlay, g)));
+                continue;
+            }
+            let unit = match host.profile(g.profile).unit_for(g.instance.as_ref()) {
+                Ok(unit) => unit,
+                Err(e) => {
+                    units.push(Err(e));
+                    break;
+                }
+            };
+            // An instance reads the template's file too (in the order generated).
+            let files: Vec<&Generated> = if g.instance.is_some() && g.profile == ProfileKind::Server
+            {
+                let mut files = template_files.clone();
+                files.push(g);
+                files
+            } else {
+                vec![g]
+            };
+            let loaders = loaders.get_or_init(|| Loaders {
+                installed: load::Loader::new(fs, &options),
+                wanted: (!*as_generated.get_or_init(|| installed_as_generated(fs, &generated)))
+                    .then(|| load::Loader::new(&overlay, &options)),
+            });
+            // Installed as generated: an instance scores as a sibling did
+            // where that provably holds (see `crate::score::Instances`).
+            let siblings = siblings.get_or_init(|| {
+                loaders
+                    .wanted
+                    .is_none()
+                    .then(|| crate::score::Instances::new(host, &loaders.installed))
+            });
+            let scorers = (loaders, siblings.as_ref());
+            units.push(Ok(unit_report(
+                (fs, &overlay),
+                scorers,
+                &unit,
+                g.profile,
+                &files,
+                g,
+            )));
         }
-        let unit = host.profile(g.profile).unit_for(g.instance.as_ref())?;
-        // An instance reads the template's file too (in the order generated).
-        let files: Vec<&Generated> = if g.instance.is_some() && g.profile == ProfileKind::Server {
-            let mut files = template_files.clone();
-            files.push(g);
-            files
-        } else {
-            vec![g]
-        };
-        let loaders = loaders.get_or_init(|| Loaders {
-            installed: load::Loader::new(fs, &options),
-            wanted: (!installed_as_generated(fs, &generated))
-                .then(|| load::Loader::new(&overlay, &options)),
-        });
-        // Installed as generated: an instance scores as a sibling did
-        // where that provably holds (see `crate::score::Instances`).
-        let siblings = siblings.get_or_init(|| {
-            loaders
-                .wanted
-                .is_none()
-                .then(|| crate::score::Instances::new(host, &loaders.installed))
-        });
-        let scorers = (loaders, siblings.as_ref());
-        units.push(unit_report(
-            (fs, &overlay),
-            scorers,
-            &unit,
-            g.profile,
-            &files,
-            g,
-        ));
-    }
+        units
+    });
+    // The first error in the order of the units, as one thread meets it.
+    let units = reports.into_iter().collect::<Result<Vec<UnitReport>>>()?;
     refused(fs)?;
     Ok(DiffReport {
         units,

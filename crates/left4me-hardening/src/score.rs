@@ -184,6 +184,17 @@ pub fn short(s: &Score) -> String {
 /// `score: left4me-server@.service 1.3 OK` (over `base`, else over the
 /// test plan's base units), or why it could not be scored.
 pub fn lines(host: &Host, files: &[Generated], base: Option<&dyn Fs>) -> Vec<String> {
+    lines_on(host, files, base, crate::Threads::Machine)
+}
+
+/// [`lines`], the units scored on `threads` threads: the same lines in
+/// the same order on any number.
+pub fn lines_on(
+    host: &Host,
+    files: &[Generated],
+    base: Option<&dyn Fs>,
+    threads: crate::Threads,
+) -> Vec<String> {
     let over = if base.is_some() {
         "as installed"
     } else {
@@ -192,24 +203,35 @@ pub fn lines(host: &Host, files: &[Generated], base: Option<&dyn Fs>) -> Vec<Str
     // Each unit's score becomes its line at once: a thousand instances'
     // scores are never held together.
     let fs = with_generated(host, files, base);
+    // Every thread's loader reads each file once, the same file alike.
+    let fs = dropin::load::Cached::new(fs.as_ref());
     let options = LoadOptions {
         search_path: search_path(&[], None),
     };
-    let loader = Loader::new(fs.as_ref(), &options);
-    let scores = Instances::new(host, &loader);
-    files
+    let units: Vec<(&Generated, String)> = files
         .iter()
-        .filter_map(|f| Some((f, f.unit()?)))
-        .map(
-            |(f, unit)| match scores.score(f, &unit_to_load(&unit.to_string())) {
-                Ok(s) => format!("score: {unit} {} ({over})", short(&s)),
-                Err(dropin::Error::Unscorable { reason, .. }) => {
-                    format!("score: {unit} not scored: {reason}")
-                }
-                Err(e) => format!("score: {unit} not scored: {e}"),
-            },
-        )
-        .collect()
+        .filter_map(|f| Some((f, f.unit()?.to_string())))
+        .collect();
+    crate::par::runs(&units, threads, |part| {
+        // A loader and scores of each thread's own: the scores keep what
+        // the siblings they score share.
+        let loader = Loader::new(&fs, &options);
+        let scores = Instances::new(host, &loader);
+        part.iter()
+            .map(|(f, unit)| line(scores.score(f, &unit_to_load(unit)), unit, over))
+            .collect()
+    })
+}
+
+/// The line of `unit`'s score.
+fn line(score: dropin::Result<Score>, unit: &str, over: &str) -> String {
+    match score {
+        Ok(s) => format!("score: {unit} {} ({over})", short(&s)),
+        Err(dropin::Error::Unscorable { reason, .. }) => {
+            format!("score: {unit} not scored: {reason}")
+        }
+        Err(e) => format!("score: {unit} not scored: {e}"),
+    }
 }
 
 /// The scores of the units of generated drop-ins: an instance's drop-in

@@ -25,7 +25,7 @@ use dropin::Instance;
 use dropin::RenderOptions;
 use dropin::load::{Fs, LoadOptions, Loader, MemFs, Overlay};
 use left4me_hardening::output::Generated;
-use left4me_hardening::{Host, ProfileKind, score};
+use left4me_hardening::{Host, ProfileKind, Threads, score};
 use systemd_oracle::{Oracle, Tree};
 
 const UNITS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/units");
@@ -263,6 +263,27 @@ fn instance_scores_are_systemds_and_reused_only_where_they_hold() {
             );
         }
         assert_eq!(reused_loaded, reused, "{}", case.name);
+        // The score lines of `write`, the units shared out over threads
+        // (each with its own loader and scores): systemd's scores too.
+        for n in [1, 3] {
+            let threads = Threads::Exactly(n.try_into().unwrap());
+            let lines = score::lines_on(&host, &files, Some(&base), threads);
+            let mut instance_lines = 0;
+            for line in &lines {
+                let rest = line.strip_prefix("score: ").unwrap();
+                let (unit, score) = rest.split_once(' ').unwrap();
+                if let Some(theirs) = theirs.get(unit) {
+                    instance_lines += 1;
+                    assert_eq!(
+                        score,
+                        format!("{theirs} (as installed)"),
+                        "{}: {unit} on {n} threads",
+                        case.name
+                    );
+                }
+            }
+            assert_eq!(instance_lines, units.len(), "{}: {lines:?}", case.name);
+        }
         if case.reuse {
             assert!(
                 reused > units.len() / 2,
