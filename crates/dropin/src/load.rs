@@ -326,15 +326,20 @@ impl Fs for MemFs {
 /// needed; an overlaid file hides whatever was at its path).
 pub struct Overlay<'a> {
     base: &'a dyn Fs,
-    files: BTreeMap<String, Vec<u8>>,
+    files: BTreeMap<String, std::borrow::Cow<'a, [u8]>>,
 }
 
 impl<'a> Overlay<'a> {
-    /// `files` (absolute paths) laid over `base`.
-    pub fn new(base: &'a dyn Fs, files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Self {
+    /// `files` (absolute paths) laid over `base`: owned contents
+    /// (`Vec<u8>`) or contents borrowed for as long as the overlay
+    /// (`&[u8]`, not copied).
+    pub fn new<B: Into<std::borrow::Cow<'a, [u8]>>>(
+        base: &'a dyn Fs,
+        files: impl IntoIterator<Item = (String, B)>,
+    ) -> Self {
         Overlay {
             base,
-            files: files.into_iter().collect(),
+            files: files.into_iter().map(|(p, b)| (p, b.into())).collect(),
         }
     }
 
@@ -415,7 +420,7 @@ impl Fs for Overlay<'_> {
 
     fn read(&self, path: &str) -> Result<Vec<u8>, FsError> {
         match self.files.get(path) {
-            Some(b) => Ok(b.clone()),
+            Some(b) => Ok(b.to_vec()),
             None => self.base.read(path),
         }
     }

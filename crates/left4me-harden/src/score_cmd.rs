@@ -60,9 +60,12 @@ pub(crate) fn run(args: &ScoreArgs, budget: &Budget) -> Result<ExitCode> {
     let root =
         Root::open(&root_dir).with_context(|| format!("cannot open {}", root_dir.display()))?;
     let rootfs = RootFs::new(&root, budget);
+    // The generated files outlive the view laid over the root, which reads
+    // their texts where they are.
+    let files;
     let (fs, names): (Box<dyn Fs + '_>, Vec<String>) = if args.units.is_empty() {
         let host = crate::commands::host(&args.host, budget)?;
-        let files = host
+        files = host
             .files(
                 std::slice::from_ref(&args.instance),
                 RenderOptions::default(),
@@ -80,7 +83,10 @@ pub(crate) fn run(args: &ScoreArgs, budget: &Budget) -> Result<ExitCode> {
         (score::with_generated(&host, &files, base), names)
     } else {
         (
-            Box::new(Overlay::new(&rootfs, std::iter::empty())),
+            Box::new(Overlay::new(
+                &rootfs,
+                std::iter::empty::<(String, Vec<u8>)>(),
+            )),
             args.units.clone(),
         )
     };

@@ -517,7 +517,7 @@ pub fn diff(host: &Host, fs: &dyn Fs, request: &DiffRequest) -> Result<DiffRepor
         fs,
         generated
             .iter()
-            .map(|g| (absolute(&g.path), g.text.clone().into_bytes())),
+            .map(|g| (absolute(&g.path), g.text.as_bytes())),
     );
     let options = LoadOptions::default();
     // Known when the first unit is compared: the sysctl file alone reads

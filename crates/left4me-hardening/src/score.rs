@@ -93,25 +93,30 @@ fn reference(host: &Host) -> MemFs {
     fs
 }
 
-/// The generated drop-ins in `files` laid over `base` (the installed tree)
-/// or, without one, over the reference base units.
+/// The generated drop-ins in `files` laid over `base` (the installed tree;
+/// their texts are read where they are, not copied) or, without one, over
+/// the reference base units.
 pub fn with_generated<'a>(
     host: &Host,
-    files: &[Generated],
+    files: &'a [Generated],
     base: Option<&'a dyn Fs>,
 ) -> Box<dyn Fs + 'a> {
-    let dropins = files
-        .iter()
-        .filter(|f| f.unit().is_some())
-        .map(|f| (format!("/{}", f.path), f.text.clone().into_bytes()));
     if let Some(base) = base {
-        return Box::new(Overlay::new(base, dropins));
+        return Box::new(Overlay::new(base, dropins(files)));
     }
     let mut fs = reference(host);
-    for (path, text) in dropins {
+    for (path, text) in dropins(files) {
         fs.file(&path, text);
     }
     Box::new(fs)
+}
+
+/// The generated drop-ins of `files` at their absolute paths.
+fn dropins(files: &[Generated]) -> impl Iterator<Item = (String, &[u8])> {
+    files
+        .iter()
+        .filter(|f| f.unit().is_some())
+        .map(|f| (format!("/{}", f.path), f.text.as_bytes()))
 }
 
 /// The score of each generated drop-in's unit (the template scored as
@@ -201,10 +206,22 @@ pub fn lines_on(
         "over the test plan's base unit"
     };
     // Each unit's score becomes its line at once: a thousand instances'
-    // scores are never held together.
-    let fs = with_generated(host, files, base);
-    // Every thread's loader reads each file once, the same file alike.
-    let fs = dropin::load::Cached::new(fs.as_ref());
+    // scores are never held together. Every thread's loader reads each
+    // installed file once, the same file alike; the generated drop-ins
+    // laid over them are read where they are (not copied into the cache:
+    // a thousand instances' own drop-ins are each read once).
+    let (cached, overlay, alone);
+    let fs: &dyn Fs = match base {
+        Some(base) => {
+            cached = dropin::load::Cached::new(base);
+            overlay = Overlay::new(&cached, dropins(files));
+            &overlay
+        }
+        None => {
+            alone = with_generated(host, files, None);
+            alone.as_ref()
+        }
+    };
     let options = LoadOptions {
         search_path: search_path(&[], None),
     };
@@ -215,7 +232,7 @@ pub fn lines_on(
     crate::par::runs(&units, threads, |part| {
         // A loader and scores of each thread's own: the scores keep what
         // the siblings they score share.
-        let loader = Loader::new(&fs, &options);
+        let loader = Loader::new(fs, &options);
         let scores = Instances::new(host, &loader);
         part.iter()
             .map(|(f, unit)| line(scores.score(f, &unit_to_load(unit)), unit, over))
