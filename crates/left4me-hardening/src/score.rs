@@ -210,18 +210,8 @@ pub fn lines_on(
     // installed file once, the same file alike; the generated drop-ins
     // laid over them are read where they are (not copied into the cache:
     // a thousand instances' own drop-ins are each read once).
-    let (cached, overlay, alone);
-    let fs: &dyn Fs = match base {
-        Some(base) => {
-            cached = dropin::load::Cached::new(base);
-            overlay = Overlay::new(&cached, dropins(files));
-            &overlay
-        }
-        None => {
-            alone = with_generated(host, files, None);
-            alone.as_ref()
-        }
-    };
+    let cached = base.map(dropin::load::Cached::new);
+    let fs = with_generated(host, files, cached.as_ref().map(|c| c as &dyn Fs));
     let options = LoadOptions {
         search_path: search_path(&[], None),
     };
@@ -232,7 +222,7 @@ pub fn lines_on(
     crate::par::runs(&units, threads, |part| {
         // A loader and scores of each thread's own: the scores keep what
         // the siblings they score share.
-        let loader = Loader::new(fs, &options);
+        let loader = Loader::new(fs.as_ref(), &options);
         let scores = Instances::new(host, &loader);
         part.iter()
             .map(|(f, unit)| line(scores.score(f, &unit_to_load(unit)), unit, over))
